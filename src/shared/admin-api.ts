@@ -177,6 +177,10 @@ export interface MetricsBucket {
   ttftP95: number;
   e2eP50: number;
   e2eP95: number;
+  /** 'hour' for buckets older than 7 days, compacted from minutes. */
+  resolution?: 'minute' | 'hour';
+  /** Present when the version ran as a shadow: mirrored requests and token agreement (0..1) with stable. */
+  shadow?: { requests: number; errors: number; compared: number; agreement: number };
 }
 
 export interface LogLine {

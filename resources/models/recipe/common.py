@@ -69,7 +69,7 @@ class Attention(nn.Module):
         q = self.q_proj(x).view(b, s, self.nh, self.hd).transpose(1, 2)
         k = self.k_proj(x).view(b, s, self.nkv, self.hd).transpose(1, 2)
         v = self.v_proj(x).view(b, s, self.nkv, self.hd).transpose(1, 2)
-        q = q * cos + rotate_half(q) * sin
+        q = (q * cos + rotate_half(q) * sin) * self.scale
         k = k * cos + rotate_half(k) * sin
         if past_k is not None:
             k = torch.cat([past_k, k], dim=2)
@@ -80,7 +80,7 @@ class Attention(nn.Module):
             vv = v.unsqueeze(2).expand(-1, -1, self.rep, -1, -1).flatten(1, 2)
         else:
             kk, vv = k, v
-        scores = torch.matmul(q, kk.transpose(2, 3)) * self.scale
+        scores = torch.matmul(q, kk.transpose(2, 3))
         scores = torch.where(allowed, scores, neg)
         p = torch.softmax(scores, dim=-1)
         o = torch.matmul(p, vv).transpose(1, 2).reshape(b, s, self.nh * self.hd)

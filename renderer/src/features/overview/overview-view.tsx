@@ -1,0 +1,140 @@
+/** Overview: is the server up, how to reach it, what is loaded and how busy it is. */
+import { useCallback } from 'react';
+import { admin } from '../../api/admin.js';
+import { useLiveHistory, useLiveSnapshot, useNow, useResource } from '../../api/hooks.js';
+import { formatBytes, formatDuration, formatPercent, formatRate } from '../../components/format.js';
+import { Icon } from '../../components/icons.js';
+import { Badge, PageHeader, Panel, Stat } from '../../components/layout.js';
+import { EmptyState, ErrorState, Loading } from '../../components/states.js';
+import { TimeChart } from '../../components/time-chart.js';
+import { href } from '../../router.js';
+import { ApiAccess } from './api-access.js';
+import type { LiveSnapshot } from '../../api/types.js';
+
+function throughputData(history: LiveSnapshot[]) {
+  const recent = history.slice(-120);
+  return [recent.map((s) => s.at / 1000), recent.map((s) => s.tokensPerSecond)] as [number[], number[]];
+}
+
+export function OverviewView() {
+  const load = useCallback(
+    async (signal: AbortSignal) => ({ status: await admin.status(signal), fetchedAt: Date.now() }),
+    [],
+  );
+  const status = useResource(load);
+  const snapshot = useLiveSnapshot();
+  const history = useLiveHistory();
+  const now = useNow(1000);
+
+  if (status.loading) return <Loading label="Connecting to Orchard…" />;
+  if (!status.data) {
+    return (
+      <>
+        <PageHeader title="Overview" />
+        <ErrorState
+          title="Orchard is not answering"
+          error={status.error ?? 'No answer from the service.'}
+          onRetry={status.reload}
+        />
+      </>
+    );
+  }
+  const s = status.data.status;
+  const live = snapshot ?? s.live;
+  const uptime = s.uptimeSeconds + Math.max(0, now - status.data.fetchedAt) / 1000;
+  const totalMemory = live.loaded.reduce((sum, v) => sum + v.memoryBytes, 0);
+
+  return (
+    <>
+      <PageHeader
+        title="Overview"
+        description="Orchard serves language models from this machine through an OpenAI-compatible API."
+        actions={
+          <a className="btn btn-primary" href={href('playground')}>
+            <Icon name="playground" size={16} /> Open playground
+          </a>
+        }
+      />
+      <div className="grid-stats" aria-label="Server status">
+        <Stat
+          label="Server"
+          value={<span className="server-state">Running</span>}
+          hint={`v${s.version} · up ${formatDuration(uptime)}`}
+          tone="good"
+        />
+        <Stat label="Throughput" value={formatRate(live.tokensPerSecond)} unit="tok/s" hint="generated, all versions" />
+        <Stat label="Requests running" value={live.running} hint="decoding now" />
+        <Stat label="Requests waiting" value={live.waiting} hint="queued for a slot" tone={live.waiting > 0 ? 'warn' : undefined} />
+        <Stat label="Device" value={<span className="device-value">{s.device}</span>} hint={`${live.loaded.length} loaded · ${formatBytes(totalMemory)}`} />
+      </div>
+
+      <div className="grid-2">
+        <Panel title="Connect" id="connect">
+          <ApiAccess apiBaseUrl={s.apiBaseUrl} auth={s.auth} />
+        </Panel>
+        <Panel title="Throughput" id="throughput" actions={<a href={href('metrics')} className="btn btn-small btn-ghost">All metrics</a>}>
+          <TimeChart
+            title="Tokens per second, last 2 minutes"
+            series={[{ label: 'all versions', color: 'var(--stable)' }]}
+            data={throughputData(history)}
+            format={(v) => formatRate(v)}
+            height={150}
+            emptyText="Waiting for live data…"
+          />
+          <dl className="kv overview-kv">
+            <dt>Data folder</dt>
+            <dd className="mono">{s.home}</dd>
+            <dt>Authentication</dt>
+            <dd>{s.auth ? <Badge tone="good">API key required</Badge> : <Badge tone="warn">Off</Badge>}</dd>
+          </dl>
+        </Panel>
+      </div>
+
+      <Panel title="Loaded versions" id="loaded" className="panel-flush" actions={<a href={href('models')} className="btn btn-small btn-ghost">Manage models</a>}>
+        {live.loaded.length === 0 ? (
+          <EmptyState icon="models" title="No model version is loaded">
+            Versions load on their first request, or load one yourself from <a href={href('models')}>Models</a>.
+          </EmptyState>
+        ) : (
+          <div className="table-wrap">
+            <table className="table" aria-label="Loaded versions">
+              <thead>
+                <tr>
+                  <th>Version</th>
+                  <th>Device</th>
+                  <th className="num">Memory</th>
+                  <th className="num">Running</th>
+                  <th className="num">Waiting</th>
+                  <th>KV cache</th>
+                  <th className="num">Prefix hits</th>
+                </tr>
+              </thead>
+              <tbody>
+                {live.loaded.map((v) => (
+                  <tr key={v.servedName}>
+                    <td>
+                      <strong className="mono">{v.servedName}</strong>
+                    </td>
+                    <td>{v.device}</td>
+                    <td className="num">{formatBytes(v.memoryBytes)}</td>
+                    <td className="num">{v.stats.running}</td>
+                    <td className="num">{v.stats.waiting}</td>
+                    <td>
+                      <div className="meter" title={`${v.stats.kv.usedBlocks} of ${v.stats.kv.totalBlocks} blocks`}>
+                        <div className="meter-bar">
+                          <div className="meter-fill" style={{ width: `${Math.min(100, v.stats.kv.usage * 100)}%` }} />
+                        </div>
+                        <span>{formatPercent(v.stats.kv.usage)}</span>
+                      </div>
+                    </td>
+                    <td className="num">{formatPercent(v.stats.prefixCache.hitRate)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Panel>
+    </>
+  );
+}

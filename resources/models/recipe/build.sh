@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Rebuild the Orchard default model family (orchard-chat-1, orchard-chat-2, orchard-draft) from scratch.
+#
+#   bash resources/models/recipe/build.sh            # full build (~60-90 min on 2 CPU cores)
+#   QUICK=1 bash resources/models/recipe/build.sh    # smoke build, a few minutes, NOT for shipping
+#
+# Maintainer tooling only: npm install / npm test never run this. Needs Debian packages (installed below
+# when missing), /usr/bin/python3 with torch, and node + the repo's node_modules (onnxruntime-node,
+# @huggingface/tokenizers, @huggingface/jinja) for tokenization and ONNX verification.
+# Deterministic: fixed seeds, fixed step counts, 2 torch threads.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$HERE"
+PY=/usr/bin/python3
+export ORCHARD_RECIPE_WORK="${ORCHARD_RECIPE_WORK:-${TMPDIR:-/tmp}/orchard-model-recipe}"
+export ORCHARD_THREADS="${ORCHARD_THREADS:-2}"
+export OMP_NUM_THREADS="$ORCHARD_THREADS"
+mkdir -p "$ORCHARD_RECIPE_WORK"
+
+PKGS="python3-torch python3-onnx python3-numpy libopenblas0-pthread fortunes fortunes-min nodejs"
+missing=""
+for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update && $SUDO apt-get install -y $missing
+fi
+[ -d "$HERE/../../../node_modules/onnxruntime-node" ] || { echo "run npm ci in the repo root first" >&2; exit 1; }
+
+if [ "${QUICK:-0}" = 1 ]; then
+  CHAT1_STEPS=${CHAT1_STEPS:-40}; CHAT2_STEPS=${CHAT2_STEPS:-20}; DRAFT_STEPS=${DRAFT_STEPS:-30}
+else
+  CHAT1_STEPS=${CHAT1_STEPS:-260}; CHAT2_STEPS=${CHAT2_STEPS:-160}; DRAFT_STEPS=${DRAFT_STEPS:-200}
+fi
+BATCH=${BATCH:-8}
+
+TIMES="$ORCHARD_RECIPE_WORK/times.tsv"
+: > "$TIMES"
+stage() {
+  local name="$1"; shift
+  local t0=$SECONDS
+  echo "=== [$name] $*"
+  "$@"
+  echo -e "$name\t$((SECONDS - t0))" >> "$TIMES"
+}
+
+stage corpus     $PY prepare_corpus.py
+stage tokenizer  $PY train_tokenizer.py
+stage tokenize   node tokenize.mjs "$ORCHARD_RECIPE_WORK"
+stage train-chat1 $PY train.py chat1 --steps "$CHAT1_STEPS" --batch "$BATCH"
+stage export-chat1 $PY export.py chat1 orchard-chat-1
+stage train-chat2 $PY train.py chat2 --steps "$CHAT2_STEPS" --batch "$BATCH"
+stage export-chat2 $PY export.py chat2 orchard-chat-2
+stage train-draft $PY train.py draft --steps "$DRAFT_STEPS" --batch "$BATCH"
+stage export-draft $PY export.py draft orchard-draft
+stage evaluate   $PY evaluate.py
+stage cards      $PY cards.py
+echo "=== done"; cat "$TIMES"
+du -sh "$HERE/.."/orchard-*

@@ -1,0 +1,54 @@
+/**
+ * How one step's sequences are split into ONNX Runtime calls. Rows of one call are padded to the
+ * same length, so decodes (one token each) go together and prefill chunks are grouped only with
+ * chunks of similar length; a graph without position_ids cannot take padding at all, so there
+ * only identical (start, length) rows share a call.
+ */
+import type { RunnerSequence } from './runner-types.js';
+
+/** Padding a group may add, as a share of its real tokens, before a new group is started. */
+const MAX_PAD_RATIO = 1.25;
+/** Small groups may always pad this many tokens per row. */
+const PAD_SLACK = 32;
+
+export function planGroups(sequences: readonly RunnerSequence[], canPad: boolean): RunnerSequence[][] {
+  if (!canPad) {
+    const byShape = new Map<string, RunnerSequence[]>();
+    for (const s of sequences) {
+      const key = `${s.startPosition}:${s.tokenIds.length}`;
+      const g = byShape.get(key);
+      if (g) g.push(s);
+      else byShape.set(key, [s]);
+    }
+    return [...byShape.values()];
+  }
+  const decodes = sequences.filter((s) => s.tokenIds.length === 1);
+  const chunks = sequences.filter((s) => s.tokenIds.length > 1).sort((a, b) => b.tokenIds.length - a.tokenIds.length);
+  const groups: RunnerSequence[][] = decodes.length > 0 ? [decodes] : [];
+  let current: RunnerSequence[] = [];
+  let sumLen = 0;
+  let sumPast = 0;
+  let maxPast = 0;
+  for (const s of chunks) {
+    if (current.length > 0) {
+      const n = current.length + 1;
+      const maxLen = current[0].tokenIds.length; // sorted: the first is the longest
+      const len = sumLen + s.tokenIds.length;
+      const past = sumPast + s.startPosition;
+      const mp = Math.max(maxPast, s.startPosition);
+      const fitsLen = n * maxLen <= Math.max(MAX_PAD_RATIO * len, len + PAD_SLACK * n);
+      const fitsPast = n * mp <= Math.max(MAX_PAD_RATIO * past, past + PAD_SLACK * n);
+      if (!fitsLen || !fitsPast) {
+        groups.push(current);
+        current = [];
+        sumLen = sumPast = maxPast = 0;
+      }
+    }
+    current.push(s);
+    sumLen += s.tokenIds.length;
+    sumPast += s.startPosition;
+    maxPast = Math.max(maxPast, s.startPosition);
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}

@@ -1,0 +1,324 @@
+/**
+ * The service side of an engine: spawns the worker thread, tokenizes nothing itself (the
+ * service hands it token ids) but turns the worker's token outputs into text — UTF-8-safe
+ * detokenization, stop strings, logprob token strings and bytes — and maps worker errors to
+ * the typed errors of src/shared/errors.ts.
+ */
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import {
+  BusyError,
+  ContextLengthExceededError,
+  InvalidRequestError,
+  NotReadyError,
+} from '../shared/errors.js';
+import type { HostMessage, WorkerError, WorkerMessage } from '../shared/engine-protocol.js';
+import { ChoiceText } from './choice-text.js';
+import type { TokenText } from './choice-text.js';
+import type { CoreOutput } from './core-types.js';
+import { loadModelTokenizer } from './model-tokenizer.js';
+import type { HfModelTokenizer } from './model-tokenizer.js';
+import type {
+  ChoiceDelta,
+  Engine,
+  EngineOptions,
+  EngineStats,
+  GenerateOutput,
+  GenerateRequest,
+  LoadProgress,
+  ModelInfo,
+} from './types.js';
+
+function toError(e: WorkerError): Error {
+  switch (e.kind) {
+    case 'busy':
+      return new BusyError(e.message);
+    case 'context_length':
+      return new ContextLengthExceededError(e.message, e.param ?? 'messages');
+    case 'invalid_request':
+      return new InvalidRequestError(e.message, e.param ?? null);
+    default:
+      return new Error(e.message);
+  }
+}
+
+/**
+ * In development and tests the worker is TypeScript: a small .mjs entry registers tsx's hooks in
+ * the worker thread (Node 20 does not carry `--import tsx` into workers) and imports it. Built
+ * code (dist/) spawns the compiled .js directly.
+ */
+function spawnWorker(): Worker {
+  const isTs = fileURLToPath(import.meta.url).endsWith('.ts');
+  if (!isTs) return new Worker(new URL('./engine-worker.js', import.meta.url));
+  // tsx's own flags are dropped: the dev entry registers tsx itself.
+  const execArgv: string[] = [];
+  for (let i = 0; i < process.execArgv.length; i++) {
+    const arg = process.execArgv[i];
+    const next = process.execArgv[i + 1] ?? '';
+    if ((arg === '--import' || arg === '--require' || arg === '--loader') && next.includes('tsx')) {
+      i++;
+      continue;
+    }
+    execArgv.push(arg);
+  }
+  return new Worker(new URL('./engine-worker-dev.mjs', import.meta.url), {
+    execArgv,
+    workerData: { orchardWorkerEntry: new URL('./engine-worker.ts', import.meta.url).href },
+  });
+}
+
+type ChannelEvent =
+  | { kind: 'accepted' }
+  | { kind: 'output'; output: CoreOutput }
+  | { kind: 'admitted'; queueMs: number }
+  | { kind: 'error'; error: Error }
+  /** The engine is unloading: end the stream as aborted. */
+  | { kind: 'closed' };
+
+/** One request's events, in arrival order, for its generate() iterator. */
+class Channel {
+  private readonly events: ChannelEvent[] = [];
+  private wake: (() => void) | null = null;
+
+  push(e: ChannelEvent): void {
+    this.events.push(e);
+    this.wake?.();
+    this.wake = null;
+  }
+
+  async next(): Promise<ChannelEvent> {
+    while (this.events.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
+    return this.events.shift()!;
+  }
+}
+
+export class EngineHost implements Engine {
+  private readonly channels = new Map<string, Channel>();
+  private readonly statsWaiters = new Map<number, (s: EngineStats) => void>();
+  private readonly tokenText: TokenText;
+  private latest: EngineStats;
+  private failure: Error | null = null;
+  private unloaded: Promise<void> | null = null;
+  private nextId = 0;
+
+  constructor(
+    private readonly worker: Worker,
+    readonly info: ModelInfo,
+    readonly tokenizer: HfModelTokenizer,
+    stats: EngineStats,
+  ) {
+    this.latest = stats;
+    const eos = new Set(info.eosTokenIds);
+    this.tokenText = {
+      tokenBytes: (id) => tokenizer.tokenBytes(id),
+      isHidden: (id) => eos.has(id) || tokenizer.isSpecial(id),
+    };
+    worker.on('message', (m: WorkerMessage) => this.onMessage(m));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => {
+      if (!this.unloaded) this.fail(new Error(`the engine worker exited (code ${code})`));
+    });
+  }
+
+  private send(message: HostMessage): void {
+    this.worker.postMessage(message);
+  }
+
+  private onMessage(m: WorkerMessage): void {
+    switch (m.type) {
+      case 'accepted':
+        this.channels.get(m.requestId)?.push({ kind: 'accepted' });
+        return;
+      case 'rejected':
+        this.channels.get(m.requestId)?.push({ kind: 'error', error: toError(m.error) });
+        return;
+      case 'outputs':
+        this.latest = m.stats;
+        for (const a of m.admitted) this.channels.get(a.requestId)?.push({ kind: 'admitted', queueMs: a.queueMs });
+        for (const o of m.outputs) this.channels.get(o.requestId)?.push({ kind: 'output', output: o });
+        return;
+      case 'stats':
+        this.latest = m.stats;
+        if (m.replyTo !== null) {
+          this.statsWaiters.get(m.replyTo)?.(m.stats);
+          this.statsWaiters.delete(m.replyTo);
+        }
+        return;
+      case 'fatal':
+        this.fail(new Error(`the engine failed: ${m.error.message}`));
+        return;
+      default:
+        return;
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const c of this.channels.values()) c.push({ kind: 'error', error: err });
+  }
+
+  stats(): EngineStats {
+    return this.latest;
+  }
+
+  /** Asks the worker for a fresh snapshot (answered between steps). */
+  async refreshStats(): Promise<EngineStats> {
+    if (this.failure || this.unloaded) return this.latest;
+    const id = ++this.nextId;
+    return new Promise((resolve) => {
+      this.statsWaiters.set(id, resolve);
+      this.send({ type: 'stats', replyTo: id });
+    });
+  }
+
+  generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateOutput> {
+    return this.stream(request, signal);
+  }
+
+  private async *stream(request: GenerateRequest, signal?: AbortSignal): AsyncGenerator<GenerateOutput> {
+    if (this.failure) throw this.failure;
+    if (this.unloaded) throw new NotReadyError('The model is being unloaded.');
+    const { params, promptTokenIds } = request;
+    const total = promptTokenIds.length + params.maxTokens;
+    if (total > this.info.contextLength) {
+      throw new ContextLengthExceededError(
+        `This model's maximum context length is ${this.info.contextLength} tokens. However, you requested ` +
+          `${total} tokens (${promptTokenIds.length} in the prompt, ${params.maxTokens} for the completion).`,
+      );
+    }
+    const id = `${request.requestId ?? 'req'}#${++this.nextId}`;
+    const started = performance.now();
+    const choices = Array.from({ length: Math.max(1, params.n) }, (_, i) => new ChoiceText(i, this.tokenText, params.stop));
+    const channel = new Channel();
+    let queueMs: number | null = null;
+    let firstTokenMs: number | null = null;
+    let promptTokens = promptTokenIds.length;
+    let cachedPromptTokens = 0;
+
+    const final = (deltas: ChoiceDelta[]): GenerateOutput => {
+      const totalMs = performance.now() - started;
+      return {
+        choices: deltas,
+        usage: {
+          promptTokens,
+          completionTokens: choices.reduce((a, c) => a + c.completionTokens, 0),
+          cachedPromptTokens,
+        },
+        timing: { queueMs: queueMs ?? totalMs, firstTokenMs: firstTokenMs ?? totalMs, totalMs },
+      };
+    };
+    const closeAll = (): ChoiceDelta[] => choices.map((c) => c.close('abort')).filter((d): d is ChoiceDelta => d !== null);
+
+    if (signal?.aborted) {
+      yield final(closeAll());
+      return;
+    }
+    this.channels.set(id, channel);
+    let workerDone = false;
+    const onAbort = (): void => this.send({ type: 'abort', requestId: id });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      this.send({ type: 'generate', request: { id, promptTokenIds, params } });
+      for (;;) {
+        const ev = await channel.next();
+        if (ev.kind === 'error') {
+          workerDone = true;
+          throw ev.error;
+        }
+        if (ev.kind === 'accepted') continue;
+        if (ev.kind === 'admitted') {
+          queueMs = ev.queueMs;
+          continue;
+        }
+        if (ev.kind === 'closed') {
+          workerDone = true;
+          yield final(closeAll());
+          return;
+        }
+        const o = ev.output;
+        promptTokens = o.promptTokens;
+        cachedPromptTokens = o.cachedPromptTokens;
+        const deltas: ChoiceDelta[] = [];
+        for (const c of o.choices) {
+          const d = choices[c.index]?.push(c.newTokenIds, c.logprobs, c.finishReason);
+          if (d) deltas.push(d);
+        }
+        if (firstTokenMs === null && deltas.some((d) => d.tokenIds.length > 0)) {
+          firstTokenMs = performance.now() - started;
+        }
+        if (o.finished) {
+          workerDone = true;
+          deltas.push(...closeAll());
+        }
+        if (choices.every((c) => c.finished)) {
+          yield final(deltas);
+          return;
+        }
+        if (deltas.length > 0) yield { choices: deltas };
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.channels.delete(id);
+      // Stop strings end a request before the core knows; so does a consumer that stops reading.
+      if (!workerDone && !this.failure && !this.unloaded) this.send({ type: 'abort', requestId: id });
+    }
+  }
+
+  async unload(): Promise<void> {
+    if (this.unloaded) return this.unloaded;
+    this.unloaded = (async () => {
+      for (const c of this.channels.values()) c.push({ kind: 'closed' });
+      if (this.failure) {
+        await this.worker.terminate();
+        return;
+      }
+      const done = new Promise<void>((resolve) => {
+        this.worker.on('message', (m: WorkerMessage) => {
+          if (m.type === 'unloaded') resolve();
+        });
+        this.worker.once('exit', () => resolve());
+      });
+      this.send({ type: 'unload' });
+      await Promise.race([done, new Promise((r) => setTimeout(r, 10_000).unref())]);
+      await this.worker.terminate();
+    })();
+    return this.unloaded;
+  }
+}
+
+/** Loads a model folder into a new engine worker. */
+export async function loadEngine(
+  modelDir: string,
+  options: EngineOptions,
+  onProgress?: (p: LoadProgress) => void,
+): Promise<EngineHost> {
+  const worker = spawnWorker();
+  let onMessage: ((m: WorkerMessage) => void) | undefined;
+  let onError: ((err: Error) => void) | undefined;
+  let onExit: ((code: number) => void) | undefined;
+  try {
+    const loaded = new Promise<{ info: ModelInfo; stats: EngineStats }>((resolve, reject) => {
+      onMessage = (m: WorkerMessage): void => {
+        if (m.type === 'progress') onProgress?.(m.progress);
+        else if (m.type === 'loaded') resolve({ info: m.info, stats: m.stats });
+        else if (m.type === 'load-failed') reject(new Error(`cannot load ${modelDir}: ${m.error.message}`));
+      };
+      onError = reject;
+      onExit = (code) => reject(new Error(`the engine worker exited while loading (code ${code})`));
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+    });
+    worker.postMessage({ type: 'load', modelDir, options } satisfies HostMessage);
+    const { info, stats } = await loaded;
+    worker.off('message', onMessage!);
+    worker.off('error', onError!);
+    worker.off('exit', onExit!);
+    const tokenizer = await loadModelTokenizer(modelDir, { bosTokenId: info.bosTokenId, eosTokenIds: info.eosTokenIds });
+    return new EngineHost(worker, info, tokenizer, stats);
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The engine worker (one worker_thread per loaded model version): loads the ONNX model, builds
+ * the paged-KV runner and the EngineCore, and runs the step loop while there is work. Messages
+ * that arrive during a step are applied between steps, so the core is never touched mid-step.
+ */
+import { parentPort } from 'node:worker_threads';
+import { BusyError, ContextLengthExceededError, InvalidRequestError } from '../shared/errors.js';
+import type { HostMessage, WorkerError, WorkerMessage } from '../shared/engine-protocol.js';
+import { EngineCore } from './engine-core.js';
+import { openModelSession } from './onnx-session.js';
+import { OnnxRunner } from './onnx-runner.js';
+import type { EngineOptions, LoadProgress, ModelInfo } from './types.js';
+
+if (!parentPort) throw new Error('engine-worker must run in a worker thread');
+const port = parentPort;
+
+function post(message: WorkerMessage): void {
+  port.postMessage(message);
+}
+
+function toWorkerError(err: unknown): WorkerError {
+  if (err instanceof BusyError) return { kind: 'busy', message: err.message };
+  if (err instanceof ContextLengthExceededError) return { kind: 'context_length', message: err.message, param: err.param };
+  if (err instanceof InvalidRequestError) return { kind: 'invalid_request', message: err.message, param: err.param };
+  return { kind: 'internal', message: err instanceof Error ? err.message : String(err) };
+}
+
+let core: EngineCore | null = null;
+let runner: OnnxRunner | null = null;
+let looping = false;
+let unloading = false;
+const inbox: HostMessage[] = [];
+/** Worker-clock time each queued request was accepted, until it is first scheduled. */
+const acceptedAt = new Map<string, number>();
+const statsRequests: number[] = [];
+
+function answerStats(c: EngineCore): void {
+  for (const replyTo of statsRequests.splice(0)) post({ type: 'stats', stats: c.stats(), replyTo });
+}
+
+async function load(modelDir: string, options: EngineOptions): Promise<void> {
+  const progress = (stage: string, fraction: number): void => {
+    const p: LoadProgress = { stage, fraction };
+    post({ type: 'progress', progress: p });
+  };
+  progress('opening the ONNX model', 0.05);
+  const model = await openModelSession(modelDir, {
+    executionProvider: options.executionProvider,
+    threads: options.threads,
+  });
+  progress('allocating the KV cache', 0.8);
+  runner = new OnnxRunner(model.session, model.config, model.signature, {
+    kvCacheBytes: options.kvCacheBytes,
+    blockSize: options.blockSize,
+  });
+  const { config } = model;
+  core = new EngineCore(runner, {
+    numBlocks: runner.numBlocks,
+    blockSize: options.blockSize,
+    maxRunning: options.maxRunningRequests,
+    maxWaiting: options.maxWaitingRequests,
+    maxBatchTokens: options.maxBatchTokens,
+    enablePrefixCaching: options.enablePrefixCaching,
+    maxModelLen: config.contextLength,
+    eosTokenIds: config.eosTokenIds,
+  });
+  const info: ModelInfo = {
+    dir: config.dir,
+    modelType: config.modelType,
+    contextLength: config.contextLength,
+    vocabSize: config.vocabSize,
+    numLayers: config.numLayers,
+    numKvHeads: config.numKvHeads,
+    headDim: config.headDim,
+    kvDtype: model.signature.kvDtype,
+    numParams: config.numParams,
+    bosTokenId: config.bosTokenId,
+    eosTokenIds: config.eosTokenIds,
+    executionProvider: model.provider,
+    executionProviderReason: model.providerReason,
+  };
+  progress('ready', 1);
+  post({ type: 'loaded', info, stats: core.stats() });
+}
+
+/** Applies one host message to the core (only ever between steps). */
+function apply(message: HostMessage, c: EngineCore): void {
+  switch (message.type) {
+    case 'generate': {
+      const id = message.request.id;
+      try {
+        c.addRequest(message.request);
+        acceptedAt.set(id, performance.now());
+        post({ type: 'accepted', requestId: id });
+      } catch (err) {
+        post({ type: 'rejected', requestId: id, error: toWorkerError(err) });
+      }
+      return;
+    }
+    case 'abort':
+      c.abort(message.requestId);
+      return;
+    case 'stats':
+      // Answered after the next step, so aborts that came before it are already reflected.
+      statsRequests.push(message.replyTo);
+      return;
+    default:
+      return;
+  }
+}
+
+async function runLoop(): Promise<void> {
+  if (looping || !core) return;
+  looping = true;
+  const c = core;
+  try {
+    for (;;) {
+      for (const m of inbox.splice(0)) apply(m, c);
+      if (unloading || !c.hasWork()) {
+        answerStats(c);
+        break;
+      }
+      const started = performance.now();
+      const outputs = await c.step();
+      const stepMs = performance.now() - started;
+      const admitted: Array<{ requestId: string; queueMs: number }> = [];
+      if (acceptedAt.size > 0) {
+        for (const seq of c.scheduler.running) {
+          const id = seq.request.id;
+          const at = acceptedAt.get(id);
+          if (at === undefined) continue;
+          acceptedAt.delete(id);
+          admitted.push({ requestId: id, queueMs: Math.max(0, started - at) });
+        }
+        for (const o of outputs) if (o.finished) acceptedAt.delete(o.requestId);
+      }
+      post({ type: 'outputs', outputs, admitted, stepMs, stats: c.stats() });
+      answerStats(c);
+      // Let messages that arrived during the step in before the next one.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    // Idle: the host's snapshot should show the final state (blocks freed, counters).
+    if (!unloading) post({ type: 'stats', stats: c.stats(), replyTo: null });
+  } catch (err) {
+    post({ type: 'fatal', error: toWorkerError(err) });
+    core = null;
+  } finally {
+    looping = false;
+  }
+  if (unloading) await finishUnload();
+}
+
+async function finishUnload(): Promise<void> {
+  const r = runner;
+  runner = null;
+  core = null;
+  await r?.close();
+  post({ type: 'unloaded' });
+  port.close();
+}
+
+port.on('message', (message: HostMessage) => {
+  switch (message.type) {
+    case 'load':
+      load(message.modelDir, message.options).catch((err: unknown) => {
+        post({ type: 'load-failed', error: toWorkerError(err) });
+      });
+      return;
+    case 'unload':
+      unloading = true;
+      if (!looping) void finishUnload();
+      return;
+    default:
+      if (!core) {
+        if (message.type === 'generate') {
+          post({
+            type: 'rejected',
+            requestId: message.request.id,
+            error: { kind: 'internal', message: 'the engine is not loaded' },
+          });
+        }
+        return;
+      }
+      inbox.push(message);
+      void runLoop();
+  }
+});

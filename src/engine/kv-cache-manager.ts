@@ -1,0 +1,143 @@
+/**
+ * Per-sequence KV block bookkeeping on top of the block pool (after vLLM v1's
+ * kv_cache_manager.py): prefix-cache lookup, slot allocation for the tokens scheduled this step,
+ * copy-on-write of a shared partial block, forking, and registering full computed blocks.
+ *
+ * Blocks are registered in the prefix cache only after the step that computed them has run, so
+ * a prefix hit never points at KV that is still being written by the same batch.
+ */
+import { createHash } from 'node:crypto';
+import type { BlockPool } from './block-pool.js';
+import type { Sequence } from './sequence.js';
+
+export interface PrefixHit {
+  blocks: number[];
+  numTokens: number;
+}
+
+const NO_HIT: PrefixHit = Object.freeze({ blocks: [], numTokens: 0 }) as PrefixHit;
+
+/** Chain hash of one full block: its parent's hash and its own token ids. */
+export function hashBlock(parentHash: string, tokenIds: readonly number[]): string {
+  const h = createHash('sha256');
+  h.update(parentHash);
+  h.update(Buffer.from(Int32Array.from(tokenIds).buffer));
+  return h.digest('base64');
+}
+
+export class KvCacheManager {
+  constructor(
+    readonly pool: BlockPool,
+    readonly blockSize: number,
+    readonly enablePrefixCaching: boolean,
+    private readonly copyBlock: (src: number, dst: number) => void,
+  ) {}
+
+  blocksFor(numTokens: number): number {
+    return Math.ceil(numTokens / this.blockSize);
+  }
+
+  /**
+   * The longest chain of cached full blocks matching the sequence's tokens. Never the whole
+   * sequence: its last token must be computed to produce logits.
+   */
+  findPrefixHit(seq: Sequence): PrefixHit {
+    if (!this.enablePrefixCaching || seq.numTokens < 2) return NO_HIT;
+    const maxBlocks = Math.floor((seq.numTokens - 1) / this.blockSize);
+    this.ensureHashes(seq, maxBlocks);
+    const blocks: number[] = [];
+    for (let i = 0; i < maxBlocks; i++) {
+      const block = this.pool.lookup(seq.blockHashes[i]);
+      if (block === undefined) break;
+      blocks.push(block);
+    }
+    return blocks.length === 0 ? NO_HIT : { blocks, numTokens: blocks.length * this.blockSize };
+  }
+
+  /**
+   * Makes room for `numNewTokens` more computed tokens. With a prefix hit (only for a sequence
+   * holding no blocks) the hit blocks are taken first and numComputedTokens jumps past them.
+   * Returns false, changing nothing, when the pool cannot supply the blocks.
+   */
+  allocateSlots(seq: Sequence, numNewTokens: number, hit: PrefixHit = NO_HIT): boolean {
+    if (hit.blocks.length > 0 && (seq.blockIds.length > 0 || seq.numComputedTokens > 0)) {
+      throw new Error('prefix hit offered to a sequence that already holds KV');
+    }
+    const start = hit.blocks.length > 0 ? hit.numTokens : seq.numComputedTokens;
+    const held = seq.blockIds.length + hit.blocks.length;
+    const newBlocks = Math.max(0, this.blocksFor(start + numNewTokens) - held);
+    // The first write lands in a partially filled block shared with a sibling: copy it first.
+    const writeBlock = Math.floor(start / this.blockSize);
+    const needsCopy =
+      numNewTokens > 0 &&
+      start % this.blockSize !== 0 &&
+      writeBlock < seq.blockIds.length &&
+      this.pool.refCount(seq.blockIds[writeBlock]) > 1;
+    let revived = 0;
+    for (const b of hit.blocks) if (this.pool.refCount(b) === 0) revived++;
+    if (newBlocks + (needsCopy ? 1 : 0) > this.pool.numFreeBlocks - revived) return false;
+
+    for (const b of hit.blocks) {
+      this.pool.touch(b);
+      seq.blockIds.push(b);
+    }
+    if (hit.blocks.length > 0) {
+      seq.numComputedTokens = hit.numTokens;
+      seq.numCachedBlocks = hit.blocks.length;
+    }
+    if (needsCopy) {
+      const shared = seq.blockIds[writeBlock];
+      const own = this.pool.allocate();
+      this.copyBlock(shared, own);
+      this.pool.free(shared);
+      seq.blockIds[writeBlock] = own;
+    }
+    for (let i = 0; i < newBlocks; i++) seq.blockIds.push(this.pool.allocate());
+    return true;
+  }
+
+  /** Blocks `allocateSlots` would need from the free list (for admission checks). */
+  freeBlocksNeeded(seq: Sequence, numNewTokens: number, hit: PrefixHit = NO_HIT): number {
+    const start = hit.blocks.length > 0 ? hit.numTokens : seq.numComputedTokens;
+    let revived = 0;
+    for (const b of hit.blocks) if (this.pool.refCount(b) === 0) revived++;
+    const held = seq.blockIds.length + hit.blocks.length;
+    return Math.max(0, this.blocksFor(start + numNewTokens) - held) + revived;
+  }
+
+  /** Offers the sequence's newly completed full blocks to the prefix cache. */
+  cacheComputedBlocks(seq: Sequence): void {
+    if (!this.enablePrefixCaching) return;
+    const numFull = Math.floor(seq.numComputedTokens / this.blockSize);
+    if (numFull <= seq.numCachedBlocks) return;
+    this.ensureHashes(seq, numFull);
+    for (let i = seq.numCachedBlocks; i < numFull; i++)
+      this.pool.cacheBlock(seq.blockIds[i], seq.blockHashes[i]);
+    seq.numCachedBlocks = numFull;
+  }
+
+  /** The child shares every block of the parent (copy-on-write happens at its first write). */
+  fork(parent: Sequence, child: Sequence): void {
+    for (const b of parent.blockIds) this.pool.touch(b);
+    child.blockIds = parent.blockIds.slice();
+    child.blockHashes = parent.blockHashes.slice();
+    child.numCachedBlocks = parent.numCachedBlocks;
+    child.numComputedTokens = parent.numComputedTokens;
+  }
+
+  /** Releases every block the sequence holds; its KV must be recomputed if it runs again. */
+  free(seq: Sequence): void {
+    this.pool.freeAll(seq.blockIds);
+    seq.blockIds = [];
+    seq.numCachedBlocks = 0;
+    seq.numComputedTokens = 0;
+  }
+
+  private ensureHashes(seq: Sequence, numBlocks: number): void {
+    const bs = this.blockSize;
+    for (let i = seq.blockHashes.length; i < numBlocks; i++) {
+      const parent = i === 0 ? '' : seq.blockHashes[i - 1];
+      seq.blockHashes.push(hashBlock(parent, seq.tokens.slice(i * bs, (i + 1) * bs)));
+    }
+  }
+}

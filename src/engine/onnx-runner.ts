@@ -1,0 +1,202 @@
+/**
+ * ModelRunner over onnxruntime-node. The graph only knows dense past tensors, so each call
+ * gathers its rows' past from their block tables into [rows, kv_heads, past, head_dim] (rows
+ * with a shorter past are left-padded and masked out), runs, and scatters the new positions'
+ * keys and values from `present` into their blocks. Input and output buffers are reused across
+ * steps: ONNX Runtime writes outputs into tensors passed as fetches.
+ */
+import ort from 'onnxruntime-node';
+import { halfToFloat } from './float16.js';
+import { planGroups } from './batch-groups.js';
+import type { GraphSignature, ModelConfig } from './model-config.js';
+import { PagedKv, allocKv } from './paged-kv.js';
+import type { KvArray } from './paged-kv.js';
+import { kvBytesPerToken } from './runner-types.js';
+import type { KvGeometry, ModelRunner, RunnerSequence, RunnerStepOutput } from './runner-types.js';
+
+export interface OnnxRunnerOptions {
+  kvCacheBytes: number;
+  blockSize: number;
+}
+
+/** Grow-only scratch arrays, so steady-state steps allocate nothing large. */
+class Scratch {
+  private readonly f = new Map<string, KvArray>();
+  private readonly i = new Map<string, BigInt64Array>();
+
+  constructor(private readonly dtypeBytes: (name: string) => number) {}
+
+  floats(name: string, n: number): KvArray {
+    let a = this.f.get(name);
+    if (!a || a.length < n) {
+      a = allocKv(this.dtypeBytes(name), Math.max(n, Math.ceil((a?.length ?? 0) * 1.5)));
+      this.f.set(name, a);
+    }
+    return a.subarray(0, n);
+  }
+
+  ints(name: string, n: number): BigInt64Array {
+    let a = this.i.get(name);
+    if (!a || a.length < n) {
+      a = new BigInt64Array(Math.max(n, Math.ceil((a?.length ?? 0) * 1.5)));
+      this.i.set(name, a);
+    }
+    return a.subarray(0, n);
+  }
+}
+
+
+export function numBlocksFor(geometry: KvGeometry, kvCacheBytes: number, blockSize: number): number {
+  return Math.floor(kvCacheBytes / (blockSize * kvBytesPerToken(geometry)));
+}
+
+export class OnnxRunner implements ModelRunner {
+  readonly vocabSize: number;
+  readonly blockSize: number;
+  readonly numBlocks: number;
+  readonly geometry: KvGeometry;
+  readonly kv: PagedKv;
+  private readonly scratch: Scratch;
+  private readonly kvType: 'float32' | 'float16';
+  private readonly keepDims: number[] | null;
+  private closed = false;
+
+  constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly config: ModelConfig,
+    private readonly sig: GraphSignature,
+    options: OnnxRunnerOptions,
+  ) {
+    this.kvType = sig.kvDtype;
+    this.geometry = {
+      numLayers: config.numLayers,
+      numKvHeads: config.numKvHeads,
+      headDim: config.headDim,
+      dtypeBytes: sig.kvDtype === 'float16' ? 2 : 4,
+    };
+    this.vocabSize = config.vocabSize;
+    this.blockSize = options.blockSize;
+    this.numBlocks = numBlocksFor(this.geometry, options.kvCacheBytes, options.blockSize);
+    if (this.numBlocks < 1) {
+      throw new Error(
+        `the KV cache budget (${options.kvCacheBytes} bytes) is smaller than one block of ${options.blockSize} tokens`,
+      );
+    }
+    this.kv = new PagedKv(this.geometry, this.numBlocks, this.blockSize);
+    const kvBytes = this.geometry.dtypeBytes;
+    const logitsBytes = sig.logitsDtype === 'float16' ? 2 : 4;
+    this.scratch = new Scratch((name) => (name === 'logits' ? logitsBytes : kvBytes));
+    const keep = sig.numLogitsToKeep ? session.inputMetadata.find((m) => m.name === sig.numLogitsToKeep) : undefined;
+    this.keepDims = keep && keep.isTensor ? keep.shape.map(() => 1) : null;
+  }
+
+  async execute(sequences: RunnerSequence[]): Promise<RunnerStepOutput> {
+    if (this.closed) throw new Error('the model runner is closed');
+    const logits = new Map<number, Float32Array>();
+    for (const group of planGroups(sequences, this.sig.positionIds !== null)) {
+      await this.runGroup(group, logits);
+    }
+    return { logits };
+  }
+
+  private async runGroup(rows: RunnerSequence[], out: Map<number, Float32Array>): Promise<void> {
+    const { numKvHeads: H, headDim: D, numLayers } = this.geometry;
+    const B = rows.length;
+    let S = 0;
+    let P = 0;
+    let keep = 1;
+    for (const r of rows) {
+      const len = r.tokenIds.length;
+      if (len === 0) throw new Error(`sequence ${r.seqId} has no tokens to compute`);
+      const needBlocks = Math.ceil((r.startPosition + len) / this.blockSize);
+      if (r.blockTable.length < needBlocks) {
+        throw new Error(`sequence ${r.seqId}: block table has ${r.blockTable.length} blocks, needs ${needBlocks}`);
+      }
+      if (r.startPosition + len > this.config.contextLength) {
+        throw new Error(`sequence ${r.seqId} runs past the model's context length ${this.config.contextLength}`);
+      }
+      S = Math.max(S, len);
+      P = Math.max(P, r.startPosition);
+      keep = Math.max(keep, r.numLogits);
+    }
+    const T = P + S;
+    const L = this.sig.numLogitsToKeep ? keep : S;
+
+    // Row layout over T slots: [pad | past] then [pad | new tokens]; pads are masked out, and new
+    // tokens end at the last slot so the last logits positions are always real.
+    const ids = this.scratch.ints('input_ids', B * S).fill(0n);
+    const pos = this.scratch.ints('position_ids', B * S).fill(0n);
+    const mask = this.scratch.ints('attention_mask', B * T).fill(0n);
+    rows.forEach((r, b) => {
+      const len = r.tokenIds.length;
+      const off = b * S + (S - len);
+      for (let i = 0; i < len; i++) {
+        ids[off + i] = BigInt(r.tokenIds[i]);
+        pos[off + i] = BigInt(r.startPosition + i);
+      }
+      mask.fill(1n, b * T + (P - r.startPosition), b * T + P);
+      mask.fill(1n, b * T + T - len, b * T + T);
+    });
+
+    const feeds: Record<string, ort.Tensor> = {
+      [this.sig.inputIds]: new ort.Tensor('int64', ids, [B, S]),
+      [this.sig.attentionMask]: new ort.Tensor('int64', mask, [B, T]),
+    };
+    if (this.sig.positionIds) feeds[this.sig.positionIds] = new ort.Tensor('int64', pos, [B, S]);
+    if (this.sig.numLogitsToKeep && this.keepDims) {
+      feeds[this.sig.numLogitsToKeep] = new ort.Tensor('int64', BigInt64Array.of(BigInt(L)), this.keepDims);
+    }
+    const fetches: Record<string, ort.Tensor> = {};
+    const logitsData = this.scratch.floats('logits', B * L * this.vocabSize);
+    fetches[this.sig.logits] = new ort.Tensor(this.sig.logitsDtype, logitsData, [B, L, this.vocabSize]);
+    const presents: KvArray[][] = [];
+    for (let l = 0; l < numLayers; l++) {
+      const pk = this.scratch.floats(`past.${l}.k`, B * H * P * D);
+      const pv = this.scratch.floats(`past.${l}.v`, B * H * P * D);
+      rows.forEach((r, b) => {
+        this.kv.gather(this.kv.keys[l], r.blockTable, r.startPosition, pk, b, P);
+        this.kv.gather(this.kv.values[l], r.blockTable, r.startPosition, pv, b, P);
+      });
+      feeds[this.sig.past[l].key] = new ort.Tensor(this.kvType, pk, [B, H, P, D]);
+      feeds[this.sig.past[l].value] = new ort.Tensor(this.kvType, pv, [B, H, P, D]);
+      const ok = this.scratch.floats(`present.${l}.k`, B * H * T * D);
+      const ov = this.scratch.floats(`present.${l}.v`, B * H * T * D);
+      fetches[this.sig.present[l].key] = new ort.Tensor(this.kvType, ok, [B, H, T, D]);
+      fetches[this.sig.present[l].value] = new ort.Tensor(this.kvType, ov, [B, H, T, D]);
+      presents.push([ok, ov]);
+    }
+
+    await this.session.run(feeds, fetches);
+
+    rows.forEach((r, b) => {
+      const len = r.tokenIds.length;
+      for (let l = 0; l < numLayers; l++) {
+        this.kv.scatter(this.kv.keys[l], r.blockTable, r.startPosition, len, presents[l][0], b, T, T - len);
+        this.kv.scatter(this.kv.values[l], r.blockTable, r.startPosition, len, presents[l][1], b, T, T - len);
+      }
+      if (r.numLogits > 0) {
+        const V = this.vocabSize;
+        const from = (b * L + (L - r.numLogits)) * V;
+        const to = (b * L + L) * V;
+        out.set(r.seqId, toFloat32(logitsData.subarray(from, to)));
+      }
+    });
+  }
+
+  copyBlock(src: number, dst: number): void {
+    this.kv.copyBlock(src, dst);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.session.release();
+  }
+}
+
+function toFloat32(a: KvArray): Float32Array {
+  if (a instanceof Float32Array) return a.slice();
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = halfToFloat(a[i]);
+  return out;
+}

@@ -1,0 +1,96 @@
+/**
+ * The paged KV cache storage: per layer, one key pool and one value pool of
+ * numBlocks × kvHeads × blockSize × headDim elements. A block holds blockSize consecutive
+ * positions of one sequence for every head, so a head's run of positions inside a block is one
+ * contiguous copy when gathering a dense past or scattering new keys and values.
+ */
+import type { KvGeometry } from './runner-types.js';
+
+/** float32 data, or float16 bit patterns. */
+export type KvArray = Float32Array | Uint16Array;
+
+export function allocKv(dtypeBytes: number, length: number): KvArray {
+  return dtypeBytes === 2 ? new Uint16Array(length) : new Float32Array(length);
+}
+
+export class PagedKv {
+  readonly keys: KvArray[] = [];
+  readonly values: KvArray[] = [];
+  /** Elements per block in one pool. */
+  readonly blockElems: number;
+  private readonly headElems: number;
+
+  constructor(
+    readonly geometry: KvGeometry,
+    readonly numBlocks: number,
+    readonly blockSize: number,
+  ) {
+    this.headElems = blockSize * geometry.headDim;
+    this.blockElems = geometry.numKvHeads * this.headElems;
+    for (let l = 0; l < geometry.numLayers; l++) {
+      this.keys.push(allocKv(geometry.dtypeBytes, numBlocks * this.blockElems));
+      this.values.push(allocKv(geometry.dtypeBytes, numBlocks * this.blockElems));
+    }
+  }
+
+  get bytes(): number {
+    return 2 * this.geometry.numLayers * this.numBlocks * this.blockElems * this.geometry.dtypeBytes;
+  }
+
+  /**
+   * Copies positions [0, pastLen) of a sequence into a dense [rows, heads, P, headDim] tensor at
+   * `row`, right-aligned (slots P - pastLen .. P - 1); the left padding is zeroed so masked
+   * slots never hold NaN from an earlier step.
+   */
+  gather(pool: KvArray, blockTable: readonly number[], pastLen: number, dst: KvArray, row: number, P: number): void {
+    const { numKvHeads: H, headDim: D } = this.geometry;
+    const bs = this.blockSize;
+    const pad = P - pastLen;
+    for (let h = 0; h < H; h++) {
+      const rowBase = ((row * H + h) * P) * D;
+      if (pad > 0) dst.fill(0, rowBase, rowBase + pad * D);
+      for (let pos = 0, bi = 0; pos < pastLen; pos += bs, bi++) {
+        const n = Math.min(bs, pastLen - pos);
+        const src = blockTable[bi] * this.blockElems + h * this.headElems;
+        dst.set(pool.subarray(src, src + n * D), rowBase + (pad + pos) * D);
+      }
+    }
+  }
+
+  /**
+   * Writes `count` positions starting at absolute position `start` from a dense
+   * [rows, heads, T, headDim] tensor (row `row`, slots from `slot`) into their blocks.
+   */
+  scatter(
+    pool: KvArray,
+    blockTable: readonly number[],
+    start: number,
+    count: number,
+    src: KvArray,
+    row: number,
+    T: number,
+    slot: number,
+  ): void {
+    const { numKvHeads: H, headDim: D } = this.geometry;
+    const bs = this.blockSize;
+    for (let h = 0; h < H; h++) {
+      const rowBase = ((row * H + h) * T + slot) * D;
+      let i = 0;
+      while (i < count) {
+        const pos = start + i;
+        const offset = pos % bs;
+        const n = Math.min(bs - offset, count - i);
+        const dst = blockTable[Math.floor(pos / bs)] * this.blockElems + h * this.headElems + offset * D;
+        pool.set(src.subarray(rowBase + i * D, rowBase + (i + n) * D), dst);
+        i += n;
+      }
+    }
+  }
+
+  copyBlock(srcBlock: number, dstBlock: number): void {
+    const e = this.blockElems;
+    for (const pools of [this.keys, this.values]) {
+      for (const pool of pools) pool.copyWithin(dstBlock * e, srcBlock * e, srcBlock * e + e);
+    }
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Turns one row of logits into one token for one choice: logprobs from the raw row, then the
+ * ordered processor pipeline, then greedy argmax or a seeded draw. Scratch buffers are reused
+ * across calls; the sampler is used by one thread only.
+ */
+import type { CoreTokenLogprob, CoreTopLogprob } from './core-types.js';
+import type { SamplingParams } from '../shared/sampling.js';
+import type { ChoiceState } from './sequence.js';
+import {
+  applyLogitBias,
+  applyMinP,
+  applyPresenceFrequencyPenalties,
+  applyRepetitionPenalty,
+  applyTemperature,
+  applyTopK,
+  applyTopP,
+  argmax,
+  drawFromLogits,
+  logSumExp,
+  topIds,
+} from './logits-processors.js';
+
+export interface SampledToken {
+  tokenId: number;
+  logprob: CoreTokenLogprob | null;
+}
+
+export class Sampler {
+  private readonly work: Float32Array;
+  private readonly scratch: Float32Array;
+  private readonly keys: Float64Array;
+
+  constructor(readonly vocabSize: number) {
+    this.work = new Float32Array(vocabSize);
+    this.scratch = new Float32Array(vocabSize);
+    this.keys = new Float64Array(vocabSize);
+  }
+
+  /** `row` is the model's raw logits for the position that predicts the next token. */
+  sample(row: Float32Array, params: SamplingParams, choice: ChoiceState): SampledToken {
+    if (row.length !== this.vocabSize) {
+      throw new Error(`logits row has ${row.length} entries, vocab is ${this.vocabSize}`);
+    }
+    const logits = this.work;
+    logits.set(row);
+    this.process(logits, params, choice);
+    let tokenId: number;
+    if (params.temperature <= 0) {
+      tokenId = argmax(logits);
+    } else {
+      // Always one draw per token, so a choice's stream stays aligned whatever was masked.
+      const u = choice.rng.nextFloat();
+      tokenId = drawFromLogits(logits, u, this.scratch);
+    }
+    return {
+      tokenId,
+      logprob: params.logprobs ? rawLogprobs(row, tokenId, params.topLogprobs) : null,
+    };
+  }
+
+  /** The processor pipeline, in its one fixed order. Greedy skips the distribution shapers. */
+  process(logits: Float32Array, params: SamplingParams, choice: ChoiceState): void {
+    applyLogitBias(logits, params.logitBias);
+    if (choice.seenTokens !== null && params.repetitionPenalty !== 1) {
+      applyRepetitionPenalty(logits, choice.seenTokens, params.repetitionPenalty);
+    }
+    if (choice.outputCounts !== null) {
+      applyPresenceFrequencyPenalties(
+        logits,
+        choice.outputCounts,
+        params.presencePenalty,
+        params.frequencyPenalty,
+      );
+    }
+    if (params.temperature <= 0) return;
+    if (params.temperature !== 1) applyTemperature(logits, params.temperature);
+    if (params.topK > 0) applyTopK(logits, params.topK, this.scratch);
+    if (params.topP < 1) applyTopP(logits, params.topP, this.keys);
+    if (params.minP > 0) applyMinP(logits, params.minP);
+  }
+}
+
+/** Log-softmax of the raw logits for the chosen token and the top alternatives. */
+export function rawLogprobs(
+  row: Float32Array,
+  tokenId: number,
+  topCount: number,
+): CoreTokenLogprob {
+  const lse = logSumExp(row);
+  const top: CoreTopLogprob[] = topIds(row, topCount).map((id) => ({
+    tokenId: id,
+    logprob: row[id] - lse,
+  }));
+  return { tokenId, logprob: row[tokenId] - lse, top };
+}

@@ -1,0 +1,150 @@
+/**
+ * `orchard pull org/repo[@rev]`: picks the files an ONNX text-generation model needs from the
+ * repository's file list, downloads them from one commit into downloads/<repo>/<commit>/
+ * (resumable), then hands the folder to the importer, which validates it, moves it into the
+ * content-addressed store and registers it in one transaction.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ConflictError, InvalidRequestError } from '../../shared/errors.js';
+import { importFolder } from '../importer.js';
+import { chooseOnnxFile } from '../model-folder.js';
+import type { VersionRecord } from '../records.js';
+import type { Registry } from '../registry.js';
+import { checkNames } from '../importer.js';
+import { downloadFile } from './download-file.js';
+import { fetchRepoInfo, parseRepoSpec, resolveUrl, type HubConfig, type HubSibling } from './hub-api.js';
+
+export interface PullOptions {
+  repo: string;
+  revision?: string;
+  filePattern?: string;
+  name?: string;
+  version?: string;
+}
+
+export interface PullProgress {
+  stage: 'resolve' | 'download' | 'import' | 'done';
+  bytesDone: number;
+  bytesTotal: number;
+  message: string;
+}
+
+const REQUIRED = ['config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
+const OPTIONAL = ['generation_config.json', 'special_tokens_map.json', 'chat_template.jinja', 'README.md'] as const;
+
+export interface PullPlan {
+  commit: string;
+  /** Hub path → path inside the model folder. */
+  files: Array<{ remote: string; local: string; size: number | null; sha256: string | null }>;
+  onnxFile: string;
+}
+
+/**
+ * Which files to fetch. The chosen ONNX graph is stored as onnx/model.onnx (where the engine looks)
+ * and its external data files keep their names beside it, since the graph refers to them by name.
+ */
+export function planPull(repo: string, commit: string, siblings: HubSibling[], filePattern?: string): PullPlan {
+  const names = siblings.map((s) => s.rfilename);
+  const onnx = names.filter((n) => n.endsWith('.onnx'));
+  if (onnx.length === 0) {
+    throw new InvalidRequestError(
+      `The repository '${repo}' has no ONNX files; Orchard runs ONNX exports of text-generation models ` +
+        '(look for a repository with onnx/model.onnx, e.g. from onnx-community).',
+      'repo',
+      'no_onnx_files',
+    );
+  }
+  const chosen = chooseOnnxFile(names, filePattern);
+  if (!chosen) {
+    throw new InvalidRequestError(
+      filePattern
+        ? `--file-pattern '${filePattern}' must match exactly one ONNX file of '${repo}'; its ONNX files: ${onnx.join(', ')}.`
+        : `The repository '${repo}' has several ONNX files (${onnx.join(', ')}); choose one with --file-pattern.`,
+      'filePattern',
+      'ambiguous_onnx_file',
+    );
+  }
+  const missing = REQUIRED.filter((r) => !names.includes(r));
+  if (missing.length > 0) {
+    throw new InvalidRequestError(`The repository '${repo}' lacks ${missing.join(', ')}, which Orchard needs to run it.`, 'repo', 'invalid_model');
+  }
+  const bySibling = new Map(siblings.map((s) => [s.rfilename, s]));
+  const entry = (remote: string, local: string) => {
+    const s = bySibling.get(remote)!;
+    return { remote, local, size: s.lfs?.size ?? s.size ?? null, sha256: s.lfs?.sha256 ?? null };
+  };
+  const files = [
+    ...REQUIRED.map((r) => entry(r, r)),
+    ...OPTIONAL.filter((o) => names.includes(o)).map((o) => entry(o, o)),
+    entry(chosen, 'onnx/model.onnx'),
+    ...names
+      .filter((n) => n.startsWith(chosen + '_data') || n.startsWith(chosen + '.data'))
+      .map((n) => entry(n, `onnx/${path.posix.basename(n)}`)),
+  ];
+  return { commit, files, onnxFile: chosen };
+}
+
+const active = new Set<string>();
+
+export async function pullModel(
+  registry: Registry,
+  config: HubConfig,
+  options: PullOptions,
+  onProgress: (p: PullProgress) => void = () => {},
+  signal?: AbortSignal,
+): Promise<VersionRecord> {
+  const spec = parseRepoSpec(options.repo);
+  const repo = spec.repo;
+  const revision = options.revision ?? spec.revision ?? 'main';
+  const name = options.name ?? repo.split('/').pop()!;
+  checkNames(name, options.version);
+  if (options.version && registry.versions.find(name, options.version)) {
+    throw new ConflictError(`The model '${name}' already has a version '${options.version}'.`, 'version');
+  }
+
+  onProgress({ stage: 'resolve', bytesDone: 0, bytesTotal: 0, message: `resolving ${repo}@${revision}` });
+  const info = await fetchRepoInfo(config, repo, revision, signal);
+  const plan = planPull(repo, info.sha, info.siblings, options.filePattern);
+  const total = plan.files.reduce((s, f) => s + (f.size ?? 0), 0);
+
+  const dir = path.join(registry.paths.downloads, repo.replace(/\//g, '--'), info.sha);
+  if (active.has(dir)) throw new ConflictError(`${repo}@${info.sha.slice(0, 12)} is already being pulled.`, 'repo');
+  active.add(dir);
+  try {
+    const perFile = new Map<string, number>();
+    const sum = () => [...perFile.values()].reduce((a, b) => a + b, 0);
+    const hashes = new Map<string, string>();
+    for (const f of plan.files) {
+      const result = await downloadFile({
+        config,
+        // Always by commit, so a branch moving mid-pull cannot mix two commits' files.
+        url: resolveUrl(config, repo, info.sha, f.remote),
+        dest: path.join(dir, ...f.local.split('/')),
+        label: f.remote,
+        expected: { size: f.size, sha256: f.sha256 },
+        signal,
+        onProgress: (bytes) => {
+          perFile.set(f.local, bytes);
+          onProgress({ stage: 'download', bytesDone: sum(), bytesTotal: total, message: `downloading ${f.remote}` });
+        },
+      });
+      hashes.set(f.local, result.sha256);
+    }
+    onProgress({ stage: 'import', bytesDone: total, bytesTotal: total, message: 'validating and registering' });
+    const record = await importFolder(registry, {
+      path: dir,
+      name,
+      version: options.version,
+      source: `hf:${repo}@${info.sha}${plan.onnxFile !== 'onnx/model.onnx' ? `#${plan.onnxFile}` : ''}`,
+      move: true,
+      knownSha256: hashes,
+    });
+    await fs.rm(dir, { recursive: true, force: true });
+    await fs.rmdir(path.dirname(dir)).catch(() => {});
+    onProgress({ stage: 'done', bytesDone: total, bytesTotal: total, message: `registered ${record.model}@${record.version}` });
+    return record;
+  } finally {
+    active.delete(dir);
+  }
+}

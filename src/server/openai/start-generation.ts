@@ -1,0 +1,99 @@
+/**
+ * Shared by the generating routes: ties a request to an AbortController (client hang-up and
+ * shutdown both abort the engine work), leases an engine, and streams or collects outputs.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Engine } from '../../engine/types.js';
+import { NotReadyError } from '../../shared/errors.js';
+import { toOpenAIError } from '../error-handler.js';
+import { CLIENT_GONE_REASON } from '../inflight.js';
+import type { ServerDeps } from '../server-deps.js';
+import { SseWriter } from '../sse.js';
+import { Generation } from './generation.js';
+import type { ModelFacts } from './translate-common.js';
+import { keepAliveMs } from './translate-common.js';
+
+export function modelFacts(engine: Engine): ModelFacts {
+  return { contextLength: engine.info.contextLength, vocabSize: engine.tokenizer.vocabSize };
+}
+
+export async function startGeneration(
+  deps: ServerDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: { model: string; user?: string | null; keep_alive?: number | string | null },
+): Promise<Generation> {
+  if (deps.draining()) throw new NotReadyError('The server is shutting down.');
+  const startedAt = performance.now();
+  const controller = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) controller.abort(CLIENT_GONE_REASON);
+  });
+  const lease = await deps.provider.acquire(body.model, {
+    user: body.user ?? undefined,
+    keepAliveMs: keepAliveMs(body.keep_alive),
+    signal: controller.signal,
+  });
+  return new Generation(lease, controller, deps, startedAt);
+}
+
+/**
+ * Streams SSE chunks. The first engine output is awaited before the response starts, so
+ * errors that come before any token (queue full, bad prompt) still get a proper HTTP status.
+ */
+export async function streamSse<T>(
+  reply: FastifyReply,
+  gen: Generation,
+  source: AsyncIterator<T>,
+  chunks: {
+    prelude(): unknown[];
+    of(item: T): unknown[];
+    /** The final usage chunk, when asked for. */
+    usage(): unknown | null;
+  },
+): Promise<void> {
+  let next: IteratorResult<T>;
+  try {
+    next = await source.next();
+  } catch (err) {
+    gen.end(err);
+    throw err;
+  }
+  if (gen.clientGone) {
+    gen.end();
+    reply.hijack();
+    reply.raw.destroy();
+    return;
+  }
+  const sse = SseWriter.open(reply);
+  try {
+    for (const c of chunks.prelude()) await sse.data(c);
+    while (!next.done) {
+      for (const c of chunks.of(next.value)) await sse.data(c);
+      next = await source.next();
+    }
+    if (gen.cancelledByShutdown) {
+      const { body } = toOpenAIError(
+        new NotReadyError('The server is shutting down; the request was cancelled.'),
+      );
+      await sse.data(body);
+    } else {
+      const usage = chunks.usage();
+      if (usage !== null) await sse.data(usage);
+      await sse.done();
+    }
+    gen.end();
+  } catch (err) {
+    // Mid-stream failures travel in-band: OpenAI clients raise on a `data: {"error": …}` event.
+    await sse.data(toOpenAIError(err).body);
+    gen.end(err);
+  } finally {
+    sse.end();
+  }
+}
+
+/** For non-streamed requests whose client hung up: nothing to send. */
+export function dropReply(reply: FastifyReply): void {
+  reply.hijack();
+  if (!reply.raw.destroyed) reply.raw.destroy();
+}

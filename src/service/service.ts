@@ -1,0 +1,313 @@
+/**
+ * The service: settings → logger, API key, model provider, HTTP server. createService() wires
+ * it; start() listens and loads the model; stop() drains gracefully. startService() adds what a
+ * real process needs: signal handlers and the supervising parent's IPC channel.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { loadEngine } from '../engine/engine-host.js';
+import { engineOptionsFromSettings } from '../engine/engine-options.js';
+import { buildServer } from '../server/build-server.js';
+import { EventHub } from '../server/event-hub.js';
+import { Inflight, waitIdle } from '../server/inflight.js';
+import { ServingMetrics } from '../server/metrics/serving-metrics.js';
+import { HostPolicy, isLoopbackHost, isWildcardHost } from '../server/security/host-policy.js';
+import { UiSessions } from '../server/security/ui-sessions.js';
+import type { ServerDeps, ServiceUrls } from '../server/server-deps.js';
+import { builtUiDir } from '../server/static-files.js';
+import type { ServiceStatusMessage } from '../shared/service-messages.js';
+import type { Settings } from '../shared/settings.js';
+import { ensureHome, loadOrCreateApiKey } from './api-key.js';
+import { BundledProvider, resolveModelSource, type EngineLoader } from './bundled-provider.js';
+import { parentChannel } from './ipc.js';
+import type { LogBuffer } from './log-buffer.js';
+import { createLogger } from './logger.js';
+import type { ModelProvider } from './model-provider.js';
+import { packageVersion, uiDistDir } from './paths.js';
+import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.js';
+import { SettingsError, type ResolvedSettings } from './settings-loader.js';
+
+export interface ServiceOptions {
+  /** Where human-readable log lines go; null for none (tests). Default stderr. */
+  logConsole?: NodeJS.WritableStream | null;
+  /** Engine loader (the real one by default). */
+  loadEngine?: EngineLoader;
+  /** Status updates, e.g. for a supervising parent. */
+  onStatus?: (message: ServiceStatusMessage) => void;
+}
+
+export interface StartedUrls extends ServiceUrls {
+  /** Web UI URL with a one-time sign-in token. */
+  uiUrl: string;
+  /** `name → servedName` lines; empty when the model did not load. */
+  serving: string[];
+  /** Why nothing is served, when the model failed to load. */
+  loadError?: string;
+}
+
+export interface Service {
+  readonly settings: Settings;
+  readonly resolved: ResolvedSettings;
+  readonly app: FastifyInstance;
+  readonly provider: ModelProvider;
+  readonly apiKey: string;
+  readonly logger: Logger;
+  readonly logs: LogBuffer;
+  readonly events: EventHub;
+  readonly metrics: ServingMetrics;
+  start(): Promise<StartedUrls>;
+  /** Graceful: refuse new work, let streams finish within shutdownGraceMs, cancel, unload. */
+  stop(): Promise<void>;
+  /** A fresh one-time sign-in URL for the web UI. */
+  newUiUrl(): string;
+  urls(): ServiceUrls;
+}
+
+/** Refuses configurations that would expose the API without a key. */
+export function checkExposure(settings: Settings): void {
+  if (!settings.auth && !isLoopbackHost(settings.host)) {
+    throw new SettingsError(
+      `refusing to serve ${settings.host} without authentication: --no-auth is allowed only on ` +
+        `a loopback address (127.0.0.1, ::1, localhost). Keep the API key on for other addresses.`,
+    );
+  }
+}
+
+function urlHost(host: string): string {
+  const h = isWildcardHost(host) ? '127.0.0.1' : host;
+  return h.includes(':') && !h.startsWith('[') ? `[${h}]` : h;
+}
+
+// ─── Provider choice ─────────────────────────────────────────────────────────────────────
+// The ONE place that decides which ModelProvider answers requests. Today: the bundled
+// provider (a shipped model or a --model folder). The registry-backed provider (deployments,
+// versions, canaries) plugs in here behind the same interface, with any admin dependencies.
+interface ProviderChoice {
+  provider: ModelProvider;
+  /** Eager work before the service reports ready (e.g. loading the default model). */
+  warmUp(): Promise<void>;
+  /** What `orchard serve` prints as served, e.g. "orchard-chat → orchard-chat@1". */
+  serving(): string[];
+  /** Extra dependencies handed to the admin route plugins. */
+  adminDeps: Record<string, unknown>;
+}
+
+async function chooseProvider(
+  settings: Settings,
+  logger: Logger,
+  load: EngineLoader,
+): Promise<ProviderChoice> {
+  const source = resolveModelSource(settings.model);
+  const provider = new BundledProvider({
+    source,
+    engineOptions: engineOptionsFromSettings(settings),
+    load,
+    logger,
+    keepAliveMs: settings.keepAlive * 1000,
+  });
+  return {
+    provider,
+    warmUp: () => provider.start(),
+    serving: () => (provider.isReady() ? [`${source.name} → ${provider.servedName}`] : []),
+    adminDeps: {},
+  };
+}
+// ─────────────────────────────────────────────────────────────────────────────────────────
+
+type AdminRoutes = (app: FastifyInstance, deps: ServerDeps & Record<string, unknown>) => Promise<void>;
+
+/** The registry engineer's admin plugins (src/server/admin/index), when they exist. */
+async function loadAdminRoutes(): Promise<AdminRoutes | null> {
+  const here = path.dirname(new URL(import.meta.url).pathname);
+  for (const file of ['index.js', 'index.ts']) {
+    const candidate = path.join(here, '..', 'server', 'admin', file);
+    if (!fs.existsSync(candidate)) continue;
+    const mod = (await import(pathToFileURL(candidate).href)) as { adminRoutes?: AdminRoutes };
+    if (typeof mod.adminRoutes === 'function') return mod.adminRoutes;
+  }
+  return null;
+}
+
+export async function createService(
+  resolved: ResolvedSettings,
+  options: ServiceOptions = {},
+): Promise<Service> {
+  const settings = resolved.settings;
+  checkExposure(settings);
+  ensureHome(settings.home);
+  const { logger, buffer: logs } = createLogger(settings.logLevel, { console: options.logConsole });
+  const key = loadOrCreateApiKey(settings.home, settings.apiKey);
+  if (key.created) logger.info({ file: key.file }, 'created an API key');
+  const choice = await chooseProvider(settings, logger, options.loadEngine ?? loadEngine);
+  const provider = choice.provider;
+  const events = new EventHub();
+  const metrics = new ServingMetrics(() => provider.loaded());
+  const sessions = new UiSessions();
+  const inflight = new Inflight();
+  const startedAt = Date.now();
+  let draining = false;
+  let urls: ServiceUrls = { baseUrl: '', apiUrl: '' };
+  const adminRoutes = await loadAdminRoutes();
+
+  const deps: ServerDeps = {
+    settings,
+    resolved,
+    provider,
+    apiKey: key.key,
+    logger,
+    logs,
+    events,
+    metrics,
+    sessions,
+    inflight,
+    hostPolicy: new HostPolicy({
+      bindHost: settings.host,
+      allowedHosts: settings.allowedHosts,
+      corsOrigins: settings.corsOrigins,
+    }),
+    uiDir: builtUiDir(uiDistDir()),
+    version: packageVersion(),
+    startedAt,
+    urls: () => urls,
+    draining: () => draining,
+  };
+  if (adminRoutes) {
+    deps.plugins = [(app) => adminRoutes(app, { ...deps, ...choice.adminDeps })];
+  }
+  const app = await buildServer(deps);
+  const status = (m: Omit<ServiceStatusMessage, 'type'>): void =>
+    options.onStatus?.({ type: 'orchard:status', ...m });
+
+  const newUiUrl = (): string =>
+    settings.auth ? `${urls.baseUrl}/?token=${sessions.issueToken()}` : `${urls.baseUrl}/`;
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      draining = true;
+      status({ state: 'stopping' });
+      logger.info({ inflight: inflight.size, graceMs: settings.shutdownGraceMs }, 'shutting down');
+      // Stop accepting connections; requests on open keep-alive connections now get 503.
+      if (app.server.listening) app.server.close();
+      const { cancelled } = await inflight.drain(settings.shutdownGraceMs);
+      if (cancelled > 0) logger.warn({ cancelled }, 'cancelled requests still running at the deadline');
+      await waitIdle(inflight, 5000);
+      await app.close();
+      await provider.close();
+      removeRuntimeFile(settings.home);
+      logger.info('stopped');
+      status({ state: 'stopped' });
+    })();
+    return stopping;
+  };
+
+  const start = async (): Promise<StartedUrls> => {
+    status({ state: 'starting' });
+    await app.listen({ host: settings.host, port: settings.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : settings.port;
+    const baseUrl = `http://${urlHost(settings.host)}:${port}`;
+    urls = { baseUrl, apiUrl: `${baseUrl}/v1` };
+    writeRuntimeFile(settings.home, {
+      pid: process.pid,
+      baseUrl,
+      apiUrl: urls.apiUrl,
+      startedAt: new Date(startedAt).toISOString(),
+    });
+    let loadError: string | undefined;
+    try {
+      await choice.warmUp();
+    } catch (err) {
+      loadError = (err as Error).message;
+    }
+    const started: StartedUrls = {
+      ...urls,
+      uiUrl: newUiUrl(),
+      serving: choice.serving(),
+      ...(loadError ? { loadError } : {}),
+    };
+    status({
+      state: 'ready',
+      apiUrl: started.apiUrl,
+      uiUrl: started.uiUrl,
+      serving: started.serving,
+      ...(loadError ? { error: loadError } : {}),
+    });
+    return started;
+  };
+
+  return {
+    settings,
+    resolved,
+    app,
+    provider,
+    apiKey: key.key,
+    logger,
+    logs,
+    events,
+    metrics,
+    start,
+    stop,
+    newUiUrl,
+    urls: () => urls,
+  };
+}
+
+/**
+ * Runs the service as a process: SIGINT/SIGTERM drain and exit 0 (a second signal exits at
+ * once), and a supervising parent (Electron) gets status messages and may send commands.
+ */
+export async function startService(
+  resolved: ResolvedSettings,
+  options: ServiceOptions = {},
+): Promise<{ service: Service; urls: StartedUrls }> {
+  const parent = parentChannel();
+  const service = await createService(resolved, {
+    ...options,
+    onStatus: (m) => {
+      parent?.send(m);
+      options.onStatus?.(m);
+    },
+  });
+  let exiting = false;
+  const shutdown = (why: string): void => {
+    if (exiting) {
+      service.logger.warn(`${why} again: exiting now`);
+      process.exit(1);
+    }
+    exiting = true;
+    service.logger.info(`${why}: draining`);
+    service.stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        service.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  parent?.onCommand((command) => {
+    if (command.type === 'orchard:shutdown') shutdown('shutdown requested by the parent');
+    else if (command.type === 'orchard:new-ui-token') {
+      parent.send({
+        type: 'orchard:status',
+        state: 'ready',
+        apiUrl: service.urls().apiUrl,
+        uiUrl: service.newUiUrl(),
+      });
+    }
+  });
+  parent?.onDisconnect(() => shutdown('parent process went away'));
+  try {
+    const urls = await service.start();
+    return { service, urls };
+  } catch (err) {
+    parent?.send({ type: 'orchard:status', state: 'error', error: (err as Error).message });
+    await service.stop().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Messages between an engine host (service side) and its engine worker (worker_threads). Plain
+ * structured-clone data only: token ids in, token ids out. Text, HTTP and JSON bodies stay on
+ * the host side.
+ */
+import type { CoreOutput, CoreRequest } from '../engine/core-types.js';
+import type { EngineOptions, EngineStats, LoadProgress, ModelInfo } from '../engine/types.js';
+
+export type HostMessage =
+  | { type: 'load'; modelDir: string; options: EngineOptions }
+  | { type: 'generate'; request: CoreRequest }
+  | { type: 'abort'; requestId: string }
+  | { type: 'stats'; replyTo: number }
+  | { type: 'unload' };
+
+/** Error kinds the host maps back to the typed classes of src/shared/errors.ts. */
+export type WorkerErrorKind = 'busy' | 'context_length' | 'invalid_request' | 'internal';
+
+export interface WorkerError {
+  kind: WorkerErrorKind;
+  message: string;
+  /** The request field at fault, for invalid_request and context_length. */
+  param?: string | null;
+}
+
+export type WorkerMessage =
+  | { type: 'progress'; progress: LoadProgress }
+  | { type: 'loaded'; info: ModelInfo; stats: EngineStats }
+  | { type: 'load-failed'; error: WorkerError }
+  /** The request entered the waiting queue. */
+  | { type: 'accepted'; requestId: string }
+  | { type: 'rejected'; requestId: string; error: WorkerError }
+  /**
+   * One engine step's outputs, with a fresh stats snapshot. `admitted` lists requests scheduled
+   * for the first time in this step, with how long they waited in the worker's queue.
+   */
+  | {
+      type: 'outputs';
+      outputs: CoreOutput[];
+      admitted: Array<{ requestId: string; queueMs: number }>;
+      stepMs: number;
+      stats: EngineStats;
+    }
+  | { type: 'stats'; stats: EngineStats; replyTo: number | null }
+  /** The step loop failed: every request in flight is lost. */
+  | { type: 'fatal'; error: WorkerError }
+  | { type: 'unloaded' };

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { planGroups } from '../../../src/engine/batch-groups.js';
+import type { RunnerSequence } from '../../../src/engine/runner-types.js';
+
+function seq(seqId: number, len: number, start: number): RunnerSequence {
+  return { seqId, tokenIds: new Array<number>(len).fill(3), startPosition: start, blockTable: [], numLogits: 1 };
+}
+
+const ids = (groups: RunnerSequence[][]) => groups.map((g) => g.map((s) => s.seqId));
+
+describe('planGroups', () => {
+  it('runs every decode in one call and keeps prefill chunks out of it', () => {
+    const groups = planGroups([seq(0, 1, 10), seq(1, 100, 0), seq(2, 1, 500), seq(3, 1, 3)], true);
+    expect(ids(groups)).toEqual([[0, 2, 3], [1]]);
+  });
+
+  it('groups prefill chunks of similar length and past, splits the rest', () => {
+    const groups = planGroups([seq(0, 500, 0), seq(1, 480, 0), seq(2, 12, 0), seq(3, 10, 0), seq(4, 470, 900)], true);
+    expect(ids(groups)).toEqual([[0, 1], [4], [2, 3]]);
+  });
+
+  it('without position_ids only rows of the same start and length share a call', () => {
+    const groups = planGroups([seq(0, 1, 10), seq(1, 1, 10), seq(2, 1, 11), seq(3, 5, 10)], false);
+    expect(ids(groups)).toEqual([[0, 1], [2], [3]]);
+  });
+});

@@ -1,0 +1,167 @@
+/**
+ * A deterministic stand-in for the ONNX runner, for engine-core tests. Like a real model, its
+ * "KV cache" lives in blocks and its logits depend only on what it reads back through the block
+ * table: each slot holds a token and a hash of the whole prefix up to it, so any bookkeeping
+ * mistake (wrong block, stale block, shared block overwritten) changes the output or trips a
+ * check. Batch semantics match a gathered ONNX run: every sequence reads its past before any
+ * sequence writes, so a block written in a step is not visible to others in that same step.
+ */
+import type {
+  KvGeometry,
+  ModelRunner,
+  RunnerSequence,
+  RunnerStepOutput,
+} from '../../../src/engine/runner-types.js';
+
+const ROOT = 0x2545f491;
+
+export function mix(h: number, x: number): number {
+  let z = Math.imul((h ^ Math.imul(x + 1, 0x9e3779b1)) >>> 0, 0x85ebca77);
+  z ^= z >>> 15;
+  z = Math.imul(z, 0xc2b2ae3d);
+  z ^= z >>> 13;
+  return z >>> 0;
+}
+
+/** The fake model: raw logits after a prefix whose hash is `state`. */
+export function fakeLogits(
+  state: number,
+  vocab: number,
+  out: Float32Array = new Float32Array(vocab),
+): Float32Array {
+  for (let v = 0; v < vocab; v++) out[v] = (mix(state, v) / 4294967296) * 3;
+  out[state % vocab] += 4;
+  return out;
+}
+
+export function prefixState(tokens: readonly number[]): number {
+  let h = ROOT;
+  for (const t of tokens) h = mix(h, t);
+  return h;
+}
+
+/** Greedy continuation computed straight from the fake model, no engine involved. */
+export function referenceGreedy(
+  prompt: readonly number[],
+  vocab: number,
+  maxTokens: number,
+  stopIds: readonly number[] = [],
+  maxModelLen = Infinity,
+): number[] {
+  let h = prefixState(prompt);
+  const out: number[] = [];
+  const logits = new Float32Array(vocab);
+  while (out.length < maxTokens && prompt.length + out.length < maxModelLen) {
+    fakeLogits(h, vocab, logits);
+    let best = 0;
+    for (let v = 1; v < vocab; v++) if (logits[v] > logits[best]) best = v;
+    out.push(best);
+    h = mix(h, best);
+    if (stopIds.includes(best)) break;
+  }
+  return out;
+}
+
+export interface ComputeRecord {
+  seqId: number;
+  startPosition: number;
+  tokenIds: number[];
+}
+
+export class FakeRunner implements ModelRunner {
+  readonly geometry: KvGeometry = { numLayers: 2, numKvHeads: 2, headDim: 8, dtypeBytes: 4 };
+  readonly slotTokens: Int32Array;
+  readonly slotState: Uint32Array;
+  readonly log: ComputeRecord[] = [];
+  computedTokens = 0;
+  copies = 0;
+  executeCalls = 0;
+  /** Resolve execute() on a later macrotask, so tests can interleave aborts with a step. */
+  asyncDelay = false;
+
+  constructor(
+    readonly vocabSize: number,
+    readonly blockSize: number,
+    readonly numBlocks: number,
+  ) {
+    this.slotTokens = new Int32Array(numBlocks * blockSize).fill(-1);
+    this.slotState = new Uint32Array(numBlocks * blockSize);
+  }
+
+  async execute(sequences: RunnerSequence[]): Promise<RunnerStepOutput> {
+    this.executeCalls++;
+    const bs = this.blockSize;
+    const seen = new Set<number>();
+    const reads = new Map<number, number>(); // slot → seqId reading it
+    const pasts: number[] = [];
+    for (const s of sequences) {
+      if (seen.has(s.seqId)) throw new Error(`sequence ${s.seqId} twice in one step`);
+      seen.add(s.seqId);
+      if (s.tokenIds.length === 0) throw new Error(`sequence ${s.seqId}: no tokens`);
+      const end = s.startPosition + s.tokenIds.length;
+      if (s.blockTable.length !== Math.ceil(end / bs)) {
+        throw new Error(`sequence ${s.seqId}: ${s.blockTable.length} blocks for ${end} positions`);
+      }
+      if (new Set(s.blockTable).size !== s.blockTable.length)
+        throw new Error(`sequence ${s.seqId}: repeated block`);
+      for (const b of s.blockTable) {
+        if (!Number.isInteger(b) || b < 0 || b >= this.numBlocks)
+          throw new Error(`bad block id ${b}`);
+      }
+      if (s.numLogits !== 0 && s.numLogits !== 1) throw new Error(`numLogits ${s.numLogits}`);
+      // Read the past through the block table and check it is one consistent prefix.
+      let h = ROOT;
+      for (let p = 0; p < s.startPosition; p++) {
+        const slot = s.blockTable[Math.floor(p / bs)] * bs + (p % bs);
+        const token = this.slotTokens[slot];
+        if (token < 0) throw new Error(`sequence ${s.seqId} reads unwritten position ${p}`);
+        h = mix(h, token);
+        if (this.slotState[slot] !== h)
+          throw new Error(`sequence ${s.seqId}: KV at position ${p} is not its prefix`);
+        reads.set(slot, s.seqId);
+      }
+      pasts.push(h);
+    }
+    const writes = new Set<number>();
+    for (const s of sequences) {
+      for (let i = 0; i < s.tokenIds.length; i++) {
+        const p = s.startPosition + i;
+        const slot = s.blockTable[Math.floor(p / bs)] * bs + (p % bs);
+        if (writes.has(slot)) throw new Error(`two sequences write slot ${slot} in one step`);
+        const reader = reads.get(slot);
+        if (reader !== undefined)
+          throw new Error(`sequence ${s.seqId} overwrites a slot sequence ${reader} reads`);
+        writes.add(slot);
+      }
+    }
+    const logits = new Map<number, Float32Array>();
+    sequences.forEach((s, k) => {
+      let h = pasts[k];
+      for (let i = 0; i < s.tokenIds.length; i++) {
+        const p = s.startPosition + i;
+        const slot = s.blockTable[Math.floor(p / bs)] * bs + (p % bs);
+        h = mix(h, s.tokenIds[i]);
+        this.slotTokens[slot] = s.tokenIds[i];
+        this.slotState[slot] = h;
+      }
+      this.computedTokens += s.tokenIds.length;
+      this.log.push({
+        seqId: s.seqId,
+        startPosition: s.startPosition,
+        tokenIds: s.tokenIds.slice(),
+      });
+      if (s.numLogits > 0) logits.set(s.seqId, fakeLogits(h, this.vocabSize));
+    });
+    if (this.asyncDelay) await new Promise((resolve) => setTimeout(resolve, 0));
+    return { logits };
+  }
+
+  copyBlock(src: number, dst: number): void {
+    const bs = this.blockSize;
+    this.slotTokens.copyWithin(dst * bs, src * bs, (src + 1) * bs);
+    this.slotState.copyWithin(dst * bs, src * bs, (src + 1) * bs);
+    this.copies++;
+  }
+
+  async close(): Promise<void> {}
+}
