@@ -25,7 +25,7 @@ export default defineConfig({
     proxy: {
       '/api': { target, changeOrigin: false },
       '/v1': { target, changeOrigin: false },
-      '/ui': { target, changeOrigin: false },
+      '/auth': { target, changeOrigin: false },
     },
   },
 });

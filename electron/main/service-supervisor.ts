@@ -93,6 +93,7 @@ export class ServiceSupervisor {
   private stopWaiters: Array<() => void> = [];
   private tokenWaiters: Array<{ previous: string | null; resolve: (url: string) => void }> = [];
   private readonly listeners = new Set<(s: ServiceSnapshot) => void>();
+  private lastEmitted = '';
 
   constructor(private readonly options: SupervisorOptions) {
     this.policy = { ...DEFAULT_RESTART_POLICY, ...options.policy };
@@ -236,7 +237,7 @@ export class ServiceSupervisor {
     this.readyTimer = this.clock.setTimeout(() => {
       this.readyTimer = null;
       if (gen !== this.generation || this.state !== 'starting') return;
-      this.killReason = `the server did not become ready within ${Math.round(this.readyTimeoutMs / 1000)} s`;
+      this.killReason = `the server did not become ready within ${seconds(this.readyTimeoutMs)} s`;
       this.child?.kill('SIGKILL');
     }, this.readyTimeoutMs);
     this.emit();
@@ -293,8 +294,7 @@ export class ServiceSupervisor {
     const detail = this.describeExit(info);
     const decision = decideAfterCrash(this.policy, this.crashTimes, now);
     if (decision.action === 'give-up') {
-      const seconds = Math.round(this.policy.crashWindowMs / 1000);
-      this.lastError = `The server stopped unexpectedly ${decision.crashesInWindow} times within ${seconds} s and was not restarted again. Last: ${detail}`;
+      this.lastError = `The server stopped unexpectedly ${decision.crashesInWindow} times within ${seconds(this.policy.crashWindowMs)} s and was not restarted again. Last: ${detail}`;
       this.state = 'error';
       this.emit();
       this.flushStopWaiters();
@@ -320,7 +320,7 @@ export class ServiceSupervisor {
       info.signal !== null
         ? `was killed by ${info.signal}`
         : `exited with code ${info.code ?? 'unknown'}`;
-    const why = this.reportedError ?? lastLines(this.stderrTail, 3);
+    const why = this.reportedError ?? summarizeStderr(this.stderrTail);
     return why ? `the server ${how}: ${why}` : `the server ${how}`;
   }
 
@@ -340,16 +340,54 @@ export class ServiceSupervisor {
     this.emit();
   }
 
+  /** Tells listeners about a change; a status message that changed nothing is not one. */
   private emit(): void {
     const s = this.snapshot();
+    const key = JSON.stringify(s);
+    if (key === this.lastEmitted) return;
+    this.lastEmitted = key;
     for (const l of [...this.listeners]) l(s);
   }
 }
 
-function lastLines(text: string, n: number): string {
+const ERROR_WORDS = /\b(error|fatal|cannot|can't|failed|exception|refused|denied|EADDRINUSE)\b/i;
+
+/**
+ * The most telling line of what the service wrote to stderr before dying: the message of the
+ * last error-level JSON log line (pino), else the last line that reads like an error, else the
+ * last line at all.
+ */
+export function summarizeStderr(text: string): string {
   const lines = text
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter(Boolean);
-  return lines.slice(-n).join(' | ').slice(0, 600);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i];
+    if (!line.startsWith('{')) continue;
+    try {
+      const rec = JSON.parse(line) as { level?: unknown; msg?: unknown; err?: { message?: unknown } };
+      const level = rec.level;
+      const severe =
+        (typeof level === 'number' && level >= 50) || level === 'error' || level === 'fatal';
+      if (severe && typeof rec.msg === 'string') {
+        const detail = typeof rec.err?.message === 'string' ? `: ${rec.err.message}` : '';
+        return clip(rec.msg + detail);
+      }
+    } catch {
+      // not JSON after all
+    }
+  }
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (ERROR_WORDS.test(lines[i])) return clip(lines[i]);
+  }
+  return clip(lines.at(-1) ?? '');
+}
+
+function seconds(ms: number): string {
+  return ms < 10_000 ? String(Math.round(ms / 100) / 10) : String(Math.round(ms / 1000));
+}
+
+function clip(text: string): string {
+  return text.length <= 400 ? text : text.slice(0, 399) + '…';
 }

@@ -19,6 +19,7 @@ import {
   type LoginItemsOptions,
 } from './login-items.js';
 import { MainWindow } from './main-window.js';
+import { ServiceLogFile } from './service-log.js';
 import type { ServiceLauncher } from './service-process.js';
 import {
   ServiceSupervisor,
@@ -45,6 +46,8 @@ export interface ShellOptions {
   supervisor?: Pick<SupervisorOptions, 'policy' | 'stopTimeoutMs' | 'readyTimeoutMs' | 'clock'>;
   trayRefreshIntervalMs?: number;
   electronVersion?: string | null;
+  /** Also copy the service's output to this process's stdout/stderr (default true). */
+  echoServiceOutput?: boolean;
   log?: (line: string) => void;
 }
 
@@ -111,11 +114,17 @@ export function createShell(electron: ElectronLike, options: ShellOptions): Shel
   let resolveQuitHandled: () => void = () => undefined;
   const quitHandledPromise = new Promise<void>((r) => (resolveQuitHandled = r));
 
+  const serviceLog = new ServiceLogFile(path.join(options.home, 'logs'));
   const supervisor = new ServiceSupervisor({
     launcher: options.launcher,
     args: options.serviceArgs ?? ['serve'],
     env: { ...(options.serviceEnv ?? process.env), ORCHARD_HOME: options.home },
-    onOutput: (stream, text) => (stream === 'stderr' ? process.stderr : process.stdout).write(text),
+    onOutput: (stream, text) => {
+      serviceLog.write(text);
+      if (options.echoServiceOutput ?? true) {
+        (stream === 'stderr' ? process.stderr : process.stdout).write(text);
+      }
+    },
     ...options.supervisor,
   });
 
@@ -151,9 +160,9 @@ export function createShell(electron: ElectronLike, options: ShellOptions): Shel
     log,
   });
 
-  const logsFolder = (): string => {
-    const logs = path.join(options.home, 'logs');
-    return fs.existsSync(logs) ? logs : options.home;
+  const revealLogs = async (): Promise<void> => {
+    if (fs.existsSync(serviceLog.file)) electron.shell.showItemInFolder(serviceLog.file);
+    else await openFolder(serviceLog.dir);
   };
 
   const openFolder = async (folder: string): Promise<void> => {
@@ -178,7 +187,7 @@ export function createShell(electron: ElectronLike, options: ShellOptions): Shel
       return view;
     },
     'folder:open-data': () => openFolder(options.home),
-    'folder:reveal-logs': () => openFolder(logsFolder()),
+    'folder:reveal-logs': () => revealLogs(),
     'service:get': () => serviceView(supervisor.snapshot()),
     'service:start': () => supervisor.start(),
     'service:stop': () => supervisor.stop(),

@@ -23,7 +23,7 @@ export const UI_CONTENT_SECURITY_POLICY = [
 
 // The status page's only script; allowed by its hash, so the page needs no 'unsafe-inline'.
 const STATUS_SCRIPT = [
-  "for (const [id, call] of [['start', (o) => o.service.start()], ['logs', (o) => o.folders.revealLogs()]]) {",
+  "for (const [id, call] of [['start', (o) => o.startService()], ['logs', (o) => o.revealLogs()]]) {",
   '  const el = document.getElementById(id);',
   '  if (el && window.orchard) el.addEventListener("click", () => call(window.orchard));',
   '}',

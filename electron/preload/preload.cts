@@ -12,6 +12,7 @@ import type {
   InvokeResult,
   IpcEventContract,
   DesktopPrefs,
+  ServiceView,
 } from '../shared/ipc-contract.js';
 
 /** The part of Electron's ipcRenderer this file uses. */
@@ -39,35 +40,34 @@ export function createOrchardApi(ipc: IpcRendererLike) {
     };
   };
 
+  // Flat names, as the renderer's settings page calls them (renderer/src/desktop.ts).
   return {
-    app: {
-      /** Name, version, platform, Electron version and the data folder. */
-      info: () => invoke('app:info'),
-    },
-    loginItem: {
-      get: () => invoke('login-item:get'),
-      set: (openAtLogin: boolean) => invoke('login-item:set', openAtLogin),
-      onChanged: (callback: (view: IpcEventContract['login-item:changed']) => void) =>
-        listen('login-item:changed', callback),
-    },
-    folders: {
-      openData: () => invoke('folder:open-data'),
-      revealLogs: () => invoke('folder:reveal-logs'),
-    },
-    service: {
-      get: () => invoke('service:get'),
-      start: () => invoke('service:start'),
-      stop: () => invoke('service:stop'),
-      restart: () => invoke('service:restart'),
-      onChanged: (callback: (view: IpcEventContract['service:changed']) => void) =>
-        listen('service:changed', callback),
-    },
-    prefs: {
-      get: () => invoke('prefs:get'),
-      set: (patch: Partial<DesktopPrefs>) => invoke('prefs:set', patch),
-      onChanged: (callback: (prefs: IpcEventContract['prefs:changed']) => void) =>
-        listen('prefs:changed', callback),
-    },
+    /** The app's version, e.g. "0.1.0". */
+    appVersion: () => invoke('app:info').then((info) => info.version),
+    /** Name, version, platform, Electron version and the data folder. */
+    appInfo: () => invoke('app:info'),
+
+    getStartAtLogin: () => invoke('login-item:get').then((v) => v.openAtLogin),
+    /** Resolves with the setting as it now is. */
+    setStartAtLogin: (enabled: boolean) =>
+      invoke('login-item:set', enabled).then((v) => v.openAtLogin),
+    onStartAtLoginChanged: (callback: (enabled: boolean) => void) =>
+      listen('login-item:changed', (v) => callback(v.openAtLogin)),
+
+    openDataFolder: () => invoke('folder:open-data'),
+    revealLogs: () => invoke('folder:reveal-logs'),
+
+    getServiceState: () => invoke('service:get'),
+    startService: () => invoke('service:start'),
+    stopService: () => invoke('service:stop'),
+    restartService: () => invoke('service:restart'),
+    onServiceStateChanged: (callback: (view: ServiceView) => void) =>
+      listen('service:changed', callback),
+
+    getDesktopPrefs: () => invoke('prefs:get'),
+    setDesktopPrefs: (patch: Partial<DesktopPrefs>) => invoke('prefs:set', patch),
+    onDesktopPrefsChanged: (callback: (prefs: DesktopPrefs) => void) =>
+      listen('prefs:changed', callback),
   };
 }
 

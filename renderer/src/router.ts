@@ -1,7 +1,15 @@
 /** Hash routing (`#/models`): works from file://, the service and the Electron window alike. */
 import { useSyncExternalStore } from 'react';
 
-export const ROUTES = ['overview', 'models', 'deployments', 'metrics', 'playground', 'logs', 'settings'] as const;
+export const ROUTES = [
+  'overview',
+  'models',
+  'deployments',
+  'metrics',
+  'playground',
+  'logs',
+  'settings',
+] as const;
 export type Route = (typeof ROUTES)[number];
 
 export interface Location {

@@ -2,6 +2,15 @@
  * The engine core: one step = schedule → runner.execute → sample → update. Token level only;
  * the host turns CoreOutputs into text. Not re-entrant: call step() again only after the
  * previous one resolved (the worker's loop does exactly that).
+ *
+ * What a runner can rely on:
+ * - All KV state lives in blocks; a seqId carries nothing across steps. After a prefix-cache hit
+ *   a sequence starts at startPosition > 0 with blocks it never wrote; after preemption the same
+ *   seqId starts again at position 0 (prompt and generated tokens recomputed as one prompt).
+ * - Within one execute() no sequence reads a slot another sequence writes: prefix blocks are
+ *   shared only once computed, and a shared partial block is copied (copyBlock, called
+ *   synchronously before execute) before a choice writes into it.
+ * - Logits are needed only where numLogits > 0; the core reads the last vocabSize floats.
  */
 import type { CoreOutput, CoreRequest, EngineCoreConfig } from './core-types.js';
 import { kvBytesPerToken, type ModelRunner, type RunnerStepOutput } from './runner-types.js';

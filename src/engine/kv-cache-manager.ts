@@ -96,15 +96,6 @@ export class KvCacheManager {
     return true;
   }
 
-  /** Blocks `allocateSlots` would need from the free list (for admission checks). */
-  freeBlocksNeeded(seq: Sequence, numNewTokens: number, hit: PrefixHit = NO_HIT): number {
-    const start = hit.blocks.length > 0 ? hit.numTokens : seq.numComputedTokens;
-    let revived = 0;
-    for (const b of hit.blocks) if (this.pool.refCount(b) === 0) revived++;
-    const held = seq.blockIds.length + hit.blocks.length;
-    return Math.max(0, this.blocksFor(start + numNewTokens) - held) + revived;
-  }
-
   /** Offers the sequence's newly completed full blocks to the prefix cache. */
   cacheComputedBlocks(seq: Sequence): void {
     if (!this.enablePrefixCaching) return;

@@ -20,6 +20,9 @@ import {
   topIds,
 } from './logits-processors.js';
 
+/** Below this temperature sampling is greedy: dividing by it would overflow float32 logits. */
+export const GREEDY_TEMPERATURE = 1e-5;
+
 export interface SampledToken {
   tokenId: number;
   logprob: CoreTokenLogprob | null;
@@ -45,7 +48,7 @@ export class Sampler {
     logits.set(row);
     this.process(logits, params, choice);
     let tokenId: number;
-    if (params.temperature <= 0) {
+    if (params.temperature < GREEDY_TEMPERATURE) {
       tokenId = argmax(logits);
     } else {
       // Always one draw per token, so a choice's stream stays aligned whatever was masked.
@@ -72,7 +75,7 @@ export class Sampler {
         params.frequencyPenalty,
       );
     }
-    if (params.temperature <= 0) return;
+    if (params.temperature < GREEDY_TEMPERATURE) return;
     if (params.temperature !== 1) applyTemperature(logits, params.temperature);
     if (params.topK > 0) applyTopK(logits, params.topK, this.scratch);
     if (params.topP < 1) applyTopP(logits, params.topP, this.keys);

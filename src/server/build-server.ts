@@ -3,7 +3,7 @@
  * service decide where it listens).
  */
 import { isUtf8 } from 'node:buffer';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { InvalidRequestError } from '../shared/errors.js';
 import { registerErrorHandling } from './error-handler.js';
 import { apiRoutes } from './routes/api-routes.js';
@@ -32,7 +32,8 @@ export function parseJsonBody(raw: Buffer): unknown {
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // One line per request is logged in onResponse below, without query strings (UI tokens).
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.settings.maxBodyBytes,
     // Shutdown drains generations first; whatever is still connected after that is cut.
     forceCloseConnections: true,

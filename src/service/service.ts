@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { loadEngine } from '../engine/engine-host.js';
@@ -37,6 +37,8 @@ export interface ServiceOptions {
   loadEngine?: EngineLoader;
   /** Status updates, e.g. for a supervising parent. */
   onStatus?: (message: ServiceStatusMessage) => void;
+  /** The built UI folder (renderer/dist by default). */
+  uiDir?: string;
 }
 
 export interface StartedUrls extends ServiceUrls {
@@ -121,7 +123,7 @@ type AdminRoutes = (app: FastifyInstance, deps: ServerDeps & Record<string, unkn
 
 /** The registry engineer's admin plugins (src/server/admin/index), when they exist. */
 async function loadAdminRoutes(): Promise<AdminRoutes | null> {
-  const here = path.dirname(new URL(import.meta.url).pathname);
+  const here = path.dirname(fileURLToPath(import.meta.url));
   for (const file of ['index.js', 'index.ts']) {
     const candidate = path.join(here, '..', 'server', 'admin', file);
     if (!fs.existsSync(candidate)) continue;
@@ -168,7 +170,7 @@ export async function createService(
       allowedHosts: settings.allowedHosts,
       corsOrigins: settings.corsOrigins,
     }),
-    uiDir: builtUiDir(uiDistDir()),
+    uiDir: builtUiDir(options.uiDir ?? uiDistDir()),
     version: packageVersion(),
     startedAt,
     urls: () => urls,

@@ -158,7 +158,8 @@ export interface RolloutEvent {
     | 'auto-rollback'
     | 'auto-promote'
     | 'shadow'
-    | 'policy';
+    | 'policy'
+    | 'speculative';
   fromVersion: string | null;
   toVersion: string | null;
   detail: string;

@@ -186,7 +186,7 @@ function renderChat(m: Loaded, messages: { role: string; content: string }[]): s
   });
 }
 
-const encode = (m: Loaded, text: string) =>
+const encode = (m: Loaded, text: string): number[] =>
   m.tokenizer.encode(text, { add_special_tokens: false }).ids;
 
 describe('shipped model family', () => {
@@ -346,11 +346,11 @@ for (const folder of FOLDERS) {
 
     it('left- and right-padded batches give the unpadded logits', async () => {
       const V = m.config.vocab_size;
-      const rows = [
+      const rows: number[][] = [
         encode(m, renderChat(m, [{ role: 'user', content: 'Say something wise.' }])),
         [BOS, ...encode(m, 'A penny saved is')],
       ];
-      const single = [];
+      const single: Float32Array[] = [];
       for (const r of rows) {
         const { logits } = await forward(
           m,

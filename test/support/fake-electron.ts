@@ -284,6 +284,15 @@ export class FakeBrowserWindow extends EventEmitter implements BrowserWindowLike
     this.fake.afterWindowClosed();
   }
 
+  /** Electron's destroy(): gone without a cancellable 'close' (e.g. a crashed renderer). */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.visible = false;
+    this.emit('closed');
+    this.fake.afterWindowClosed();
+  }
+
   get lastUrl(): string | undefined {
     return this.loadedUrls.at(-1);
   }

@@ -64,7 +64,6 @@ export class FakeHub {
   requireToken: string | null = null;
   private readonly repos = new Map<string, Repo>();
   private readonly cuts = new Map<string, { afterBytes: number; times: number }>();
-  private readonly blobs = new Map<string, RepoFile>();
 
   private constructor(
     private readonly server: http.Server,
@@ -92,7 +91,6 @@ export class FakeHub {
       const gitSha1 = createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
       const f = { rfilename: name, abs, size: content.length, sha256, gitSha1, lfs: isLfs(name, content.length) };
       files.push(f);
-      this.blobs.set(sha256, f);
     }
     const sha = createHash('sha1').update(id + JSON.stringify(files.map((f) => [f.rfilename, f.sha256]))).digest('hex');
     this.repos.set(id, { id, sha, files });
@@ -132,7 +130,8 @@ export class FakeHub {
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     if (parts[0] === 'api' && parts[1] === 'models') return this.info(res, parts.slice(2));
     if (parts[0] === 'cdn' && parts.length === 2) {
-      const blob = this.blobs.get(parts[1]);
+      const repo = this.repos.get(url.searchParams.get('repo') ?? '');
+      const blob = repo?.files.find((f) => f.rfilename === url.searchParams.get('file') && f.sha256 === parts[1]);
       if (!blob) return this.json(res, 404, { error: 'Entry not found' });
       return this.sendFile(req, res, blob, null);
     }
@@ -194,7 +193,7 @@ export class FakeHub {
       res.setHeader('X-Linked-Etag', `"${f.sha256}"`);
       res.setHeader('X-Linked-Size', String(f.size));
       res.setHeader('ETag', `"${f.sha256}"`);
-      res.setHeader('Location', `/cdn/${f.sha256}`);
+      res.setHeader('Location', `/cdn/${f.sha256}?repo=${encodeURIComponent(repo.id)}&file=${encodeURIComponent(f.rfilename)}`);
       res.statusCode = 302;
       res.end();
       return;

@@ -22,11 +22,14 @@ const versionPath = (model: string, version: string) =>
 const deploymentPath = (name: string) => `/api/deployments/${enc(name)}`;
 
 export const admin = {
-  status: (signal?: AbortSignal) => requestJson<StatusResponse>('GET', '/api/status', undefined, signal),
+  status: (signal?: AbortSignal) =>
+    requestJson<StatusResponse>('GET', '/api/status', undefined, signal),
   apiKey: () => requestJson<{ apiKey: string }>('GET', '/api/key'),
 
-  models: (signal?: AbortSignal) => requestJson<ModelSummary[]>('GET', '/api/models', undefined, signal),
-  importModel: (body: ImportRequest) => requestJson<VersionSummary>('POST', '/api/models/import', body),
+  models: (signal?: AbortSignal) =>
+    requestJson<ModelSummary[]>('GET', '/api/models', undefined, signal),
+  importModel: (body: ImportRequest) =>
+    requestJson<VersionSummary>('POST', '/api/models/import', body),
   pull: (body: PullRequest) => requestJson<JobSummary>('POST', '/api/models/pull', body),
   job: (id: string) => requestJson<JobSummary>('GET', `/api/jobs/${enc(id)}`),
   load: (model: string, version: string) =>
@@ -46,9 +49,14 @@ export const admin = {
     requestJson<DeploymentSummary>('POST', `${deploymentPath(name)}/canary`, body),
   setWeight: (name: string, weight: number) =>
     requestJson<DeploymentSummary>('PATCH', `${deploymentPath(name)}/canary`, { weight }),
-  promote: (name: string) => requestJson<DeploymentSummary>('POST', `${deploymentPath(name)}/promote`),
+  promote: (name: string) =>
+    requestJson<DeploymentSummary>('POST', `${deploymentPath(name)}/promote`),
   rollback: (name: string, reason?: string) =>
-    requestJson<DeploymentSummary>('POST', `${deploymentPath(name)}/rollback`, reason ? { reason } : {}),
+    requestJson<DeploymentSummary>(
+      'POST',
+      `${deploymentPath(name)}/rollback`,
+      reason ? { reason } : {},
+    ),
   setPolicy: (name: string, policy: RolloutPolicy) =>
     requestJson<DeploymentSummary>('PUT', `${deploymentPath(name)}/policy`, policy),
   setSpeculative: (name: string, mode: DeploymentSummary['speculative']) =>
@@ -69,5 +77,12 @@ export const admin = {
     if (q.limit) params.set('limit', String(q.limit));
     return requestJson<LogLine[]>('GET', `/api/logs?${params.toString()}`, undefined, signal);
   },
-  settings: (signal?: AbortSignal) => requestJson<SettingView[]>('GET', '/api/settings', undefined, signal),
+  settings: (signal?: AbortSignal) =>
+    requestJson<SettingView[]>('GET', '/api/settings', undefined, signal),
 };
+
+/** GET /v1/models: the ids clients can pass as `model`. */
+export async function openaiModels(signal?: AbortSignal): Promise<string[]> {
+  const body = await requestJson<{ data?: Array<{ id?: unknown }> }>('GET', '/v1/models', undefined, signal);
+  return (body.data ?? []).map((m) => m.id).filter((id): id is string => typeof id === 'string');
+}

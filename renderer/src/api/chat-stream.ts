@@ -74,12 +74,17 @@ export async function streamChat(
     if (firstTokenAt !== null && result.completionTokens > 1) {
       // The first token's time is TTFT; throughput counts the tokens that followed it.
       const decodeMs = now - firstTokenAt;
-      result.tokensPerSecond = decodeMs > 0 ? ((result.completionTokens - 1) * 1000) / decodeMs : null;
+      result.tokensPerSecond =
+        decodeMs > 0 ? ((result.completionTokens - 1) * 1000) / decodeMs : null;
     }
     return { ...result };
   };
 
-  const body = JSON.stringify({ ...request, stream: true, stream_options: { include_usage: true } });
+  const body = JSON.stringify({
+    ...request,
+    stream: true,
+    stream_options: { include_usage: true },
+  });
   let res: Response;
   try {
     res = await send('/v1/chat/completions', {
@@ -103,7 +108,12 @@ export async function streamChat(
     if (data === '[DONE]') return true;
     const chunk = JSON.parse(data) as ChunkBody;
     if (chunk.error) {
-      throw new ApiError(chunk.error.message ?? 'The stream failed.', 500, chunk.error.type ?? null, chunk.error.code ?? null);
+      throw new ApiError(
+        chunk.error.message ?? 'The stream failed.',
+        500,
+        chunk.error.type ?? null,
+        chunk.error.code ?? null,
+      );
     }
     if (chunk.model) result.model = chunk.model;
     const choice = chunk.choices?.[0];
@@ -119,8 +129,10 @@ export async function streamChat(
     }
     if (choice?.finish_reason) result.finishReason = choice.finish_reason;
     if (chunk.usage) {
-      if (typeof chunk.usage.completion_tokens === 'number') usageTokens = chunk.usage.completion_tokens;
-      if (typeof chunk.usage.prompt_tokens === 'number') result.promptTokens = chunk.usage.prompt_tokens;
+      if (typeof chunk.usage.completion_tokens === 'number')
+        usageTokens = chunk.usage.completion_tokens;
+      if (typeof chunk.usage.prompt_tokens === 'number')
+        result.promptTokens = chunk.usage.prompt_tokens;
     }
     return false;
   };

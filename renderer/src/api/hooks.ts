@@ -16,7 +16,9 @@ export interface Resource<T> {
  * reloading, and ignores answers that arrive after a newer request started.
  */
 export function useResource<T>(load: (signal: AbortSignal) => Promise<T>): Resource<T> {
-  const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean }>({ loading: true });
+  const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean }>({
+    loading: true,
+  });
   const [nonce, setNonce] = useState(0);
   useEffect(() => {
     const ctrl = new AbortController();
@@ -37,7 +39,10 @@ export function useResource<T>(load: (signal: AbortSignal) => Promise<T>): Resou
 }
 
 /** Calls `handler` for each live event of `type` while the component is mounted. */
-export function useLiveEvent<K extends LiveEventType>(type: K, handler: (data: LiveEventMap[K]) => void): void {
+export function useLiveEvent<K extends LiveEventType>(
+  type: K,
+  handler: (data: LiveEventMap[K]) => void,
+): void {
   const onEvent = useEffectEvent(handler);
   useEffect(() => liveEvents.on(type, (d) => onEvent(d)), [type]);
 }

@@ -45,7 +45,8 @@ export async function errorFromResponse(res: Response): Promise<ApiError> {
       str(err.param),
     );
   }
-  const message = str(err) ?? str(body?.message) ?? (text.trim() || `${res.status} ${res.statusText}`);
+  const message =
+    str(err) ?? str(body?.message) ?? (text.trim() || `${res.status} ${res.statusText}`);
   return new ApiError(message, res.status);
 }
 
@@ -71,7 +72,10 @@ export async function requestJson<T>(
   const res = await send(path, {
     method,
     signal,
-    headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json', accept: 'application/json' },
+    headers:
+      body === undefined
+        ? { accept: 'application/json' }
+        : { 'content-type': 'application/json', accept: 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (res.status === 204) return undefined as T;

@@ -70,7 +70,8 @@ class LiveEvents {
     }
     if (this.state !== 'open') this.setState('open');
     if (type === 'stats') {
-      const next = this.snapshots.length >= KEEP_SNAPSHOTS ? this.snapshots.slice(1) : this.snapshots.slice();
+      const next =
+        this.snapshots.length >= KEEP_SNAPSHOTS ? this.snapshots.slice(1) : this.snapshots.slice();
       next.push(data as LiveSnapshot);
       this.snapshots = next;
       for (const l of this.snapshotListeners) l();

@@ -53,7 +53,11 @@ export function ConfirmDialog({
           <button type="button" className="btn" onClick={onCancel} autoFocus>
             Cancel
           </button>
-          <button type="submit" className={`btn ${tone === 'danger' ? 'btn-danger' : 'btn-primary'}`} disabled={busy}>
+          <button
+            type="submit"
+            className={`btn ${tone === 'danger' ? 'btn-danger' : 'btn-primary'}`}
+            disabled={busy}
+          >
             {busy ? 'Working…' : confirmLabel}
           </button>
         </div>

@@ -69,7 +69,12 @@ export function formatTime(t: string | number): string {
 export function formatDateTime(t: string | number): string {
   const d = new Date(t);
   if (Number.isNaN(d.getTime())) return '—';
-  return d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return d.toLocaleString([], {
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
 }
 
 export function shortDigest(digest: string): string {

@@ -61,7 +61,13 @@ export function ErrorState({
 }
 
 /** An inline error under a form or action; `role="alert"` so screen readers announce it. */
-export function InlineError({ message, onDismiss }: { message: string | null; onDismiss?: () => void }) {
+export function InlineError({
+  message,
+  onDismiss,
+}: {
+  message: string | null;
+  onDismiss?: () => void;
+}) {
   if (!message) return null;
   return (
     <div className="inline-error" role="alert">

@@ -28,7 +28,8 @@ export interface TimeChartProps {
   yMax?: number;
 }
 
-const darkQuery = typeof window !== 'undefined' ? window.matchMedia('(prefers-color-scheme: dark)') : null;
+const darkQuery =
+  typeof window !== 'undefined' ? window.matchMedia('(prefers-color-scheme: dark)') : null;
 function subscribeTheme(cb: () => void) {
   darkQuery?.addEventListener('change', cb);
   return () => darkQuery?.removeEventListener('change', cb);

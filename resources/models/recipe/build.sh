@@ -29,14 +29,18 @@ fi
 if [ "${QUICK:-0}" = 1 ]; then
   CHAT1_STEPS=${CHAT1_STEPS:-40}; CHAT2_STEPS=${CHAT2_STEPS:-20}; DRAFT_STEPS=${DRAFT_STEPS:-30}
 else
-  CHAT1_STEPS=${CHAT1_STEPS:-260}; CHAT2_STEPS=${CHAT2_STEPS:-160}; DRAFT_STEPS=${DRAFT_STEPS:-200}
+  CHAT1_STEPS=${CHAT1_STEPS:-200}; CHAT2_STEPS=${CHAT2_STEPS:-100}; DRAFT_STEPS=${DRAFT_STEPS:-140}
 fi
 BATCH=${BATCH:-8}
 
 TIMES="$ORCHARD_RECIPE_WORK/times.tsv"
-: > "$TIMES"
+: START_AT="${START_AT:-}"   # resume: e.g. START_AT=train-chat1 reuses the earlier stages' outputs
+[ -n "$START_AT" ] || : > "$TIMES"
+started=""; [ -n "$START_AT" ] || started=1
 stage() {
   local name="$1"; shift
+  [ "$name" = "$START_AT" ] && started=1
+  if [ -z "$started" ]; then echo "=== [$name] skipped (START_AT=$START_AT)"; return; fi
   local t0=$SECONDS
   echo "=== [$name] $*"
   "$@"

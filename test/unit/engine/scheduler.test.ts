@@ -251,6 +251,30 @@ describe('chunked prefill', () => {
     const chunks = runner.log.filter((r) => r.tokenIds.length > 1).map((r) => r.tokenIds.length);
     expect(chunks.slice(1)).toEqual([...Array(14).fill(7), 2]);
   });
+  it('decodes go first even when a prefill sits ahead of them in the running list', async () => {
+    // The fork appends the second choice behind the long prompt admitted in the same step.
+    const { core } = makeCore({ maxBatchTokens: 8 });
+    const shortPrompt = tokens(33, 2);
+    core.addRequest({
+      id: 'short',
+      promptTokenIds: shortPrompt,
+      params: greedy({ n: 2, maxTokens: 20 }),
+    });
+    core.addRequest({
+      id: 'long',
+      promptTokenIds: tokens(34, 60),
+      params: greedy({ maxTokens: 3 }),
+    });
+    const c = new Collector();
+    for (let step = 0; core.hasWork(); step++) {
+      const outs = await core.step();
+      c.accept(outs);
+      const short = outs.find((o) => o.requestId === 'short');
+      if (step < 20) expect(short?.choices.map((ch) => ch.newTokenIds.length)).toEqual([1, 1]);
+    }
+    const ref = referenceGreedy(shortPrompt, VOCAB, 20);
+    expect(c.get('short').tokens).toEqual([ref, ref]);
+  });
 });
 
 describe('preemption', () => {

@@ -41,7 +41,12 @@ export function CandidateForm({
     <form className="candidate-form" onSubmit={(e) => void submit(e)} aria-label="Start a rollout">
       <div className="field">
         <label htmlFor={`${idPrefix}-cand-version`}>Candidate version</label>
-        <select id={`${idPrefix}-cand-version`} className="select" value={chosen} onChange={(e) => setVersion(e.target.value)}>
+        <select
+          id={`${idPrefix}-cand-version`}
+          className="select"
+          value={chosen}
+          onChange={(e) => setVersion(e.target.value)}
+        >
           {versions.map((v) => (
             <option key={v.version} value={v.version}>
               {v.model}@{v.version}
@@ -51,7 +56,12 @@ export function CandidateForm({
       </div>
       <div className="field">
         <label htmlFor={`${idPrefix}-cand-mode`}>Mode</label>
-        <select id={`${idPrefix}-cand-mode`} className="select" value={mode} onChange={(e) => setMode(e.target.value as CandidateMode)}>
+        <select
+          id={`${idPrefix}-cand-mode`}
+          className="select"
+          value={mode}
+          onChange={(e) => setMode(e.target.value as CandidateMode)}
+        >
           <option value="canary">Canary (share of traffic)</option>
           <option value="shadow">Shadow (mirror, answers from stable)</option>
         </select>

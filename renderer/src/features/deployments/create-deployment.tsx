@@ -20,15 +20,26 @@ export function CreateDeployment({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const chosenModel = model || withReady[0]?.name || '';
-  const versions = withReady.find((m) => m.name === chosenModel)?.versions.filter((v) => v.state === 'ready') ?? [];
-  const chosenVersion = version && versions.some((v) => v.version === version) ? version : (versions[versions.length - 1]?.version ?? '');
+  const versions =
+    withReady.find((m) => m.name === chosenModel)?.versions.filter((v) => v.state === 'ready') ??
+    [];
+  const chosenVersion =
+    version && versions.some((v) => v.version === version)
+      ? version
+      : (versions[versions.length - 1]?.version ?? '');
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      onCreated(await admin.createDeployment({ name: name.trim(), model: chosenModel, version: chosenVersion }));
+      onCreated(
+        await admin.createDeployment({
+          name: name.trim(),
+          model: chosenModel,
+          version: chosenVersion,
+        }),
+      );
       setName('');
     } catch (err) {
       setError(errorMessage(err));
@@ -38,18 +49,34 @@ export function CreateDeployment({
   };
 
   if (withReady.length === 0) {
-    return <p className="muted">Add a model first: a deployment routes a name to one of its versions.</p>;
+    return (
+      <p className="muted">Add a model first: a deployment routes a name to one of its versions.</p>
+    );
   }
   return (
     <form className="stack" onSubmit={(e) => void submit(e)} aria-label="New deployment">
       <div className="form-row form-row-4">
         <div className="field">
           <label htmlFor="new-dep-name">Deployment name</label>
-          <input id="new-dep-name" className="input mono" required value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. chat" pattern="[A-Za-z0-9][A-Za-z0-9._-]*" title="Letters, digits, dot, dash, underscore" />
+          <input
+            id="new-dep-name"
+            className="input mono"
+            required
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="e.g. chat"
+            pattern="[A-Za-z0-9][A-Za-z0-9._-]*"
+            title="Letters, digits, dot, dash, underscore"
+          />
         </div>
         <div className="field">
           <label htmlFor="new-dep-model">Model</label>
-          <select id="new-dep-model" className="select" value={chosenModel} onChange={(e) => setModel(e.target.value)}>
+          <select
+            id="new-dep-model"
+            className="select"
+            value={chosenModel}
+            onChange={(e) => setModel(e.target.value)}
+          >
             {withReady.map((m) => (
               <option key={m.name} value={m.name}>
                 {m.name}
@@ -59,7 +86,12 @@ export function CreateDeployment({
         </div>
         <div className="field">
           <label htmlFor="new-dep-version">Version</label>
-          <select id="new-dep-version" className="select" value={chosenVersion} onChange={(e) => setVersion(e.target.value)}>
+          <select
+            id="new-dep-version"
+            className="select"
+            value={chosenVersion}
+            onChange={(e) => setVersion(e.target.value)}
+          >
             {versions.map((v) => (
               <option key={v.version} value={v.version}>
                 {v.version}
@@ -68,7 +100,11 @@ export function CreateDeployment({
           </select>
         </div>
         <div className="field field-submit">
-          <button type="submit" className="btn btn-primary" disabled={busy || !name.trim() || !chosenVersion}>
+          <button
+            type="submit"
+            className="btn btn-primary"
+            disabled={busy || !name.trim() || !chosenVersion}
+          >
             <Icon name="plus" size={16} /> {busy ? 'Creating…' : 'Create'}
           </button>
         </div>

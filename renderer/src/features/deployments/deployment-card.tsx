@@ -28,7 +28,10 @@ export function DeploymentCard({
   onChanged: (d: DeploymentSummary) => void;
 }) {
   const idPrefix = `dep-${d.name.replace(/[^a-zA-Z0-9_-]/g, '_')}`;
-  const loadEvents = useCallback((signal: AbortSignal) => admin.deploymentEvents(d.name, signal), [d.name]);
+  const loadEvents = useCallback(
+    (signal: AbortSignal) => admin.deploymentEvents(d.name, signal),
+    [d.name],
+  );
   const events = useResource(loadEvents);
   const reloadEvents = events.reload;
   useLiveEvent('rollout', (ev) => {
@@ -72,14 +75,20 @@ export function DeploymentCard({
           <span className="mono">{d.name}</span>
           <Badge>model {d.model}</Badge>
           {candidate ? (
-            <Badge tone="accent">{candidate.mode === 'shadow' ? 'Shadow running' : 'Canary running'}</Badge>
+            <Badge tone="accent">
+              {candidate.mode === 'shadow' ? 'Shadow running' : 'Canary running'}
+            </Badge>
           ) : (
             <Badge tone="good">Stable</Badge>
           )}
         </span>
       }
       actions={
-        <a className="btn btn-small btn-ghost" href={href('playground', { model: d.name })} aria-label={`Chat with ${d.name}`}>
+        <a
+          className="btn btn-small btn-ghost"
+          href={href('playground', { model: d.name })}
+          aria-label={`Chat with ${d.name}`}
+        >
           <Icon name="playground" size={15} /> Chat
         </a>
       }
@@ -92,7 +101,11 @@ export function DeploymentCard({
               <strong className="mono" data-testid="stable-version">
                 {stableName}
               </strong>
-              <span className="muted">{candidate && candidate.mode === 'canary' ? `${100 - candidate.weight}% of requests` : 'all requests'}</span>
+              <span className="muted">
+                {candidate && candidate.mode === 'canary'
+                  ? `${100 - candidate.weight}% of requests`
+                  : 'all requests'}
+              </span>
             </div>
             <div className={`lane lane-candidate ${candidate ? '' : 'lane-empty'}`}>
               <span className="lane-label">Candidate</span>
@@ -101,7 +114,11 @@ export function DeploymentCard({
                   <strong className="mono" data-testid="candidate-version">
                     {candidateName}
                   </strong>
-                  <span className="muted">{candidate.mode === 'shadow' ? 'mirrored, answers discarded' : `${candidate.weight}% of requests`}</span>
+                  <span className="muted">
+                    {candidate.mode === 'shadow'
+                      ? 'mirrored, answers discarded'
+                      : `${candidate.weight}% of requests`}
+                  </span>
                 </>
               ) : (
                 <span className="muted">none</span>
@@ -136,25 +153,44 @@ export function DeploymentCard({
                   }
                 />
                 <span>
-                  Shadow mode <span className="faint">— mirror requests to the candidate; users get stable's answers</span>
+                  Shadow mode{' '}
+                  <span className="faint">
+                    — mirror requests to the candidate; users get stable's answers
+                  </span>
                 </span>
               </label>
               <div className="row wrap">
-                <button type="button" className="btn btn-primary" disabled={busy} onClick={() => setPending({ kind: 'promote' })}>
+                <button
+                  type="button"
+                  className="btn btn-primary"
+                  disabled={busy}
+                  onClick={() => setPending({ kind: 'promote' })}
+                >
                   <Icon name="check" size={16} /> Promote {candidateName}
                 </button>
-                <button type="button" className="btn btn-ghost-danger" disabled={busy} onClick={() => setPending({ kind: 'rollback' })}>
+                <button
+                  type="button"
+                  className="btn btn-ghost-danger"
+                  disabled={busy}
+                  onClick={() => setPending({ kind: 'rollback' })}
+                >
                   <Icon name="undo" size={16} /> Roll back
                 </button>
               </div>
             </>
           ) : (
-            <CandidateForm idPrefix={idPrefix} versions={others} onStart={(body) => runQuiet(() => admin.startCandidate(d.name, body))} />
+            <CandidateForm
+              idPrefix={idPrefix}
+              versions={others}
+              onStart={(body) => runQuiet(() => admin.startCandidate(d.name, body))}
+            />
           )}
 
           <div className="subsection">
             <h3>Blue-green switch</h3>
-            <p className="muted small">Move all traffic to another version at once. The old stable stays stored for rollback.</p>
+            <p className="muted small">
+              Move all traffic to another version at once. The old stable stays stored for rollback.
+            </p>
             {others.length === 0 ? (
               <p className="faint small">No other ready version to switch to.</p>
             ) : (
@@ -162,14 +198,24 @@ export function DeploymentCard({
                 <label htmlFor={`${idPrefix}-switch`} className="visually-hidden">
                   Version to deploy
                 </label>
-                <select id={`${idPrefix}-switch`} className="select select-inline" value={switchVersion} onChange={(e) => setSwitchTo(e.target.value)}>
+                <select
+                  id={`${idPrefix}-switch`}
+                  className="select select-inline"
+                  value={switchVersion}
+                  onChange={(e) => setSwitchTo(e.target.value)}
+                >
                   {others.map((v) => (
                     <option key={v.version} value={v.version}>
                       {v.model}@{v.version}
                     </option>
                   ))}
                 </select>
-                <button type="button" className="btn" disabled={busy || !switchVersion} onClick={() => setPending({ kind: 'deploy', version: switchVersion })}>
+                <button
+                  type="button"
+                  className="btn"
+                  disabled={busy || !switchVersion}
+                  onClick={() => setPending({ kind: 'deploy', version: switchVersion })}
+                >
                   Deploy
                 </button>
               </div>
@@ -187,7 +233,14 @@ export function DeploymentCard({
                 className="select select-inline"
                 value={d.speculative}
                 disabled={busy}
-                onChange={(e) => void runQuiet(() => admin.setSpeculative(d.name, e.target.value as DeploymentSummary['speculative']))}
+                onChange={(e) =>
+                  void runQuiet(() =>
+                    admin.setSpeculative(
+                      d.name,
+                      e.target.value as DeploymentSummary['speculative'],
+                    ),
+                  )
+                }
               >
                 <option value="default">Server default</option>
                 <option value="off">Off</option>
@@ -236,12 +289,19 @@ export function DeploymentCard({
               ? `Promote ${candidateName}?`
               : `Deploy ${d.model}@${pending?.kind === 'deploy' ? pending.version : ''}?`
         }
-        confirmLabel={pending?.kind === 'rollback' ? 'Roll back' : pending?.kind === 'promote' ? 'Promote' : 'Deploy'}
+        confirmLabel={
+          pending?.kind === 'rollback'
+            ? 'Roll back'
+            : pending?.kind === 'promote'
+              ? 'Promote'
+              : 'Deploy'
+        }
         busy={busy}
         onCancel={() => setPending(null)}
         onConfirm={() => {
           if (!pending) return;
-          if (pending.kind === 'rollback') void runQuiet(() => admin.rollback(d.name, 'rolled back from the UI'));
+          if (pending.kind === 'rollback')
+            void runQuiet(() => admin.rollback(d.name, 'rolled back from the UI'));
           else if (pending.kind === 'promote') void runQuiet(() => admin.promote(d.name));
           else void runQuiet(() => admin.deploy(d.name, pending.version));
         }}
@@ -251,9 +311,7 @@ export function DeploymentCard({
             {candidateName} stops receiving traffic; every request goes to {stableName}.
           </p>
         ) : pending?.kind === 'promote' ? (
-          <p>
-            {candidateName} becomes the stable version and receives all traffic.
-          </p>
+          <p>{candidateName} becomes the stable version and receives all traffic.</p>
         ) : (
           <p>All traffic of {d.name} moves to the new version at once.</p>
         )}

@@ -39,13 +39,23 @@ export function DeploymentsView() {
         description="A deployment is the name clients call. Move it between versions with canaries, shadows and blue-green switches."
         actions={
           <>
-            <button type="button" className="btn" onClick={() => {
+            <button
+              type="button"
+              className="btn"
+              onClick={() => {
                 deployments.reload();
                 models.reload();
-              }}>
+              }}
+            >
               <Icon name="refresh" size={16} /> Refresh
             </button>
-            <button type="button" className="btn btn-primary" aria-expanded={showCreate} aria-controls="new-deployment" onClick={() => setShowCreate((s) => !s)}>
+            <button
+              type="button"
+              className="btn btn-primary"
+              aria-expanded={showCreate}
+              aria-controls="new-deployment"
+              onClick={() => setShowCreate((s) => !s)}
+            >
               <Icon name="plus" size={16} /> New deployment
             </button>
           </>
@@ -68,7 +78,11 @@ export function DeploymentsView() {
         </Panel>
       ) : deployments.error && !deployments.data ? (
         <Panel>
-          <ErrorState title="Could not list deployments" error={deployments.error} onRetry={deployments.reload} />
+          <ErrorState
+            title="Could not list deployments"
+            error={deployments.error}
+            onRetry={deployments.reload}
+          />
         </Panel>
       ) : list.length === 0 ? (
         <Panel>
@@ -81,7 +95,8 @@ export function DeploymentsView() {
               </button>
             }
           >
-            Create one to give clients a stable model name while you roll out new versions behind it.
+            Create one to give clients a stable model name while you roll out new versions behind
+            it.
           </EmptyState>
         </Panel>
       ) : (
@@ -91,7 +106,9 @@ export function DeploymentsView() {
             deployment={d}
             now={now}
             versions={models.data?.find((m) => m.name === d.model)?.versions ?? []}
-            onChanged={(next) => setUpdated((u) => ({ ...u, [next.name]: { d: next, at: Date.now() } }))}
+            onChanged={(next) =>
+              setUpdated((u) => ({ ...u, [next.name]: { d: next, at: Date.now() } }))
+            }
           />
         ))
       )}

@@ -59,10 +59,24 @@ export function PolicyForm({
     }
   };
 
-  const field = (k: keyof Draft, label: string, hint: string, props: InputHTMLAttributes<HTMLInputElement>) => (
+  const field = (
+    k: keyof Draft,
+    label: string,
+    hint: string,
+    props: InputHTMLAttributes<HTMLInputElement>,
+  ) => (
     <div className="field">
       <label htmlFor={`${idPrefix}-${k}`}>{label}</label>
-      <input id={`${idPrefix}-${k}`} className="input" type="number" required value={draft[k]} onChange={set(k)} aria-describedby={`${idPrefix}-${k}-hint`} {...props} />
+      <input
+        id={`${idPrefix}-${k}`}
+        className="input"
+        type="number"
+        required
+        value={draft[k]}
+        onChange={set(k)}
+        aria-describedby={`${idPrefix}-${k}-hint`}
+        {...props}
+      />
       <span className="field-hint" id={`${idPrefix}-${k}-hint`}>
         {hint}
       </span>
@@ -72,12 +86,22 @@ export function PolicyForm({
   return (
     <form className="stack" onSubmit={(e) => void submit(e)} aria-label="Auto-rollback policy">
       <div className="form-row">
-        {field('maxErrorRate', 'Max error rate (%)', 'Roll back above this', { min: 0, max: 100, step: 0.1 })}
-        {field('maxTtftRatio', 'Max TTFT ratio (×)', 'Candidate p95 vs stable p95', { min: 1, step: 0.1 })}
+        {field('maxErrorRate', 'Max error rate (%)', 'Roll back above this', {
+          min: 0,
+          max: 100,
+          step: 0.1,
+        })}
+        {field('maxTtftRatio', 'Max TTFT ratio (×)', 'Candidate p95 vs stable p95', {
+          min: 1,
+          step: 0.1,
+        })}
       </div>
       <div className="form-row">
         {field('minRequests', 'Min requests', 'Before any decision', { min: 1, step: 1 })}
-        {field('autoPromoteAfter', 'Auto-promote after', 'Healthy requests; 0 = never', { min: 0, step: 1 })}
+        {field('autoPromoteAfter', 'Auto-promote after', 'Healthy requests; 0 = never', {
+          min: 0,
+          step: 1,
+        })}
       </div>
       <InlineError message={error} onDismiss={() => setError(null)} />
       <div className="row">

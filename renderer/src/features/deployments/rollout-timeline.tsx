@@ -21,7 +21,11 @@ export function RolloutTimeline({ events, now }: { events: RolloutEvent[]; now: 
   return (
     <ol className="timeline" aria-label="Rollout events">
       {sorted.map((ev) => {
-        const k = KIND[ev.kind] ?? { label: ev.kind, icon: 'deployments' as IconName, tone: 'neutral' };
+        const k = KIND[ev.kind] ?? {
+          label: ev.kind,
+          icon: 'deployments' as IconName,
+          tone: 'neutral',
+        };
         return (
           <li key={ev.id} className={`timeline-item tone-${k.tone}`} data-kind={ev.kind}>
             <span className="timeline-icon" aria-hidden="true">

@@ -9,7 +9,14 @@ import { Badge, PageHeader, Panel } from '../../components/layout.js';
 import { EmptyState, ErrorState, Loading } from '../../components/states.js';
 
 const LEVELS: LogLine['level'][] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
-const RANK: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+const RANK: Record<string, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+};
 const KEEP = 2000;
 const HIDDEN_FIELDS = new Set(['time', 'level', 'msg', 'pid', 'hostname', 'v']);
 
@@ -39,7 +46,10 @@ export function LogsView() {
   const [follow, setFollow] = useState(true);
   const scrollRef = useRef<HTMLDivElement>(null);
 
-  const load = useCallback((signal: AbortSignal) => admin.logs({ level, limit: 500 }, signal), [level]);
+  const load = useCallback(
+    (signal: AbortSignal) => admin.logs({ level, limit: 500 }, signal),
+    [level],
+  );
   const initial = useResource(load);
 
   useLiveEvent('log', (line) => {
@@ -53,7 +63,9 @@ export function LogsView() {
     const lastBase = base.length ? base[base.length - 1].time : -Infinity;
     const merged = [...base, ...tail.filter((l) => l.time > lastBase)];
     const q = query.trim().toLowerCase();
-    const filtered = q ? merged.filter((l) => `${l.msg} ${extras(l)}`.toLowerCase().includes(q)) : merged;
+    const filtered = q
+      ? merged.filter((l) => `${l.msg} ${extras(l)}`.toLowerCase().includes(q))
+      : merged;
     return filtered.slice(-KEEP);
   }, [initial.data, tail, query]);
 
@@ -96,9 +108,21 @@ export function LogsView() {
               <label htmlFor="log-search" className="visually-hidden">
                 Search logs
               </label>
-              <input id="log-search" className="input" type="search" placeholder="Search…" value={query} onChange={(e) => setQuery(e.target.value)} />
+              <input
+                id="log-search"
+                className="input"
+                type="search"
+                placeholder="Search…"
+                value={query}
+                onChange={(e) => setQuery(e.target.value)}
+              />
             </div>
-            <button type="button" className="btn" aria-pressed={paused} onClick={() => setPaused((p) => !p)}>
+            <button
+              type="button"
+              className="btn"
+              aria-pressed={paused}
+              onClick={() => setPaused((p) => !p)}
+            >
               <Icon name={paused ? 'play' : 'stop'} size={14} /> {paused ? 'Resume' : 'Pause'}
             </button>
           </div>
@@ -109,7 +133,10 @@ export function LogsView() {
         ) : initial.error && !initial.data ? (
           <ErrorState title="Could not load logs" error={initial.error} onRetry={initial.reload} />
         ) : lines.length === 0 ? (
-          <EmptyState icon="logs" title={query ? 'No line matches' : 'No log lines at this level yet'} />
+          <EmptyState
+            icon="logs"
+            title={query ? 'No line matches' : 'No log lines at this level yet'}
+          />
         ) : (
           <div
             className="log-scroll"

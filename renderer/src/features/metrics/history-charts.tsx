@@ -16,8 +16,16 @@ interface HistoryChartDef {
 }
 
 const CHARTS: HistoryChartDef[] = [
-  { title: 'Requests per minute', metrics: [{ metric: 'requests', suffix: '' }], format: (v) => formatCount(v) },
-  { title: 'Generated tokens per minute', metrics: [{ metric: 'completionTokens', suffix: '' }], format: (v) => formatCount(v) },
+  {
+    title: 'Requests per minute',
+    metrics: [{ metric: 'requests', suffix: '' }],
+    format: (v) => formatCount(v),
+  },
+  {
+    title: 'Generated tokens per minute',
+    metrics: [{ metric: 'completionTokens', suffix: '' }],
+    format: (v) => formatCount(v),
+  },
   {
     title: 'Time to first token',
     metrics: [
@@ -34,7 +42,11 @@ const CHARTS: HistoryChartDef[] = [
     ],
     format: formatMs,
   },
-  { title: 'Errors per minute', metrics: [{ metric: 'errors', suffix: '' }], format: (v) => formatCount(v) },
+  {
+    title: 'Errors per minute',
+    metrics: [{ metric: 'errors', suffix: '' }],
+    format: (v) => formatCount(v),
+  },
 ];
 
 export function HistoryCharts({ targets, minutes }: { targets: Target[]; minutes: number }) {
@@ -65,7 +77,11 @@ export function HistoryCharts({ targets, minutes }: { targets: Target[]; minutes
       const metrics: Array<{ index: number; metric: HistoryMetric }> = [];
       targets.forEach((t, index) => {
         for (const m of def.metrics) {
-          series.push({ label: `${t.role === 'loaded' ? t.servedName : t.role}${m.suffix}`, color: t.color, dash: m.dashed ? [5, 4] : undefined });
+          series.push({
+            label: `${t.role === 'loaded' ? t.servedName : t.role}${m.suffix}`,
+            color: t.color,
+            dash: m.dashed ? [5, 4] : undefined,
+          });
           metrics.push({ index, metric: m.metric });
         }
       });
@@ -74,12 +90,21 @@ export function HistoryCharts({ targets, minutes }: { targets: Target[]; minutes
   }, [history.data, targets]);
 
   if (history.loading) return <Loading label="Loading history…" />;
-  if (history.error && !history.data) return <ErrorState title="Could not load history" error={history.error} onRetry={history.reload} />;
+  if (history.error && !history.data)
+    return (
+      <ErrorState title="Could not load history" error={history.error} onRetry={history.reload} />
+    );
   return (
     <div className="chart-grid">
       {charts.map(({ def, series, data }) => (
         <div className="chart-cell" key={def.title}>
-          <TimeChart title={def.title} series={series} data={data} format={def.format} emptyText="No requests in this period" />
+          <TimeChart
+            title={def.title}
+            series={series}
+            data={data}
+            format={def.format}
+            emptyText="No requests in this period"
+          />
         </div>
       ))}
     </div>

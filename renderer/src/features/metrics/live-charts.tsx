@@ -14,7 +14,11 @@ interface ChartDef {
 }
 
 const CHARTS: ChartDef[] = [
-  { title: 'Throughput (tokens/s)', metrics: [{ metric: 'throughput', suffix: '' }], format: (v) => formatRate(v) },
+  {
+    title: 'Throughput (tokens/s)',
+    metrics: [{ metric: 'throughput', suffix: '' }],
+    format: (v) => formatRate(v),
+  },
   {
     title: 'Time to first token',
     metrics: [
@@ -39,24 +43,55 @@ const CHARTS: ChartDef[] = [
     ],
     format: (v) => formatCount(v),
   },
-  { title: 'KV cache usage', metrics: [{ metric: 'kvUsage', suffix: '' }], format: (v) => formatPercent(v), yMax: 1 },
-  { title: 'Prefix cache hit rate', metrics: [{ metric: 'prefixHitRate', suffix: '' }], format: (v) => formatPercent(v), yMax: 1 },
+  {
+    title: 'KV cache usage',
+    metrics: [{ metric: 'kvUsage', suffix: '' }],
+    format: (v) => formatPercent(v),
+    yMax: 1,
+  },
+  {
+    title: 'Prefix cache hit rate',
+    metrics: [{ metric: 'prefixHitRate', suffix: '' }],
+    format: (v) => formatPercent(v),
+    yMax: 1,
+  },
 ];
 
-function OneChart({ def, targets, history }: { def: ChartDef; targets: Target[]; history: LiveSnapshot[] }) {
+function OneChart({
+  def,
+  targets,
+  history,
+}: {
+  def: ChartDef;
+  targets: Target[];
+  history: LiveSnapshot[];
+}) {
   const { series, specs } = useMemo(() => {
     const series: ChartSeries[] = [];
     const specs: SeriesSpec[] = [];
     for (const t of targets) {
       for (const m of def.metrics) {
-        series.push({ label: `${t.role === 'loaded' ? t.servedName : t.role}${m.suffix}`, color: t.color, dash: m.dashed ? [5, 4] : undefined });
+        series.push({
+          label: `${t.role === 'loaded' ? t.servedName : t.role}${m.suffix}`,
+          color: t.color,
+          dash: m.dashed ? [5, 4] : undefined,
+        });
         specs.push({ servedName: t.servedName, metric: m.metric });
       }
     }
     return { series, specs };
   }, [def, targets]);
   const data = useMemo(() => liveColumns(history, specs), [history, specs]);
-  return <TimeChart title={def.title} series={series} data={data} format={def.format} yMax={def.yMax} emptyText="Waiting for live data…" />;
+  return (
+    <TimeChart
+      title={def.title}
+      series={series}
+      data={data}
+      format={def.format}
+      yMax={def.yMax}
+      emptyText="Waiting for live data…"
+    />
+  );
 }
 
 export function LiveCharts({ targets, history }: { targets: Target[]; history: LiveSnapshot[] }) {

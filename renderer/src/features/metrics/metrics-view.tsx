@@ -3,7 +3,7 @@ import { useCallback, useMemo, useState } from 'react';
 import { admin } from '../../api/admin.js';
 import { useLiveHistory, useLiveSnapshot, useResource } from '../../api/hooks.js';
 import { PageHeader, Panel } from '../../components/layout.js';
-import { EmptyState, ErrorState, Loading } from '../../components/states.js';
+import { EmptyState, InlineError, Loading } from '../../components/states.js';
 import { href } from '../../router.js';
 import { CompareTable } from './compare-table.js';
 import { HistoryCharts } from './history-charts.js';
@@ -41,7 +41,12 @@ export function MetricsView() {
   const picker = (
     <div className="field field-inline">
       <label htmlFor="metrics-target">Compare</label>
-      <select id="metrics-target" className="select" value={selected} onChange={(e) => setChoice(e.target.value)}>
+      <select
+        id="metrics-target"
+        className="select"
+        value={selected}
+        onChange={(e) => setChoice(e.target.value)}
+      >
         {list.map((d) => (
           <option key={d.name} value={`dep:${d.name}`}>
             {d.name}: {d.model}@{d.stable}
@@ -55,19 +60,25 @@ export function MetricsView() {
 
   return (
     <>
-      <PageHeader title="Metrics" description="Live figures every second from the engine, and per-minute history kept by the registry." actions={picker} />
+      <PageHeader
+        title="Metrics"
+        description="Live figures every second from the engine, and per-minute history kept by the registry."
+        actions={picker}
+      />
+      {deployments.error && !deployments.data ? (
+        <InlineError
+          message={`Could not list deployments (${deployments.error.message}); showing loaded versions.`}
+        />
+      ) : null}
       {deployments.loading ? (
         <Panel>
           <Loading label="Loading deployments…" />
         </Panel>
-      ) : deployments.error && !deployments.data ? (
-        <Panel>
-          <ErrorState title="Could not list deployments" error={deployments.error} onRetry={deployments.reload} />
-        </Panel>
       ) : targets.length === 0 ? (
         <Panel>
           <EmptyState icon="metrics" title="Nothing to measure yet">
-            No version is loaded. Send a request from the <a href={href('playground')}>Playground</a> or load a version in{' '}
+            No version is loaded. Send a request from the{' '}
+            <a href={href('playground')}>Playground</a> or load a version in{' '}
             <a href={href('models')}>Models</a>.
           </EmptyState>
         </Panel>
@@ -76,7 +87,15 @@ export function MetricsView() {
           <Panel title="Side by side" id="compare" className="panel-flush">
             <CompareTable targets={targets} history={history} />
           </Panel>
-          <Panel title="Live" id="live" actions={<span className="faint">last {Math.max(1, Math.round(history.length / 60))} min · updates every second</span>}>
+          <Panel
+            title="Live"
+            id="live"
+            actions={
+              <span className="faint">
+                last {Math.max(1, Math.round(history.length / 60))} min · updates every second
+              </span>
+            }
+          >
             <LiveCharts targets={targets} history={history} />
           </Panel>
           <Panel
@@ -85,7 +104,13 @@ export function MetricsView() {
             actions={
               <div className="segmented" role="group" aria-label="History range">
                 {RANGES.map((r) => (
-                  <button key={r.minutes} type="button" className="segment" aria-pressed={minutes === r.minutes} onClick={() => setMinutes(r.minutes)}>
+                  <button
+                    key={r.minutes}
+                    type="button"
+                    className="segment"
+                    aria-pressed={minutes === r.minutes}
+                    onClick={() => setMinutes(r.minutes)}
+                  >
                     {r.label}
                   </button>
                 ))}

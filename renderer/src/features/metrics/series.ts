@@ -21,7 +21,12 @@ function loadedOf(s: LiveSnapshot, servedName: string): LoadedVersionView | unde
 }
 
 /** One value of `metric` for `servedName` at snapshot i (throughput needs the previous one). */
-export function liveValue(history: LiveSnapshot[], i: number, servedName: string, metric: LiveMetric): number | null {
+export function liveValue(
+  history: LiveSnapshot[],
+  i: number,
+  servedName: string,
+  metric: LiveMetric,
+): number | null {
   const s = history[i];
   const lat = s.latency[servedName];
   switch (metric) {
@@ -66,12 +71,18 @@ export interface SeriesSpec {
 
 export function liveColumns(history: LiveSnapshot[], specs: SeriesSpec[]): AlignedData {
   const xs = history.map((s) => s.at / 1000);
-  const ys = specs.map((spec) => history.map((_, i) => liveValue(history, i, spec.servedName, spec.metric)));
+  const ys = specs.map((spec) =>
+    history.map((_, i) => liveValue(history, i, spec.servedName, spec.metric)),
+  );
   return [xs, ...ys] as AlignedData;
 }
 
 /** The latest value over the last few snapshots (throughput averaged, others as of now). */
-export function currentValue(history: LiveSnapshot[], servedName: string, metric: LiveMetric): number | null {
+export function currentValue(
+  history: LiveSnapshot[],
+  servedName: string,
+  metric: LiveMetric,
+): number | null {
   if (history.length === 0) return null;
   if (metric === 'throughput') {
     const from = Math.max(1, history.length - 5);
@@ -89,7 +100,8 @@ export function currentValue(history: LiveSnapshot[], servedName: string, metric
   return liveValue(history, history.length - 1, servedName, metric);
 }
 
-export type HistoryMetric = 'requests' | 'errors' | 'completionTokens' | 'ttftP50' | 'ttftP95' | 'e2eP50' | 'e2eP95';
+export type HistoryMetric =
+  'requests' | 'errors' | 'completionTokens' | 'ttftP50' | 'ttftP95' | 'e2eP50' | 'e2eP95';
 
 /** Buckets of several versions on one minute axis; missing minutes are gaps. */
 export function historyColumns(

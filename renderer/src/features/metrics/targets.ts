@@ -13,7 +13,13 @@ const PALETTE = ['var(--stable)', 'var(--candidate)', '#e08a2e', '#3b82f6', '#e0
 
 export function deploymentTargets(d: DeploymentSummary): Target[] {
   const out: Target[] = [
-    { servedName: `${d.model}@${d.stable}`, model: d.model, version: d.stable, role: 'stable', color: 'var(--stable)' },
+    {
+      servedName: `${d.model}@${d.stable}`,
+      model: d.model,
+      version: d.stable,
+      role: 'stable',
+      color: 'var(--stable)',
+    },
   ];
   if (d.candidate) {
     out.push({

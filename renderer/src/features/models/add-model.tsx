@@ -55,11 +55,23 @@ export function ImportForm({ onImported }: { onImported: (v: VersionSummary) => 
       <div className="form-row">
         <div className="field">
           <label htmlFor="import-name">Name (optional)</label>
-          <input id="import-name" className="input" value={name} onChange={(e) => setName(e.target.value)} placeholder="from the folder" />
+          <input
+            id="import-name"
+            className="input"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="from the folder"
+          />
         </div>
         <div className="field">
           <label htmlFor="import-version">Version (optional)</label>
-          <input id="import-version" className="input" value={version} onChange={(e) => setVersion(e.target.value)} placeholder="next number" />
+          <input
+            id="import-version"
+            className="input"
+            value={version}
+            onChange={(e) => setVersion(e.target.value)}
+            placeholder="next number"
+          />
         </div>
       </div>
       <div id="import-error">
@@ -105,7 +117,11 @@ export function PullForm({ onStarted }: { onStarted: (job: JobSummary) => void }
   };
 
   return (
-    <form className="stack" onSubmit={(e) => void submit(e)} aria-label="Pull from the Hugging Face Hub">
+    <form
+      className="stack"
+      onSubmit={(e) => void submit(e)}
+      aria-label="Pull from the Hugging Face Hub"
+    >
       <div className="field">
         <label htmlFor="pull-repo">Hugging Face repository</label>
         <input
@@ -124,11 +140,24 @@ export function PullForm({ onStarted }: { onStarted: (job: JobSummary) => void }
       <div className="form-row">
         <div className="field">
           <label htmlFor="pull-revision">Revision</label>
-          <input id="pull-revision" className="input mono" value={revision} onChange={(e) => setRevision(e.target.value)} placeholder="main" spellCheck={false} />
+          <input
+            id="pull-revision"
+            className="input mono"
+            value={revision}
+            onChange={(e) => setRevision(e.target.value)}
+            placeholder="main"
+            spellCheck={false}
+          />
         </div>
         <div className="field">
           <label htmlFor="pull-name">Name (optional)</label>
-          <input id="pull-name" className="input" value={name} onChange={(e) => setName(e.target.value)} placeholder="from the repo" />
+          <input
+            id="pull-name"
+            className="input"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="from the repo"
+          />
         </div>
       </div>
       <InlineError message={error} onDismiss={() => setError(null)} />

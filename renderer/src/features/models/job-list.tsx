@@ -4,17 +4,30 @@ import { formatBytes, formatPercent } from '../../components/format.js';
 import { Icon } from '../../components/icons.js';
 import { Badge, ProgressBar } from '../../components/layout.js';
 
-export function JobList({ jobs, onDismiss }: { jobs: JobSummary[]; onDismiss: (id: string) => void }) {
+export function JobList({
+  jobs,
+  onDismiss,
+}: {
+  jobs: JobSummary[];
+  onDismiss: (id: string) => void;
+}) {
   if (jobs.length === 0) return null;
   return (
     <ul className="job-list" aria-label="Downloads">
       {jobs.map((job) => {
-        const title = job.result ? `${job.result.model}@${job.result.version}` : job.message || job.kind;
+        const title = job.result
+          ? `${job.result.model}@${job.result.version}`
+          : job.message || job.kind;
         return (
           <li key={job.id} className={`job job-${job.state}`} data-job-state={job.state}>
             <div className="job-head">
               <span className="job-title">
-                <Icon name={job.state === 'failed' ? 'alert' : job.state === 'done' ? 'check' : 'download'} size={16} />
+                <Icon
+                  name={
+                    job.state === 'failed' ? 'alert' : job.state === 'done' ? 'check' : 'download'
+                  }
+                  size={16}
+                />
                 <strong>{title}</strong>
               </span>
               <span className="row">
@@ -26,13 +39,27 @@ export function JobList({ jobs, onDismiss }: { jobs: JobSummary[]; onDismiss: (i
                   <Badge tone="bad">Failed</Badge>
                 )}
                 {job.state !== 'running' ? (
-                  <button type="button" className="icon-btn" aria-label={`Dismiss ${title}`} onClick={() => onDismiss(job.id)}>
+                  <button
+                    type="button"
+                    className="icon-btn"
+                    aria-label={`Dismiss ${title}`}
+                    onClick={() => onDismiss(job.id)}
+                  >
                     <Icon name="x" size={14} />
                   </button>
                 ) : null}
               </span>
             </div>
-            <ProgressBar value={job.state === 'done' ? 1 : job.bytesTotal > 0 || job.progress > 0 ? job.progress : null} label={`Progress of ${title}`} />
+            <ProgressBar
+              value={
+                job.state === 'done'
+                  ? 1
+                  : job.bytesTotal > 0 || job.progress > 0
+                    ? job.progress
+                    : null
+              }
+              label={`Progress of ${title}`}
+            />
             <div className="job-detail">
               {job.state === 'failed' ? (
                 <span className="job-error" role="alert">

@@ -41,7 +41,10 @@ export function ModelsView() {
   useLiveEvent('job', upsertJob);
 
   // SSE carries progress; polling covers a dropped connection so a pull never looks stuck.
-  const running = jobs.filter((j) => j.state === 'running').map((j) => j.id).join(',');
+  const running = jobs
+    .filter((j) => j.state === 'running')
+    .map((j) => j.id)
+    .join(',');
   useEffect(() => {
     if (!running) return;
     const ids = running.split(',');
@@ -91,17 +94,47 @@ export function ModelsView() {
 
       <Panel title="Add a model" id="add-model">
         <div className="tabs" role="tablist" aria-label="How to add a model">
-          <button type="button" role="tab" id="tab-pull" aria-controls="tabpanel-pull" aria-selected={tab === 'pull'} className="tab" onClick={() => setTab('pull')}>
+          <button
+            type="button"
+            role="tab"
+            id="tab-pull"
+            aria-controls="tabpanel-pull"
+            aria-selected={tab === 'pull'}
+            className="tab"
+            onClick={() => setTab('pull')}
+          >
             <Icon name="download" size={15} /> Pull from Hugging Face
           </button>
-          <button type="button" role="tab" id="tab-import" aria-controls="tabpanel-import" aria-selected={tab === 'import'} className="tab" onClick={() => setTab('import')}>
+          <button
+            type="button"
+            role="tab"
+            id="tab-import"
+            aria-controls="tabpanel-import"
+            aria-selected={tab === 'import'}
+            className="tab"
+            onClick={() => setTab('import')}
+          >
             <Icon name="folder" size={15} /> Import a folder
           </button>
         </div>
-        <div role="tabpanel" id="tabpanel-pull" aria-labelledby="tab-pull" hidden={tab !== 'pull'} className="tabpanel">
-          <PullForm onStarted={(job) => setJobs((j) => [job, ...j.filter((x) => x.id !== job.id)])} />
+        <div
+          role="tabpanel"
+          id="tabpanel-pull"
+          aria-labelledby="tab-pull"
+          hidden={tab !== 'pull'}
+          className="tabpanel"
+        >
+          <PullForm
+            onStarted={(job) => setJobs((j) => [job, ...j.filter((x) => x.id !== job.id)])}
+          />
         </div>
-        <div role="tabpanel" id="tabpanel-import" aria-labelledby="tab-import" hidden={tab !== 'import'} className="tabpanel">
+        <div
+          role="tabpanel"
+          id="tabpanel-import"
+          aria-labelledby="tab-import"
+          hidden={tab !== 'import'}
+          className="tabpanel"
+        >
           <ImportForm onImported={() => models.reload()} />
         </div>
         <JobList jobs={jobs} onDismiss={(id) => setJobs((j) => j.filter((x) => x.id !== id))} />
@@ -147,15 +180,22 @@ export function ModelsView() {
 
       <ConfirmDialog
         open={confirmDelete !== null}
-        title={confirmDelete ? `Delete ${confirmDelete.model}@${confirmDelete.version}?` : 'Delete?'}
+        title={
+          confirmDelete ? `Delete ${confirmDelete.model}@${confirmDelete.version}?` : 'Delete?'
+        }
         confirmLabel="Delete version"
-        busy={confirmDelete ? busy[`${confirmDelete.model}@${confirmDelete.version}`] === 'delete' : false}
+        busy={
+          confirmDelete
+            ? busy[`${confirmDelete.model}@${confirmDelete.version}`] === 'delete'
+            : false
+        }
         onCancel={() => setConfirmDelete(null)}
         onConfirm={() => confirmDelete && void act('delete', confirmDelete)}
       >
         {confirmDelete ? (
           <p>
-            Its files ({formatBytes(confirmDelete.sizeBytes)}) are removed from disk. Deployments that use this version must be switched first.
+            Its files ({formatBytes(confirmDelete.sizeBytes)}) are removed from disk. Deployments
+            that use this version must be switched first.
           </p>
         ) : null}
       </ConfirmDialog>

@@ -82,7 +82,13 @@ export function VersionTable({
                 <td className="num">≈ {formatBytes(v.memoryEstimateBytes)}</td>
                 <td className="actions">
                   {v.loaded ? (
-                    <button type="button" className="btn btn-small" disabled={!!running} onClick={() => onAction('unload', v)} aria-label={`Unload ${served}`}>
+                    <button
+                      type="button"
+                      className="btn btn-small"
+                      disabled={!!running}
+                      onClick={() => onAction('unload', v)}
+                      aria-label={`Unload ${served}`}
+                    >
                       {running === 'unload' ? 'Unloading…' : 'Unload'}
                     </button>
                   ) : (
@@ -97,7 +103,11 @@ export function VersionTable({
                       {running === 'load' ? 'Loading…' : 'Load'}
                     </button>
                   )}
-                  <a className="btn btn-small" href={href('playground', { model: served })} aria-label={`Chat with ${served}`}>
+                  <a
+                    className="btn btn-small"
+                    href={href('playground', { model: served })}
+                    aria-label={`Chat with ${served}`}
+                  >
                     Chat
                   </a>
                   <button

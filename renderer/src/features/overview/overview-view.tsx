@@ -13,7 +13,10 @@ import type { LiveSnapshot } from '../../api/types.js';
 
 function throughputData(history: LiveSnapshot[]) {
   const recent = history.slice(-120);
-  return [recent.map((s) => s.at / 1000), recent.map((s) => s.tokensPerSecond)] as [number[], number[]];
+  return [recent.map((s) => s.at / 1000), recent.map((s) => s.tokensPerSecond)] as [
+    number[],
+    number[],
+  ];
 }
 
 export function OverviewView() {
@@ -62,17 +65,39 @@ export function OverviewView() {
           hint={`v${s.version} · up ${formatDuration(uptime)}`}
           tone="good"
         />
-        <Stat label="Throughput" value={formatRate(live.tokensPerSecond)} unit="tok/s" hint="generated, all versions" />
+        <Stat
+          label="Throughput"
+          value={formatRate(live.tokensPerSecond)}
+          unit="tok/s"
+          hint="generated, all versions"
+        />
         <Stat label="Requests running" value={live.running} hint="decoding now" />
-        <Stat label="Requests waiting" value={live.waiting} hint="queued for a slot" tone={live.waiting > 0 ? 'warn' : undefined} />
-        <Stat label="Device" value={<span className="device-value">{s.device}</span>} hint={`${live.loaded.length} loaded · ${formatBytes(totalMemory)}`} />
+        <Stat
+          label="Requests waiting"
+          value={live.waiting}
+          hint="queued for a slot"
+          tone={live.waiting > 0 ? 'warn' : undefined}
+        />
+        <Stat
+          label="Device"
+          value={<span className="device-value">{s.device}</span>}
+          hint={`${live.loaded.length} loaded · ${formatBytes(totalMemory)}`}
+        />
       </div>
 
       <div className="grid-2">
         <Panel title="Connect" id="connect">
           <ApiAccess apiBaseUrl={s.apiBaseUrl} auth={s.auth} />
         </Panel>
-        <Panel title="Throughput" id="throughput" actions={<a href={href('metrics')} className="btn btn-small btn-ghost">All metrics</a>}>
+        <Panel
+          title="Throughput"
+          id="throughput"
+          actions={
+            <a href={href('metrics')} className="btn btn-small btn-ghost">
+              All metrics
+            </a>
+          }
+        >
           <TimeChart
             title="Tokens per second, last 2 minutes"
             series={[{ label: 'all versions', color: 'var(--stable)' }]}
@@ -85,15 +110,31 @@ export function OverviewView() {
             <dt>Data folder</dt>
             <dd className="mono">{s.home}</dd>
             <dt>Authentication</dt>
-            <dd>{s.auth ? <Badge tone="good">API key required</Badge> : <Badge tone="warn">Off</Badge>}</dd>
+            <dd>
+              {s.auth ? (
+                <Badge tone="good">API key required</Badge>
+              ) : (
+                <Badge tone="warn">Off</Badge>
+              )}
+            </dd>
           </dl>
         </Panel>
       </div>
 
-      <Panel title="Loaded versions" id="loaded" className="panel-flush" actions={<a href={href('models')} className="btn btn-small btn-ghost">Manage models</a>}>
+      <Panel
+        title="Loaded versions"
+        id="loaded"
+        className="panel-flush"
+        actions={
+          <a href={href('models')} className="btn btn-small btn-ghost">
+            Manage models
+          </a>
+        }
+      >
         {live.loaded.length === 0 ? (
           <EmptyState icon="models" title="No model version is loaded">
-            Versions load on their first request, or load one yourself from <a href={href('models')}>Models</a>.
+            Versions load on their first request, or load one yourself from{' '}
+            <a href={href('models')}>Models</a>.
           </EmptyState>
         ) : (
           <div className="table-wrap">
@@ -120,9 +161,15 @@ export function OverviewView() {
                     <td className="num">{v.stats.running}</td>
                     <td className="num">{v.stats.waiting}</td>
                     <td>
-                      <div className="meter" title={`${v.stats.kv.usedBlocks} of ${v.stats.kv.totalBlocks} blocks`}>
+                      <div
+                        className="meter"
+                        title={`${v.stats.kv.usedBlocks} of ${v.stats.kv.totalBlocks} blocks`}
+                      >
                         <div className="meter-bar">
-                          <div className="meter-fill" style={{ width: `${Math.min(100, v.stats.kv.usage * 100)}%` }} />
+                          <div
+                            className="meter-fill"
+                            style={{ width: `${Math.min(100, v.stats.kv.usage * 100)}%` }}
+                          />
                         </div>
                         <span>{formatPercent(v.stats.kv.usage)}</span>
                       </div>

@@ -10,7 +10,10 @@ function ReplyMeta({ turn }: { turn: Turn }) {
   return (
     <div className="reply-meta" data-testid="reply-meta">
       {r?.model ? (
-        <Badge tone={r.model === turn.requested ? 'neutral' : 'info'} title={`Asked for ${turn.requested}`}>
+        <Badge
+          tone={r.model === turn.requested ? 'neutral' : 'info'}
+          title={`Asked for ${turn.requested}`}
+        >
           <span className="mono" data-testid="served-model">
             {r.model}
           </span>
@@ -42,7 +45,9 @@ function ReplyMeta({ turn }: { turn: Turn }) {
         </>
       ) : null}
       {turn.status === 'stopped' ? <Badge tone="warn">Stopped</Badge> : null}
-      {turn.status === 'done' && r?.finishReason === 'length' ? <Badge tone="warn">Max tokens reached</Badge> : null}
+      {turn.status === 'done' && r?.finishReason === 'length' ? (
+        <Badge tone="warn">Max tokens reached</Badge>
+      ) : null}
     </div>
   );
 }
@@ -55,14 +60,24 @@ export function MessageList({ turns }: { turns: Turn[] }) {
   }, [turns.length, last?.content]);
 
   return (
-    <div className="messages" role="log" aria-label="Conversation" aria-live="polite" aria-busy={last?.status === 'streaming'}>
+    <div
+      className="messages"
+      role="log"
+      aria-label="Conversation"
+      aria-live="polite"
+      aria-busy={last?.status === 'streaming'}
+    >
       {turns.map((t) =>
         t.role === 'user' ? (
           <div key={t.id} className="message message-user">
             <div className="bubble">{t.content}</div>
           </div>
         ) : (
-          <div key={t.id} className={`message message-assistant status-${t.status}`} data-status={t.status}>
+          <div
+            key={t.id}
+            className={`message message-assistant status-${t.status}`}
+            data-status={t.status}
+          >
             <div className="avatar" aria-hidden="true">
               <Icon name="models" size={16} />
             </div>
@@ -74,7 +89,8 @@ export function MessageList({ turns }: { turns: Turn[] }) {
                 </div>
               ) : (
                 <div className="bubble" data-testid="assistant-text">
-                  {t.content || (t.status === 'streaming' ? '' : <span className="faint">(no text)</span>)}
+                  {t.content ||
+                    (t.status === 'streaming' ? '' : <span className="faint">(no text)</span>)}
                   {t.status === 'streaming' ? <span className="caret" aria-hidden="true" /> : null}
                 </div>
               )}

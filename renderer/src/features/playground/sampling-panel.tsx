@@ -71,7 +71,15 @@ function Slider({
           onChange={(e) => onChange(Number(e.target.value))}
         />
       </div>
-      <input id={id} type="range" min={min} max={max} step={step} value={value} onChange={(e) => onChange(Number(e.target.value))} />
+      <input
+        id={id}
+        type="range"
+        min={min}
+        max={max}
+        step={step}
+        value={value}
+        onChange={(e) => onChange(Number(e.target.value))}
+      />
     </div>
   );
 }
@@ -85,35 +93,95 @@ export function SamplingPanel({
   onChange: (d: SamplingDraft) => void;
   disabled?: boolean;
 }) {
-  const set = <K extends keyof SamplingDraft>(k: K, v: SamplingDraft[K]) => onChange({ ...value, [k]: v });
+  const set = <K extends keyof SamplingDraft>(k: K, v: SamplingDraft[K]) =>
+    onChange({ ...value, [k]: v });
   return (
     <fieldset className="sampling" disabled={disabled}>
       <legend className="visually-hidden">Sampling parameters</legend>
       <div className="field">
         <label htmlFor="pg-system">System prompt</label>
-        <textarea id="pg-system" className="textarea" rows={3} value={value.system} placeholder="You are a helpful assistant." onChange={(e) => set('system', e.target.value)} />
+        <textarea
+          id="pg-system"
+          className="textarea"
+          rows={3}
+          value={value.system}
+          placeholder="You are a helpful assistant."
+          onChange={(e) => set('system', e.target.value)}
+        />
       </div>
-      <Slider id="pg-temperature" label="Temperature" value={value.temperature} min={0} max={2} step={0.05} onChange={(v) => set('temperature', v)} />
-      <Slider id="pg-top-p" label="Top P" value={value.topP} min={0} max={1} step={0.01} onChange={(v) => set('topP', v)} />
+      <Slider
+        id="pg-temperature"
+        label="Temperature"
+        value={value.temperature}
+        min={0}
+        max={2}
+        step={0.05}
+        onChange={(v) => set('temperature', v)}
+      />
+      <Slider
+        id="pg-top-p"
+        label="Top P"
+        value={value.topP}
+        min={0}
+        max={1}
+        step={0.01}
+        onChange={(v) => set('topP', v)}
+      />
       <div className="form-row">
         <div className="field">
           <label htmlFor="pg-top-k">Top K</label>
-          <input id="pg-top-k" className="input" type="number" min={0} step={1} placeholder="off" value={value.topK} onChange={(e) => set('topK', e.target.value)} />
+          <input
+            id="pg-top-k"
+            className="input"
+            type="number"
+            min={0}
+            step={1}
+            placeholder="off"
+            value={value.topK}
+            onChange={(e) => set('topK', e.target.value)}
+          />
         </div>
         <div className="field">
           <label htmlFor="pg-max-tokens">Max tokens</label>
-          <input id="pg-max-tokens" className="input" type="number" min={1} step={1} value={value.maxTokens} onChange={(e) => set('maxTokens', e.target.value)} />
+          <input
+            id="pg-max-tokens"
+            className="input"
+            type="number"
+            min={1}
+            step={1}
+            value={value.maxTokens}
+            onChange={(e) => set('maxTokens', e.target.value)}
+          />
         </div>
       </div>
       <div className="field">
         <label htmlFor="pg-seed">Seed</label>
-        <input id="pg-seed" className="input" type="number" step={1} placeholder="random" value={value.seed} onChange={(e) => set('seed', e.target.value)} />
+        <input
+          id="pg-seed"
+          className="input"
+          type="number"
+          step={1}
+          placeholder="random"
+          value={value.seed}
+          onChange={(e) => set('seed', e.target.value)}
+        />
       </div>
       <div className="field">
         <label htmlFor="pg-stop">Stop sequences</label>
-        <textarea id="pg-stop" className="textarea mono" rows={2} placeholder="one per line (\n for newline)" value={value.stop} onChange={(e) => set('stop', e.target.value)} />
+        <textarea
+          id="pg-stop"
+          className="textarea mono"
+          rows={2}
+          placeholder="one per line (\n for newline)"
+          value={value.stop}
+          onChange={(e) => set('stop', e.target.value)}
+        />
       </div>
-      <button type="button" className="btn btn-small btn-ghost" onClick={() => onChange(DEFAULT_SAMPLING)}>
+      <button
+        type="button"
+        className="btn btn-small btn-ghost"
+        onClick={() => onChange(DEFAULT_SAMPLING)}
+      >
         Reset to defaults
       </button>
     </fieldset>

@@ -15,8 +15,14 @@ export function DesktopSettings() {
     const b = desktopBridge();
     if (!b) return;
     let live = true;
-    b.getStartAtLogin?.().then((v) => live && setStartAtLogin(v), (e: unknown) => live && setError(errorMessage(e)));
-    b.appVersion?.().then((v) => live && setAppVersion(v), () => undefined);
+    b.getStartAtLogin?.().then(
+      (v) => live && setStartAtLogin(v),
+      (e: unknown) => live && setError(errorMessage(e)),
+    );
+    b.appVersion?.().then(
+      (v) => live && setAppVersion(v),
+      () => undefined,
+    );
     return () => {
       live = false;
     };
@@ -25,7 +31,8 @@ export function DesktopSettings() {
   if (!bridge) {
     return (
       <p className="muted">
-        Start at login, the data folder and log files are available in the Orchard desktop app. This page is open in a browser.
+        Start at login, the data folder and log files are available in the Orchard desktop app. This
+        page is open in a browser.
       </p>
     );
   }
@@ -45,18 +52,35 @@ export function DesktopSettings() {
     <div className="stack">
       {bridge.setStartAtLogin ? (
         <label className="switch">
-          <input type="checkbox" checked={startAtLogin ?? false} disabled={startAtLogin === null} onChange={(e) => void toggle(e.target.checked)} />
+          <input
+            type="checkbox"
+            checked={startAtLogin ?? false}
+            disabled={startAtLogin === null}
+            onChange={(e) => void toggle(e.target.checked)}
+          />
           <span>Start Orchard when I log in</span>
         </label>
       ) : null}
       <div className="row wrap">
         {bridge.openDataFolder ? (
-          <button type="button" className="btn" onClick={() => void bridge.openDataFolder?.().catch((e: unknown) => setError(errorMessage(e)))}>
+          <button
+            type="button"
+            className="btn"
+            onClick={() =>
+              void bridge.openDataFolder?.().catch((e: unknown) => setError(errorMessage(e)))
+            }
+          >
             <Icon name="folder" size={16} /> Open data folder
           </button>
         ) : null}
         {bridge.revealLogs ? (
-          <button type="button" className="btn" onClick={() => void bridge.revealLogs?.().catch((e: unknown) => setError(errorMessage(e)))}>
+          <button
+            type="button"
+            className="btn"
+            onClick={() =>
+              void bridge.revealLogs?.().catch((e: unknown) => setError(errorMessage(e)))
+            }
+          >
             <Icon name="logs" size={16} /> Show log files
           </button>
         ) : null}

@@ -7,7 +7,10 @@ import { Badge, PageHeader, Panel } from '../../components/layout.js';
 import { EmptyState, ErrorState, Loading } from '../../components/states.js';
 import { DesktopSettings } from './desktop-settings.js';
 
-const SOURCE: Record<SettingView['source'], { label: string; tone: 'neutral' | 'info' | 'accent' | 'good' }> = {
+const SOURCE: Record<
+  SettingView['source'],
+  { label: string; tone: 'neutral' | 'info' | 'accent' | 'good' }
+> = {
   flag: { label: 'command line', tone: 'accent' },
   env: { label: 'environment', tone: 'info' },
   file: { label: 'settings file', tone: 'good' },
@@ -29,7 +32,9 @@ export function SettingsView() {
   const list = useMemo(() => {
     const q = query.trim().toLowerCase();
     const all = settings.data ?? [];
-    return q ? all.filter((s) => `${s.name} ${s.env} ${s.flag} ${s.description}`.toLowerCase().includes(q)) : all;
+    return q
+      ? all.filter((s) => `${s.name} ${s.env} ${s.flag} ${s.description}`.toLowerCase().includes(q))
+      : all;
   }, [settings.data, query]);
 
   return (
@@ -38,7 +43,8 @@ export function SettingsView() {
         title="Settings"
         description={
           <>
-            Set with a command-line flag, an <code>ORCHARD_*</code> environment variable or the settings file; the first one found wins.
+            Set with a command-line flag, an <code>ORCHARD_*</code> environment variable or the
+            settings file; the first one found wins.
           </>
         }
       />
@@ -54,14 +60,25 @@ export function SettingsView() {
             <label htmlFor="settings-search" className="visually-hidden">
               Filter settings
             </label>
-            <input id="settings-search" className="input input-search" type="search" placeholder="Filter…" value={query} onChange={(e) => setQuery(e.target.value)} />
+            <input
+              id="settings-search"
+              className="input input-search"
+              type="search"
+              placeholder="Filter…"
+              value={query}
+              onChange={(e) => setQuery(e.target.value)}
+            />
           </>
         }
       >
         {settings.loading ? (
           <Loading label="Loading settings…" />
         ) : settings.error && !settings.data ? (
-          <ErrorState title="Could not load settings" error={settings.error} onRetry={settings.reload} />
+          <ErrorState
+            title="Could not load settings"
+            error={settings.error}
+            onRetry={settings.reload}
+          />
         ) : list.length === 0 ? (
           <EmptyState icon="settings" title="No setting matches" />
         ) : (
@@ -86,7 +103,9 @@ export function SettingsView() {
                     </th>
                     <td>
                       <code className="setting-value">{formatValue(s)}</code>
-                      {s.choices ? <div className="faint small">{s.choices.join(' · ')}</div> : null}
+                      {s.choices ? (
+                        <div className="faint small">{s.choices.join(' · ')}</div>
+                      ) : null}
                     </td>
                     <td>
                       <Badge tone={SOURCE[s.source].tone}>{SOURCE[s.source].label}</Badge>

@@ -1,0 +1,326 @@
+/**
+ * Engine benchmark (`npm run bench`, `--quick` for a smoke run). Measures, in one run on this
+ * machine: streaming throughput and latency at several concurrency levels, the plain reference
+ * loop as the sequential baseline, a shared-prefix burst with the prefix cache on and off, the
+ * dense matmul rate ONNX Runtime reaches here (and the engine's share of it), and memory.
+ * Prints a table and writes bench/results/engine-<date>.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { loadEngine, type EngineHost } from '../src/engine/engine-host.js';
+import { engineOptionsFromSettings } from '../src/engine/engine-options.js';
+import { readModelConfig, type ModelConfig } from '../src/engine/model-config.js';
+import { ReferenceModel } from '../src/engine/reference-loop.js';
+import type { EngineOptions } from '../src/engine/types.js';
+import { samplingParams } from '../src/shared/sampling.js';
+import { defaultSettings } from '../src/shared/settings.js';
+import { fmt, percentile, promptTokens, table } from './bench-util.js';
+import { matmulRate } from './matmul-rate.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const modelArg = argv.indexOf('--model');
+const MODEL = modelArg >= 0 ? path.resolve(argv[modelArg + 1]) : path.join(ROOT, 'resources/models/orchard-chat-1');
+
+const P = quick
+  ? { levels: [1, 4, 16], promptLen: 64, outLen: 32, seqRuns: 2, prefixRequests: 8, prefixLen: 256, memRequests: 100 }
+  : { levels: [1, 4, 16, 32, 64], promptLen: 128, outLen: 128, seqRuns: 4, prefixRequests: 32, prefixLen: 512, memRequests: 1000 };
+
+const now = () => performance.now();
+const log = (s: string) => process.stderr.write(s + '\n');
+
+interface StreamResult {
+  ttftMs: number;
+  tpotMs: number;
+  tokens: number;
+}
+
+async function stream(engine: EngineHost, prompt: number[], outLen: number): Promise<StreamResult> {
+  const t0 = now();
+  let first = NaN;
+  let last = t0;
+  let tokens = 0;
+  const params = samplingParams({ temperature: 0, maxTokens: outLen, ignoreEos: true });
+  for await (const o of engine.generate({ promptTokenIds: prompt, params })) {
+    const k = o.choices.reduce((a, c) => a + c.tokenIds.length, 0);
+    if (k === 0) continue;
+    const t = now();
+    if (Number.isNaN(first)) first = t;
+    last = t;
+    tokens += k;
+  }
+  return { ttftMs: first - t0, tpotMs: tokens > 1 ? (last - first) / (tokens - 1) : NaN, tokens };
+}
+
+interface LevelResult {
+  streams: number;
+  tokPerS: number;
+  ttftP50: number;
+  ttftP95: number;
+  tpotP50: number;
+  tpotP95: number;
+  wallS: number;
+  peakUsedBlocks: number;
+}
+
+async function level(engine: EngineHost, streams: number, seedBase: number): Promise<LevelResult> {
+  const prompts = Array.from({ length: streams }, (_, i) => promptTokens(engine.tokenizer, seedBase + i, P.promptLen));
+  let peak = 0;
+  const timer = setInterval(() => (peak = Math.max(peak, engine.stats().kv.usedBlocks)), 20);
+  const t0 = now();
+  const results = await Promise.all(prompts.map((p) => stream(engine, p, P.outLen)));
+  const wallS = (now() - t0) / 1000;
+  clearInterval(timer);
+  const tokens = results.reduce((a, r) => a + r.tokens, 0);
+  const ttft = results.map((r) => r.ttftMs);
+  const tpot = results.map((r) => r.tpotMs);
+  return {
+    streams,
+    tokPerS: tokens / wallS,
+    ttftP50: percentile(ttft, 50),
+    ttftP95: percentile(ttft, 95),
+    tpotP50: percentile(tpot, 50),
+    tpotP95: percentile(tpot, 95),
+    wallS,
+    peakUsedBlocks: peak,
+  };
+}
+
+async function sequentialBaseline(options: EngineOptions, tokenizer: EngineHost['tokenizer']): Promise<LevelResult> {
+  const ref = await ReferenceModel.open(MODEL, { threads: options.threads });
+  await ref.generate(promptTokens(tokenizer, 9999, 16), { maxTokens: 4 }); // warm-up
+  const ttft: number[] = [];
+  const tpot: number[] = [];
+  let tokens = 0;
+  const t0 = now();
+  for (let i = 0; i < P.seqRuns; i++) {
+    const start = now();
+    const times: number[] = [];
+    const out = await ref.generate(promptTokens(tokenizer, 50_000 + i, P.promptLen), {
+      maxTokens: P.outLen,
+      ignoreEos: true,
+      onToken: () => times.push(now()),
+    });
+    tokens += out.length;
+    ttft.push(times[0] - start);
+    tpot.push((times[times.length - 1] - times[0]) / (times.length - 1));
+  }
+  const wallS = (now() - t0) / 1000;
+  await ref.close();
+  return {
+    streams: 1,
+    tokPerS: tokens / wallS,
+    ttftP50: percentile(ttft, 50),
+    ttftP95: percentile(ttft, 95),
+    tpotP50: percentile(tpot, 50),
+    tpotP95: percentile(tpot, 95),
+    wallS,
+    peakUsedBlocks: 0,
+  };
+}
+
+async function sharedPrefix(options: EngineOptions, enablePrefixCaching: boolean) {
+  const engine = await loadEngine(MODEL, { ...options, enablePrefixCaching });
+  await stream(engine, promptTokens(engine.tokenizer, 7777, 16), 4);
+  const system = promptTokens(engine.tokenizer, 4242, P.prefixLen);
+  const prompts = Array.from({ length: P.prefixRequests }, (_, i) => [
+    ...system,
+    ...promptTokens(engine.tokenizer, 60_000 + i, 16),
+  ]);
+  const t0 = now();
+  const results = await Promise.all(prompts.map((p) => stream(engine, p, 16)));
+  const wallS = (now() - t0) / 1000;
+  const stats = await engine.refreshStats();
+  await engine.unload();
+  const ttft = results.map((r) => r.ttftMs);
+  return {
+    prefixCaching: enablePrefixCaching,
+    ttftP50: percentile(ttft, 50),
+    ttftP95: percentile(ttft, 95),
+    wallS,
+    promptTokensComputed: stats.counters.promptTokens,
+    prefixHitTokens: stats.prefixCache.hitTokens,
+  };
+}
+
+function rssMb(): number {
+  return process.memoryUsage().rss / 1024 / 1024;
+}
+
+function collectGarbage(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+}
+
+async function memoryChurn(engine: EngineHost) {
+  collectGarbage();
+  const before = rssMb();
+  let next = 0;
+  const worker = async () => {
+    while (next < P.memRequests) {
+      const i = next++;
+      await stream(engine, promptTokens(engine.tokenizer, 100_000 + i, 16), 4);
+    }
+  };
+  const t0 = now();
+  await Promise.all(Array.from({ length: 32 }, worker));
+  const wallS = (now() - t0) / 1000;
+  const afterRaw = rssMb();
+  collectGarbage();
+  await new Promise((r) => setTimeout(r, 200));
+  return { requests: P.memRequests, rssBeforeMb: before, rssAfterMb: afterRaw, rssAfterGcMb: rssMb(), wallS };
+}
+
+/** FLOPs to process `tokens` tokens at context positions averaging `avgCtx`: weights + attention. */
+function flops(cfg: ModelConfig, params: number, tokens: number, avgCtx: number): number {
+  const attention = 4 * cfg.numLayers * avgCtx * cfg.numHeads * cfg.headDim;
+  return tokens * (2 * params + attention);
+}
+
+async function main(): Promise<void> {
+  const settings = defaultSettings();
+  const options = engineOptionsFromSettings(settings);
+  const cfg = await readModelConfig(MODEL);
+  log(`model ${MODEL}; ${quick ? 'quick run' : 'full run'}`);
+
+  log('matmul rate…');
+  const matmul = await matmulRate(options.threads, quick);
+
+  const engine = await loadEngine(MODEL, options);
+  const params = engine.info.numParams ?? 0;
+  await stream(engine, promptTokens(engine.tokenizer, 1, 32), 8); // warm-up
+
+  log('sequential reference baseline…');
+  const baseline = await sequentialBaseline(options, engine.tokenizer);
+
+  const levels: LevelResult[] = [];
+  for (const [i, streams] of P.levels.entries()) {
+    log(`${streams} concurrent streams…`);
+    levels.push(await level(engine, streams, 1000 * (i + 1)));
+  }
+  const stats = engine.stats();
+  const bytesPerTokenFormula =
+    2 * cfg.numLayers * cfg.numKvHeads * cfg.headDim * (engine.info.kvDtype === 'float16' ? 2 : 4);
+  const poolBytes = stats.kv.totalBlocks * stats.kv.blockSize * stats.kv.bytesPerToken;
+  const top = levels[levels.length - 1];
+  const liveTokensAtPeak = top.streams * (P.promptLen + P.outLen);
+  const memory = {
+    kvPoolBytes: poolBytes,
+    kvPoolBytesPerTokenSlot: poolBytes / (stats.kv.totalBlocks * stats.kv.blockSize),
+    formulaBytesPerToken: bytesPerTokenFormula,
+    reservedBytesPerLiveTokenAtPeak: (top.peakUsedBlocks * stats.kv.blockSize * stats.kv.bytesPerToken) / liveTokensAtPeak,
+    denseBytesPerRequestAtFullContext: cfg.contextLength * bytesPerTokenFormula,
+    churn: await memoryChurn(engine),
+  };
+  await engine.unload();
+
+  log('shared prefix burst…');
+  const prefixOn = await sharedPrefix(options, true);
+  const prefixOff = await sharedPrefix(options, false);
+
+  const tokensAtTop = top.streams * (P.promptLen + P.outLen);
+  const achieved = flops(cfg, params, tokensAtTop, (P.promptLen + P.outLen) / 2) / top.wallS;
+  const at32 = levels.find((l) => l.streams === 32) ?? top;
+  const single = levels[0];
+  const targets = {
+    throughputAt32VsSequential: { ratio: at32.tokPerS / baseline.tokPerS, goal: 6 },
+    sharedPrefixTtftP50Speedup: { ratio: prefixOff.ttftP50 / prefixOn.ttftP50, goal: 5 },
+    singleStreamTpotVsReference: { ratio: single.tpotP50 / baseline.tpotP50, goal: 1 },
+  };
+  const met = {
+    throughputAt32VsSequential: targets.throughputAt32VsSequential.ratio >= 6,
+    sharedPrefixTtftP50Speedup: targets.sharedPrefixTtftP50Speedup.ratio >= 5,
+    singleStreamTpotVsReference: targets.singleStreamTpotVsReference.ratio <= 1,
+  };
+
+  const rows: Array<Array<string | number>> = [
+    ['reference loop (sequential)', baseline.tokPerS, baseline.ttftP50, baseline.ttftP95, baseline.tpotP50, baseline.tpotP95],
+    ...levels.map((l) => [`engine, ${l.streams} streams`, l.tokPerS, l.ttftP50, l.ttftP95, l.tpotP50, l.tpotP95]),
+  ];
+  const out: string[] = [];
+  out.push(
+    `Engine benchmark — ${path.basename(MODEL)} (${(params / 1e6).toFixed(2)}M params), ${engine.info.executionProvider}, ` +
+      `prompt ${P.promptLen} tokens, ${P.outLen} output tokens, threads ${options.threads || 'auto'}${quick ? ' [quick]' : ''}`,
+  );
+  out.push('');
+  out.push(table(['scenario', 'out tok/s', 'TTFT p50 ms', 'TTFT p95 ms', 'TPOT p50 ms', 'TPOT p95 ms'], rows));
+  out.push('');
+  out.push(
+    table(
+      ['shared prefix burst', 'TTFT p50 ms', 'TTFT p95 ms', 'wall s', 'prompt tokens computed', 'prefix hits'],
+      [prefixOn, prefixOff].map((r) => [
+        `${P.prefixRequests} × (${P.prefixLen} + 16) tokens, cache ${r.prefixCaching ? 'on' : 'off'}`,
+        r.ttftP50,
+        r.ttftP95,
+        r.wallS,
+        r.promptTokensComputed,
+        r.prefixHitTokens,
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    `ONNX Runtime dense matmul: ${fmt(matmul.bestGflops)} GFLOP/s best (${matmul.bestShape}); ` +
+      `engine at ${top.streams} streams: ${fmt(achieved / 1e9)} GFLOP/s = ${fmt((100 * achieved) / 1e9 / matmul.bestGflops)}% of it`,
+  );
+  out.push(
+    `KV pool: ${fmt(memory.kvPoolBytesPerTokenSlot)} B per token slot (formula 2·layers·kv_heads·head_dim·dtype = ` +
+      `${memory.formulaBytesPerToken}); reserved per live token at ${top.streams}-stream peak: ` +
+      `${fmt(memory.reservedBytesPerLiveTokenAtPeak)} B; pool ${fmt(poolBytes / 2 ** 20)} MiB`,
+  );
+  out.push(
+    `RSS: ${fmt(memory.churn.rssBeforeMb)} MiB before ${memory.churn.requests} short requests, ` +
+      `${fmt(memory.churn.rssAfterMb)} MiB after, ${fmt(memory.churn.rssAfterGcMb)} MiB after GC`,
+  );
+  out.push('');
+  out.push(
+    table(
+      ['target', 'measured', 'goal', 'met'],
+      [
+        ['throughput at 32 streams vs sequential', `${fmt(targets.throughputAt32VsSequential.ratio)}×`, '≥ 6×', met.throughputAt32VsSequential ? 'yes' : 'NO'],
+        ['shared-prefix TTFT p50, cache off / on', `${fmt(targets.sharedPrefixTtftP50Speedup.ratio)}×`, '≥ 5×', met.sharedPrefixTtftP50Speedup ? 'yes' : 'NO'],
+        ['single-stream TPOT vs reference loop', `${fmt(targets.singleStreamTpotVsReference.ratio)}×`, '≤ 1×', met.singleStreamTpotVsReference ? 'yes' : 'NO'],
+      ],
+    ),
+  );
+  console.log(out.join('\n'));
+
+  const dir = path.join(ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `engine-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        quick,
+        model: MODEL,
+        params,
+        executionProvider: engine.info.executionProvider,
+        options,
+        workload: P,
+        baseline,
+        levels,
+        sharedPrefix: { on: prefixOn, off: prefixOff },
+        matmul,
+        achievedFlopsAtTop: achieved,
+        memory,
+        targets,
+        met,
+        table: out.join('\n'),
+      },
+      null,
+      2,
+    ),
+  );
+  log(`wrote ${path.relative(ROOT, file)}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,17 @@
+/**
+ * Every `orchard` subcommand, one file each. To add a command, add its file here and one line
+ * to COMMANDS. Admin commands talk to the running service with adminClient() (../admin-client.ts)
+ * and take their connection flags with addSettingOptions(cmd, ADMIN_SETTINGS).
+ */
+import type { Command } from 'commander';
+import type { SettingName } from '../../shared/settings.js';
+import { registerConfig } from './config.js';
+import { registerKey } from './key.js';
+import { registerServe } from './serve.js';
+
+export type RegisterCommand = (program: Command) => void;
+
+/** The flags an admin command needs to reach the service. */
+export const ADMIN_SETTINGS: readonly SettingName[] = ['home', 'host', 'port', 'apiKey'];
+
+export const COMMANDS: readonly RegisterCommand[] = [registerServe, registerConfig, registerKey];

@@ -1,0 +1,385 @@
+/**
+ * Rollouts of a deployment: blue-green switches, canaries and shadows, promote and rollback,
+ * by hand or by policy. Every state change goes through one registry transaction together with
+ * its event; engines are loaded and warmed up before they take traffic, and a version that no
+ * longer serves is retired (unloaded once its in-flight requests finish).
+ */
+import type { Logger } from 'pino';
+import type { CandidateMode, DeploymentSummary, RolloutEvent, RolloutPolicy } from '../shared/admin-api.js';
+import { ConflictError, InvalidRequestError, OrchardError } from '../shared/errors.js';
+import type { RequestOutcome } from '../service/model-provider.js';
+import type { EventInput } from '../registry/deployments-repo.js';
+import type { DeploymentRecord, VersionRecord } from '../registry/records.js';
+import type { Registry } from '../registry/registry.js';
+import type { LifecycleManager, LoadTarget } from './lifecycle.js';
+import { fmtMiB } from './lifecycle.js';
+import { CandidateWindow } from './live-window.js';
+import { evaluatePolicy } from './policy.js';
+import { warmUp as defaultWarmUp, type WarmupResult } from './warmup.js';
+import type { Engine } from '../engine/types.js';
+
+export interface RolloutDeps {
+  registry: Registry;
+  lifecycle: LifecycleManager;
+  targetOf: (v: VersionRecord) => LoadTarget;
+  logger: Logger;
+  warmUp?: (engine: Engine) => Promise<WarmupResult>;
+}
+
+export type Progress = (message: string) => void;
+
+export class RolloutController {
+  private readonly windows = new Map<string, CandidateWindow>();
+  private readonly busy = new Set<string>();
+  private readonly listeners = new Set<(e: RolloutEvent) => void>();
+  private readonly warm: (engine: Engine) => Promise<WarmupResult>;
+
+  constructor(private readonly deps: RolloutDeps) {
+    this.warm = deps.warmUp ?? ((e) => defaultWarmUp(e));
+  }
+
+  onEvent(listener: (e: RolloutEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: RolloutEvent): void {
+    this.deps.logger.info({ deployment: e.deployment, kind: e.kind, from: e.fromVersion, to: e.toVersion }, `rollout: ${e.detail}`);
+    for (const l of [...this.listeners]) {
+      try {
+        l(e);
+      } catch {
+        // listeners must not break rollouts
+      }
+    }
+  }
+
+  private get registry(): Registry {
+    return this.deps.registry;
+  }
+
+  /** One long rollout operation per deployment at a time. */
+  private async exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
+    if (this.busy.has(name)) throw new ConflictError(`A rollout of '${name}' is in progress; try again when it has finished.`, 'name');
+    this.busy.add(name);
+    try {
+      return await work();
+    } finally {
+      this.busy.delete(name);
+    }
+  }
+
+  private apply(
+    name: string,
+    change: Parameters<Registry['deployments']['update']>[1],
+    event: EventInput,
+    expect?: Parameters<Registry['deployments']['update']>[3],
+  ): DeploymentRecord {
+    const { deployment, event: e } = this.registry.deployments.update(name, change, event, expect);
+    this.emit(e);
+    return deployment;
+  }
+
+  /** Unloads a version once idle, unless some deployment still serves it. */
+  private retireIfUnused(v: VersionRecord): void {
+    if (this.registry.deployments.usingVersion(v.id).length > 0) return;
+    this.deps.lifecycle.retire(this.deps.targetOf(v).key);
+  }
+
+  /** Loads a version and runs the test generation; throws (after logging why) when it fails. */
+  private async loadAndWarm(v: VersionRecord, progress: Progress): Promise<{ release(): void }> {
+    const target = this.deps.targetOf(v);
+    progress(`loading ${target.key} (estimated ${fmtMiB(target.memoryEstimateBytes)})`);
+    const hold = await this.deps.lifecycle.acquire(target);
+    progress(`warming up ${target.key}`);
+    const result = await this.warm(hold.engine);
+    if (!result.ok) {
+      hold.release();
+      this.retireIfUnused(v);
+      throw new OrchardError(`${target.key} failed its warm-up: ${result.reason}`, 422, 'invalid_request_error', 'version', 'warmup_failed');
+    }
+    progress(`${target.key} warmed up (${result.reason} in ${result.ms} ms)`);
+    return hold;
+  }
+
+  create(name: string, model: string, version: string): DeploymentSummary {
+    const v = this.registry.versions.get(model, version);
+    const { deployment, event } = this.registry.deployments.create(
+      { name, modelId: v.modelId, stableVersionId: v.id },
+      { kind: 'created', fromVersion: null, toVersion: version, detail: `created serving ${model}@${version}` },
+    );
+    this.emit(event);
+    return summaryOf(deployment);
+  }
+
+  /** Blue-green: load and warm the new version, switch in one transaction, retire the old one. */
+  deploy(name: string, version: string, progress: Progress = () => {}, kind: 'deploy' | 'rollback' = 'deploy', why = ''): Promise<DeploymentSummary> {
+    return this.exclusive(name, async () => {
+      const d = this.registry.deployments.get(name);
+      const v = this.registry.versions.get(d.model, version);
+      if (v.id === d.stableVersionId && !d.candidate) return summaryOf(d);
+      const old = this.registry.versions.byId(d.stableVersionId)!;
+      let hold: { release(): void };
+      try {
+        hold = await this.loadAndWarm(v, progress);
+      } catch (err) {
+        this.emit(
+          this.registry.deployments.appendEvent(name, {
+            kind: 'auto-rollback',
+            fromVersion: d.stable,
+            toVersion: version,
+            detail: `${kind} to ${version} abandoned, still serving ${d.stable}: ${(err as Error).message}`,
+          }),
+        );
+        throw err;
+      }
+      try {
+        const next = this.apply(
+          name,
+          { stableVersionId: v.id, ...(d.candidate ? { candidate: null } : {}) },
+          {
+            kind,
+            fromVersion: d.stable,
+            toVersion: version,
+            detail: `${kind === 'deploy' ? 'switched' : 'rolled back'} from ${d.stable} to ${version}${why ? `: ${why}` : ''}${d.candidate ? ` (candidate ${d.candidate.version} dropped)` : ''}`,
+          },
+          { stableVersionId: d.stableVersionId },
+        );
+        this.windows.delete(name);
+        progress(`serving ${name} from ${version}`);
+        return summaryOf(next);
+      } finally {
+        hold.release();
+        this.retireIfUnused(old);
+        if (d.candidate && d.candidate.versionId !== v.id) this.retireIfUnused(this.registry.versions.byId(d.candidate.versionId)!);
+      }
+    });
+  }
+
+  /** Starts a canary or shadow after loading and warming the candidate. */
+  startCandidate(name: string, version: string, weight: number, mode: CandidateMode, progress: Progress = () => {}): Promise<DeploymentSummary> {
+    checkWeight(weight);
+    if (mode !== 'canary' && mode !== 'shadow') throw new InvalidRequestError(`mode must be 'canary' or 'shadow', got '${String(mode)}'.`, 'mode');
+    return this.exclusive(name, async () => {
+      const d = this.registry.deployments.get(name);
+      const v = this.registry.versions.get(d.model, version);
+      if (v.id === d.stableVersionId) {
+        throw new InvalidRequestError(`${d.model}@${version} is already the stable version of '${name}'.`, 'version');
+      }
+      let hold: { release(): void };
+      try {
+        hold = await this.loadAndWarm(v, progress);
+      } catch (err) {
+        this.emit(
+          this.registry.deployments.appendEvent(name, {
+            kind: 'auto-rollback',
+            fromVersion: version,
+            toVersion: d.stable,
+            detail: `${mode} of ${version} rolled back before taking traffic: ${(err as Error).message}`,
+          }),
+        );
+        throw err;
+      }
+      try {
+        const previous = d.candidate;
+        const next = this.apply(
+          name,
+          { candidate: { versionId: v.id, weight, mode } },
+          {
+            kind: mode,
+            fromVersion: d.stable,
+            toVersion: version,
+            detail:
+              mode === 'canary'
+                ? `canary ${version} takes ${weight}% of traffic (stable ${d.stable})`
+                : `shadow ${version} mirrors ${weight}% of traffic (stable ${d.stable} answers)`,
+          },
+          { stableVersionId: d.stableVersionId },
+        );
+        this.windows.set(name, new CandidateWindow(name, v.id, Date.now()));
+        if (previous && previous.versionId !== v.id) this.retireIfUnused(this.registry.versions.byId(previous.versionId)!);
+        return summaryOf(next);
+      } finally {
+        hold.release();
+      }
+    });
+  }
+
+  setWeight(name: string, weight: number): DeploymentSummary {
+    checkWeight(weight);
+    const d = this.registry.deployments.get(name);
+    if (!d.candidate) throw new InvalidRequestError(`'${name}' has no canary or shadow to change the weight of.`, 'name');
+    const next = this.apply(
+      name,
+      { weight },
+      { kind: 'weight', fromVersion: d.stable, toVersion: d.candidate.version, detail: `${d.candidate.mode} ${d.candidate.version} weight ${d.candidate.weight}% → ${weight}%` },
+      { candidateVersionId: d.candidate.versionId },
+    );
+    return summaryOf(next);
+  }
+
+  /** The candidate becomes stable; the old stable is retired. */
+  promote(name: string, options: { auto?: boolean; reason?: string } = {}): DeploymentSummary {
+    if (this.busy.has(name)) throw new ConflictError(`A rollout of '${name}' is in progress; try again when it has finished.`, 'name');
+    const d = this.registry.deployments.get(name);
+    if (!d.candidate) throw new InvalidRequestError(`'${name}' has no candidate to promote; start one with canary or shadow, or use deploy.`, 'name');
+    const old = this.registry.versions.byId(d.stableVersionId)!;
+    const next = this.apply(
+      name,
+      { stableVersionId: d.candidate.versionId, candidate: null },
+      {
+        kind: options.auto ? 'auto-promote' : 'promote',
+        fromVersion: d.stable,
+        toVersion: d.candidate.version,
+        detail: `${d.candidate.mode} ${d.candidate.version} promoted to stable (was ${d.stable})${options.reason ? `: ${options.reason}` : ''}`,
+      },
+      { stableVersionId: d.stableVersionId, candidateVersionId: d.candidate.versionId },
+    );
+    this.windows.delete(name);
+    this.retireIfUnused(old);
+    return summaryOf(next);
+  }
+
+  /**
+   * Drops the candidate. Without one, goes back to the stable version before the last switch
+   * (a blue-green deploy of that version, warm-up included).
+   */
+  async rollback(name: string, options: { auto?: boolean; reason?: string } = {}, progress: Progress = () => {}): Promise<DeploymentSummary> {
+    if (this.busy.has(name)) throw new ConflictError(`A rollout of '${name}' is in progress; try again when it has finished.`, 'name');
+    const d = this.registry.deployments.get(name);
+    if (d.candidate) {
+      const cand = this.registry.versions.byId(d.candidate.versionId)!;
+      const next = this.apply(
+        name,
+        { candidate: null },
+        {
+          kind: options.auto ? 'auto-rollback' : 'rollback',
+          fromVersion: d.candidate.version,
+          toVersion: d.stable,
+          detail: `${d.candidate.mode} ${d.candidate.version} rolled back, ${d.stable} serves everything${options.reason ? `: ${options.reason}` : ''}`,
+        },
+        { candidateVersionId: d.candidate.versionId },
+      );
+      this.windows.delete(name);
+      this.retireIfUnused(cand);
+      return summaryOf(next);
+    }
+    const previous = this.registry.deployments
+      .events(name, 1000)
+      .reverse()
+      .find((e) => ['deploy', 'promote', 'auto-promote', 'rollback'].includes(e.kind) && e.toVersion === d.stable && e.fromVersion !== null);
+    if (!previous?.fromVersion) {
+      throw new InvalidRequestError(`'${name}' has no candidate and no earlier version to roll back to.`, 'name');
+    }
+    return this.deploy(name, previous.fromVersion, progress, 'rollback', options.reason ?? '');
+  }
+
+  setPolicy(name: string, policy: RolloutPolicy): DeploymentSummary {
+    checkPolicy(policy);
+    const d = this.registry.deployments.get(name);
+    const next = this.apply(name, { policy }, { kind: 'policy', fromVersion: null, toVersion: null, detail: `policy ${describePolicy(policy)}` });
+    if (d.candidate) this.evaluate(name);
+    return summaryOf(next);
+  }
+
+  setSpeculative(name: string, mode: DeploymentSummary['speculative']): DeploymentSummary {
+    if (!['off', 'draft', 'lookup', 'default'].includes(mode)) {
+      throw new InvalidRequestError(`speculative mode must be off, draft, lookup or default; got '${String(mode)}'.`, 'mode');
+    }
+    const d = this.registry.deployments.get(name);
+    const next = this.apply(name, { speculative: mode }, { kind: 'speculative', fromVersion: null, toVersion: null, detail: `speculative decoding ${d.speculative} → ${mode}` });
+    return summaryOf(next);
+  }
+
+  /** Live outcome of a request the deployment served (stable or canary). */
+  recordOutcome(name: string, versionId: number, outcome: RequestOutcome): void {
+    const w = this.window(name);
+    if (!w) return;
+    if (versionId === w.candidateVersionId) w.candidate.add(outcome);
+    else w.stable.add(outcome);
+    if (versionId === w.candidateVersionId) this.evaluate(name);
+  }
+
+  /** Outcome of a mirrored request on a shadow candidate. */
+  recordShadow(name: string, versionId: number, outcome: { ok: boolean; ttftMs?: number; error?: string; agreement: number | null }): void {
+    const w = this.window(name);
+    if (!w || w.candidateVersionId !== versionId) return;
+    w.candidate.add(outcome);
+    w.shadow.requests++;
+    if (!outcome.ok) w.shadow.errors++;
+    if (outcome.agreement !== null) {
+      w.shadow.compared++;
+      w.shadow.agreementSum += outcome.agreement;
+    }
+    this.evaluate(name);
+  }
+
+  /** The live window of the deployment's current candidate (created lazily after a restart). */
+  window(name: string): CandidateWindow | null {
+    const d = this.registry.deployments.find(name);
+    if (!d?.candidate) {
+      this.windows.delete(name);
+      return null;
+    }
+    let w = this.windows.get(name);
+    if (!w || w.candidateVersionId !== d.candidate.versionId) {
+      w = new CandidateWindow(name, d.candidate.versionId, Date.now());
+      this.windows.set(name, w);
+    }
+    return w;
+  }
+
+  private evaluate(name: string): void {
+    const w = this.windows.get(name);
+    if (!w || w.acting || this.busy.has(name)) return;
+    const d = this.registry.deployments.find(name);
+    if (!d?.candidate || d.candidate.versionId !== w.candidateVersionId) return;
+    const decision = evaluatePolicy(d.policy, w.candidate.stats(), w.stable.stats(), { allowPromote: d.candidate.mode === 'canary' });
+    if (decision.action === 'continue') return;
+    w.acting = true;
+    try {
+      if (decision.action === 'rollback') {
+        const last = w.candidate.lastError ? ` (last error: ${w.candidate.lastError.slice(0, 200)})` : '';
+        this.rollback(name, { auto: true, reason: decision.reason + last }).catch((err: Error) =>
+          this.deps.logger.warn({ deployment: name, err }, 'automatic rollback failed'),
+        );
+      } else {
+        this.promote(name, { auto: true, reason: decision.reason });
+      }
+    } catch (err) {
+      this.deps.logger.warn({ deployment: name, err }, 'automatic rollout action failed');
+    } finally {
+      w.acting = false;
+    }
+  }
+}
+
+export function summaryOf(d: DeploymentRecord): DeploymentSummary {
+  return {
+    name: d.name,
+    model: d.model,
+    stable: d.stable,
+    candidate: d.candidate ? { version: d.candidate.version, weight: d.candidate.weight, mode: d.candidate.mode } : null,
+    policy: { ...d.policy },
+    speculative: d.speculative,
+    updatedAt: d.updatedAt,
+  };
+}
+
+export function checkWeight(weight: unknown): asserts weight is number {
+  if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0 || weight > 100) {
+    throw new InvalidRequestError(`weight must be a percentage greater than 0 and at most 100; got ${String(weight)}.`, 'weight', 'invalid_weight');
+  }
+}
+
+export function checkPolicy(p: RolloutPolicy): void {
+  const bad = (field: string, rule: string) => new InvalidRequestError(`policy.${field} must be ${rule}.`, field, 'invalid_policy');
+  if (!(p.maxErrorRate >= 0 && p.maxErrorRate <= 1)) throw bad('maxErrorRate', 'between 0 and 1');
+  if (!(p.maxTtftRatio >= 1)) throw bad('maxTtftRatio', 'at least 1');
+  if (!(Number.isInteger(p.minRequests) && p.minRequests >= 1)) throw bad('minRequests', 'a whole number of at least 1');
+  if (!(Number.isInteger(p.autoPromoteAfter) && p.autoPromoteAfter >= 0)) throw bad('autoPromoteAfter', 'a whole number of at least 0');
+}
+
+export function describePolicy(p: RolloutPolicy): string {
+  return `max error rate ${(p.maxErrorRate * 100).toFixed(1)}%, max p95 TTFT ${p.maxTtftRatio}× stable, min ${p.minRequests} requests, auto-promote ${p.autoPromoteAfter > 0 ? `after ${p.autoPromoteAfter}` : 'off'}`;
+}

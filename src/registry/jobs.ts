@@ -1,0 +1,101 @@
+/**
+ * Long-running admin work (pulls, imports, deploys) as jobs the CLI and UI can follow:
+ * GET /api/jobs/:id and SSE 'job' events. Jobs live in memory; finished ones are kept for an
+ * hour so a client that polls late still sees the result.
+ */
+import { randomUUID } from 'node:crypto';
+import type { JobSummary, VersionSummary } from '../shared/admin-api.js';
+import { NotFoundError } from '../shared/errors.js';
+
+const KEEP_FINISHED_MS = 60 * 60 * 1000;
+/** SSE progress updates at most this often per job (the final state always goes out). */
+const PUBLISH_EVERY_MS = 200;
+
+export class Job {
+  private lastPublish = 0;
+  constructor(
+    readonly summary: JobSummary,
+    private readonly publish: (j: JobSummary) => void,
+  ) {}
+
+  progress(bytesDone: number, bytesTotal: number, message: string): void {
+    Object.assign(this.summary, {
+      bytesDone,
+      bytesTotal,
+      message,
+      progress: bytesTotal > 0 ? Math.min(1, bytesDone / bytesTotal) : this.summary.progress,
+    });
+    const now = Date.now();
+    if (now - this.lastPublish >= PUBLISH_EVERY_MS) {
+      this.lastPublish = now;
+      this.publish({ ...this.summary });
+    }
+  }
+
+  succeed(message: string, result?: VersionSummary): void {
+    Object.assign(this.summary, { state: 'done', progress: 1, message, ...(result ? { result } : {}) });
+    this.publish({ ...this.summary });
+  }
+
+  fail(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    Object.assign(this.summary, { state: 'failed', error: message, message: 'failed' });
+    this.publish({ ...this.summary });
+  }
+}
+
+export class JobTracker {
+  private readonly jobs = new Map<string, { job: Job; finishedAt: number | null }>();
+  private readonly listeners = new Set<(j: JobSummary) => void>();
+
+  onChange(listener: (j: JobSummary) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Starts `work` as a job and returns at once; the job records how it ended. */
+  run<T>(kind: JobSummary['kind'], message: string, work: (job: Job) => Promise<T>, result?: (value: T) => VersionSummary | undefined): Job {
+    this.prune();
+    const id = randomUUID();
+    const summary: JobSummary = { id, kind, state: 'running', progress: 0, bytesDone: 0, bytesTotal: 0, message };
+    const entry = { job: new Job(summary, (j) => this.emit(j)), finishedAt: null as number | null };
+    this.jobs.set(id, entry);
+    this.emit({ ...summary });
+    work(entry.job).then(
+      (value) => {
+        entry.finishedAt = Date.now();
+        entry.job.succeed('done', result?.(value));
+      },
+      (err: unknown) => {
+        entry.finishedAt = Date.now();
+        entry.job.fail(err);
+      },
+    );
+    return entry.job;
+  }
+
+  get(id: string): JobSummary {
+    const e = this.jobs.get(id);
+    if (!e) throw new NotFoundError(`There is no job '${id}'.`, 'id', 'job_not_found');
+    return { ...e.job.summary };
+  }
+
+  list(): JobSummary[] {
+    return [...this.jobs.values()].map((e) => ({ ...e.job.summary }));
+  }
+
+  private emit(j: JobSummary): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(j);
+      } catch {
+        // a broken listener must not break the job
+      }
+    }
+  }
+
+  private prune(): void {
+    const cutoff = Date.now() - KEEP_FINISHED_MS;
+    for (const [id, e] of this.jobs) if (e.finishedAt !== null && e.finishedAt < cutoff) this.jobs.delete(id);
+  }
+}

@@ -1,0 +1,62 @@
+import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { loadEngine, type EngineHost } from '../../src/engine/engine-host.js';
+import { ReferenceModel } from '../../src/engine/reference-loop.js';
+import { kvBytesPerToken } from '../../src/engine/runner-types.js';
+import { BusyError } from '../../src/shared/errors.js';
+import { samplingParams } from '../../src/shared/sampling.js';
+import { CHAT_MODEL, chatPrompt, collect, engineOptions } from './engine-helpers.js';
+
+let engine: EngineHost | undefined;
+let reference: ReferenceModel;
+
+beforeAll(async () => {
+  reference = await ReferenceModel.open(CHAT_MODEL, { threads: 2 });
+});
+
+afterAll(async () => {
+  await reference?.close();
+});
+
+afterEach(async () => {
+  await engine?.unload();
+  engine = undefined;
+});
+
+describe('engine limits', () => {
+  it('under a tiny KV budget, preempted requests still complete correctly', async () => {
+    const g = reference.model.config;
+    const perToken = kvBytesPerToken({ numLayers: g.numLayers, numKvHeads: g.numKvHeads, headDim: g.headDim, dtypeBytes: 4 });
+    const blocks = 14;
+    engine = await loadEngine(CHAT_MODEL, engineOptions({ kvCacheBytes: blocks * 16 * perToken, maxRunningRequests: 8 }));
+    expect(engine.stats().kv.totalBlocks).toBe(blocks);
+    const prompts = Array.from({ length: 8 }, (_, i) => chatPrompt(engine!.tokenizer, 300 + i, 6 + i * 2));
+    const params = samplingParams({ temperature: 0, maxTokens: 40, ignoreEos: true });
+    const results = await Promise.all(prompts.map((p) => collect(engine!.generate({ promptTokenIds: p, params }))));
+    const stats = await engine.refreshStats();
+    expect(stats.counters.preemptions).toBeGreaterThan(0);
+    for (let i = 0; i < prompts.length; i++) {
+      expect(results[i].finish[0]).toBe('length');
+      expect(results[i].tokens[0]).toEqual(await reference.generate(prompts[i], { maxTokens: 40, ignoreEos: true }));
+    }
+    expect(stats.kv.usedBlocks).toBe(0);
+  });
+
+  it('rejects with BusyError when the waiting queue is full', async () => {
+    engine = await loadEngine(CHAT_MODEL, engineOptions({ maxRunningRequests: 1, maxWaitingRequests: 1 }));
+    const e = engine;
+    const long = samplingParams({ temperature: 0, maxTokens: 400, ignoreEos: true });
+    const ac = new AbortController();
+    // The first request is running once its first output arrives; the second waits behind it.
+    let firstRunning!: () => void;
+    const running = new Promise<void>((r) => (firstRunning = r));
+    const first = collect(e.generate({ promptTokenIds: chatPrompt(e.tokenizer, 1), params: long }, ac.signal), firstRunning);
+    await running;
+    const second = collect(e.generate({ promptTokenIds: chatPrompt(e.tokenizer, 2), params: long }, ac.signal));
+    const third = collect(e.generate({ promptTokenIds: chatPrompt(e.tokenizer, 3), params: long }, ac.signal));
+    await expect(third).rejects.toBeInstanceOf(BusyError);
+    await expect(third).rejects.toMatchObject({ status: 429 });
+    ac.abort();
+    expect((await first).finish[0]).toBe('abort');
+    expect((await second).finish[0]).toBe('abort');
+  });
+});

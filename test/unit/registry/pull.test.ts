@@ -1,0 +1,217 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  hubConfigFromEnv,
+  parseRepoSpec,
+  type HubConfig,
+} from '../../../src/registry/hub/hub-api.js';
+import { planPull, pullModel, type PullProgress } from '../../../src/registry/hub/pull.js';
+import { Registry } from '../../../src/registry/registry.js';
+import { sha256File } from '../../../src/registry/file-ops.js';
+import { InvalidRequestError, NotFoundError } from '../../../src/shared/errors.js';
+import { FakeHub } from '../../support/fake-hub.js';
+import { CHAT_1, SHIPPED_DIR, listDir, rmrf, tempDir } from './helpers.js';
+
+let hub: FakeHub;
+let config: HubConfig;
+let dirs: string[] = [];
+let registries: Registry[] = [];
+
+beforeAll(async () => {
+  hub = await FakeHub.start();
+  hub.addRepo('orchard/chat', CHAT_1);
+  hub.addRepo('orchard/no-onnx', CHAT_1, { exclude: (f) => f.endsWith('.onnx') });
+  hub.addRepo('orchard/quantized', CHAT_1, { rename: { 'onnx/model.onnx': 'onnx/model_q4.onnx' } });
+  config = hubConfigFromEnv({ HF_ENDPOINT: hub.url + '/' });
+});
+afterAll(async () => {
+  await hub.close();
+});
+afterEach(async () => {
+  for (const r of registries) r.close();
+  registries = [];
+  await rmrf(...dirs);
+  dirs = [];
+  hub.resetCounters();
+  hub.requireToken = null;
+});
+
+async function openTemp(): Promise<Registry> {
+  const home = await tempDir();
+  dirs.push(home);
+  const r = await Registry.open({ home, shippedModelsDir: SHIPPED_DIR });
+  registries.push(r);
+  return r;
+}
+
+const onnxSize = async () => (await fs.stat(path.join(CHAT_1, 'onnx/model.onnx'))).size;
+
+describe('pull from the Hub', () => {
+  it('reads HF_ENDPOINT and HF_TOKEN like the Hub clients', () => {
+    expect(hubConfigFromEnv({})).toMatchObject({ endpoint: 'https://huggingface.co', token: null });
+    expect(hubConfigFromEnv({ HF_ENDPOINT: 'http://x/', HF_TOKEN: 't' })).toMatchObject({
+      endpoint: 'http://x',
+      token: 't',
+    });
+    expect(parseRepoSpec('org/repo@v1')).toEqual({ repo: 'org/repo', revision: 'v1' });
+    expect(() => parseRepoSpec('../etc')).toThrow(InvalidRequestError);
+    expect(() => parseRepoSpec('a/b/c')).toThrow(/not a Hugging Face repository id/);
+  });
+
+  it('plans the files an ONNX model needs', () => {
+    const s = (rfilename: string) => ({ rfilename, size: 1 });
+    const base = [
+      'config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'generation_config.json',
+      'model.safetensors',
+    ].map(s);
+    const plan = planPull(
+      'o/r',
+      'c',
+      [...base, s('onnx/model_q4.onnx'), s('onnx/model_q4.onnx_data'), s('onnx/model.onnx')],
+      '**q4*',
+    );
+    expect(plan.onnxFile).toBe('onnx/model_q4.onnx');
+    expect(plan.files.map((f) => [f.remote, f.local])).toEqual([
+      ['config.json', 'config.json'],
+      ['tokenizer.json', 'tokenizer.json'],
+      ['tokenizer_config.json', 'tokenizer_config.json'],
+      ['generation_config.json', 'generation_config.json'],
+      ['onnx/model_q4.onnx', 'onnx/model.onnx'],
+      ['onnx/model_q4.onnx_data', 'onnx/model_q4.onnx_data'],
+    ]);
+    expect(() => planPull('o/r', 'c', base, undefined)).toThrow(/has no ONNX files/);
+    expect(() => planPull('o/r', 'c', [...base, s('a.onnx'), s('b.onnx')])).toThrow(
+      /several ONNX files.*--file-pattern/,
+    );
+    expect(() => planPull('o/r', 'c', [s('config.json'), s('onnx/model.onnx')])).toThrow(
+      /lacks tokenizer\.json, tokenizer_config\.json/,
+    );
+  });
+
+  it('downloads, verifies and registers a model with progress', async () => {
+    const reg = await openTemp();
+    const events: PullProgress[] = [];
+    const v = await pullModel(reg, config, { repo: 'orchard/chat' }, (p) => events.push(p));
+    expect(v).toMatchObject({
+      model: 'chat',
+      version: '1',
+      state: 'ready',
+      source: `hf:orchard/chat@${hub.commitOf('orchard/chat')}`,
+    });
+    expect(await sha256File(path.join(reg.versionDir(v), 'onnx/model.onnx'))).toBe(
+      await sha256File(path.join(CHAT_1, 'onnx/model.onnx')),
+    );
+    // model.safetensors is not needed to run the ONNX graph.
+    expect(reg.versions.files(v.id).map((f) => f.path)).not.toContain('model.safetensors');
+    const last = events.at(-1)!;
+    expect(last.stage).toBe('done');
+    expect(last.bytesDone).toBe(last.bytesTotal);
+    expect(
+      events.some((e) => e.stage === 'download' && e.bytesDone > 0 && e.bytesDone < e.bytesTotal),
+    ).toBe(true);
+    expect(await listDir(reg.paths.downloads)).toEqual([]);
+    // LFS files went through the CDN redirect; every file came from the resolved commit.
+    expect(hub.requests.some((r) => r.url.startsWith('/cdn/'))).toBe(true);
+    expect(
+      hub.requests
+        .filter((r) => r.url.includes('/resolve/'))
+        .every((r) => r.url.includes(hub.commitOf('orchard/chat'))),
+    ).toBe(true);
+  });
+
+  it('resumes a cut download with a Range request instead of starting over', async () => {
+    const reg = await openTemp();
+    const size = await onnxSize();
+    const cutAt = Math.floor(size * 0.6);
+    hub.cutDownload('onnx/model.onnx', cutAt);
+    const err = await pullModel(reg, config, { repo: 'orchard/chat', name: 'c' }).catch(
+      (e: unknown) => e,
+    );
+    expect((err as Error).message).toMatch(
+      /The download of onnx\/model\.onnx stopped after \d+ of \d+ bytes.*Run the pull again to resume/,
+    );
+    expect(reg.versions.list()).toEqual([]);
+    const firstRun = hub.bytesByFile.get('onnx/model.onnx')!;
+    expect(firstRun).toBe(cutAt);
+
+    hub.resetCounters();
+    const v = await pullModel(reg, config, { repo: 'orchard/chat', name: 'c' });
+    const secondRun = hub.bytesByFile.get('onnx/model.onnx')!;
+    console.log(`resume: first run ${firstRun} B, second run ${secondRun} B, file ${size} B`);
+    expect(secondRun).toBe(size - cutAt);
+    expect(hub.requests.some((r) => r.range === `bytes=${cutAt}-`)).toBe(true);
+    expect(await sha256File(path.join(reg.versionDir(v), 'onnx/model.onnx'))).toBe(
+      await sha256File(path.join(CHAT_1, 'onnx/model.onnx')),
+    );
+  });
+
+  it('refuses a repository without ONNX files, an unknown repository and a bad revision, registering nothing', async () => {
+    const reg = await openTemp();
+    const noOnnx = await pullModel(reg, config, { repo: 'orchard/no-onnx' }).catch(
+      (e: unknown) => e,
+    );
+    expect(noOnnx).toBeInstanceOf(InvalidRequestError);
+    expect((noOnnx as Error).message).toMatch(/has no ONNX files/);
+    const unknown = await pullModel(reg, config, { repo: 'orchard/nothing' }).catch(
+      (e: unknown) => e,
+    );
+    expect(unknown).toBeInstanceOf(NotFoundError);
+    expect((unknown as Error).message).toMatch(
+      /repository 'orchard\/nothing' was not found on the Hub/,
+    );
+    await expect(
+      pullModel(reg, config, { repo: 'orchard/chat', revision: 'nope' }),
+    ).rejects.toThrow(/revision not found/);
+    expect(reg.versions.list()).toEqual([]);
+    expect(hub.bytesServed).toBe(0);
+  });
+
+  it('stores a chosen ONNX file where the engine looks for it', async () => {
+    const reg = await openTemp();
+    const v = await pullModel(reg, config, { repo: 'orchard/quantized', filePattern: '**q4*' });
+    expect(reg.versions.files(v.id).map((f) => f.path)).toContain('onnx/model.onnx');
+    expect(v.source).toMatch(/#onnx\/model_q4\.onnx$/);
+  });
+
+  it('sends HF_TOKEN as a bearer token and explains a refusal', async () => {
+    const reg = await openTemp();
+    hub.requireToken = 'secret';
+    await expect(pullModel(reg, config, { repo: 'orchard/chat' })).rejects.toThrow(
+      /refused access.*set HF_TOKEN/,
+    );
+    hub.resetCounters();
+    const v = await pullModel(reg, { ...config, token: 'secret' }, { repo: 'orchard/chat' });
+    expect(v.state).toBe('ready');
+    expect(
+      hub.requests
+        .filter((r) => !r.url.startsWith('/cdn/'))
+        .every((r) => r.authorization === 'Bearer secret'),
+    ).toBe(true);
+  });
+
+  it('rejects a corrupted download by checksum and starts clean next time', async () => {
+    const reg = await openTemp();
+    const info = await fetch(`${hub.url}/api/models/orchard/chat/revision/main`).then(
+      (r) => r.json() as Promise<{ sha: string }>,
+    );
+    const dest = path.join(
+      reg.paths.downloads,
+      'orchard--chat',
+      info.sha,
+      'onnx',
+      'model.onnx.part',
+    );
+    await fs.mkdir(path.dirname(dest), { recursive: true });
+    await fs.writeFile(dest, Buffer.alloc(1000, 7));
+    await expect(pullModel(reg, config, { repo: 'orchard/chat' })).rejects.toThrow(
+      /does not match the Hub's checksum/,
+    );
+    expect(reg.versions.list()).toEqual([]);
+    const v = await pullModel(reg, config, { repo: 'orchard/chat' });
+    expect(v.state).toBe('ready');
+  });
+});
