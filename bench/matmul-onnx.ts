@@ -39,7 +39,13 @@ function valueInfo(name: string, dims: string[]): number[] {
 }
 
 export function matmulModelBytes(): Uint8Array {
-  const node = [...stringField(1, 'A'), ...stringField(1, 'B'), ...stringField(2, 'Y'), ...stringField(3, 'mm'), ...stringField(4, 'MatMul')];
+  const node = [
+    ...stringField(1, 'A'),
+    ...stringField(1, 'B'),
+    ...stringField(2, 'Y'),
+    ...stringField(3, 'mm'),
+    ...stringField(4, 'MatMul'),
+  ];
   const graph = [
     ...bytesField(1, node),
     ...stringField(2, 'matmul'),

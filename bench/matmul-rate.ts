@@ -21,8 +21,16 @@ export async function matmulRate(threads: number, quick: boolean): Promise<Matmu
   ];
   const out: MatmulResult['shapes'] = [];
   for (const [m, k, n] of shapes) {
-    const a = new ort.Tensor('float32', Float32Array.from({ length: m * k }, (_, i) => ((i % 13) - 6) / 7), [m, k]);
-    const b = new ort.Tensor('float32', Float32Array.from({ length: k * n }, (_, i) => ((i % 11) - 5) / 9), [k, n]);
+    const a = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: m * k }, (_, i) => ((i % 13) - 6) / 7),
+      [m, k],
+    );
+    const b = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: k * n }, (_, i) => ((i % 11) - 5) / 9),
+      [k, n],
+    );
     const y = new ort.Tensor('float32', new Float32Array(m * n), [m, n]);
     await session.run({ A: a, B: b }, { Y: y });
     const flopsPerRun = 2 * m * k * n;

@@ -57,7 +57,11 @@ export interface SessionLike {
     ): void;
   };
   setPermissionRequestHandler(
-    handler: (webContents: unknown, permission: string, callback: (granted: boolean) => void) => void,
+    handler: (
+      webContents: unknown,
+      permission: string,
+      callback: (granted: boolean) => void,
+    ) => void,
   ): void;
 }
 

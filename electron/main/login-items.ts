@@ -92,7 +92,8 @@ function xdgLoginItems(options: LoginItemsOptions): LoginItems {
       return { openAtLogin: false, supported: true };
     }
     // A user may disable the entry in their desktop's settings rather than delete it.
-    const disabled = /^Hidden\s*=\s*true\s*$/m.test(text) ||
+    const disabled =
+      /^Hidden\s*=\s*true\s*$/m.test(text) ||
       /^X-GNOME-Autostart-enabled\s*=\s*false\s*$/m.test(text);
     return { openAtLogin: !disabled, supported: true };
   };

@@ -23,7 +23,10 @@ function resolveHomeAndKey(): { home: string; apiKey: string } {
     const { settings } = resolveSettings({ env: process.env });
     return { home: settings.home, apiKey: settings.apiKey };
   } catch {
-    return { home: process.env.ORCHARD_HOME || defaultHome(), apiKey: process.env.ORCHARD_API_KEY ?? '' };
+    return {
+      home: process.env.ORCHARD_HOME || defaultHome(),
+      apiKey: process.env.ORCHARD_API_KEY ?? '',
+    };
   }
 }
 

@@ -266,8 +266,10 @@ export class ServiceSupervisor {
     if (m.uiUrl !== undefined) this.uiUrl = m.uiUrl;
     if (m.serving !== undefined) this.serving = [...m.serving];
     if (m.error !== undefined) {
-      this.reportedError = m.error;
       this.lastError = m.error;
+      // Only an `error` state explains a later exit; a `ready` one carries a warning (e.g. a
+      // model that did not load while the server itself runs).
+      if (m.state === 'error') this.reportedError = m.error;
     }
   }
 
@@ -320,7 +322,7 @@ export class ServiceSupervisor {
       info.signal !== null
         ? `was killed by ${info.signal}`
         : `exited with code ${info.code ?? 'unknown'}`;
-    const why = this.reportedError ?? summarizeStderr(this.stderrTail);
+    const why = this.reportedError ?? summarizeStderr(this.stderrTail, info.signal !== null);
     return why ? `the server ${how}: ${why}` : `the server ${how}`;
   }
 
@@ -350,14 +352,18 @@ export class ServiceSupervisor {
   }
 }
 
+/** Lines that certainly report an error: pino's ERROR/FATAL, a JS error, the CLI's own. */
+const ERROR_LINE = /\b(ERROR|FATAL)\b|^(\w*Error|orchard:)[\s:[]/;
+/** Lines that probably do, unless they are warnings. */
 const ERROR_WORDS = /\b(error|fatal|cannot|can't|failed|exception|refused|denied|EADDRINUSE)\b/i;
+const WARNING = /^(warn|warning)\b|\bWARN\b/i;
 
 /**
- * The most telling line of what the service wrote to stderr before dying: the message of the
- * last error-level JSON log line (pino), else the last line that reads like an error, else the
- * last line at all.
+ * The most telling line of what the service wrote to stderr before it died: an error-level
+ * JSON log record, else a line that certainly reports an error; for an exit code (not a kill)
+ * also a line that reads like one, else the last line. Returns '' when nothing fits.
  */
-export function summarizeStderr(text: string): string {
+export function summarizeStderr(text: string, killedBySignal = false): string {
   const lines = text
     .split(/\r?\n/)
     .map((l) => l.trim())
@@ -366,7 +372,11 @@ export function summarizeStderr(text: string): string {
     const line = lines[i];
     if (!line.startsWith('{')) continue;
     try {
-      const rec = JSON.parse(line) as { level?: unknown; msg?: unknown; err?: { message?: unknown } };
+      const rec = JSON.parse(line) as {
+        level?: unknown;
+        msg?: unknown;
+        err?: { message?: unknown };
+      };
       const level = rec.level;
       const severe =
         (typeof level === 'number' && level >= 50) || level === 'error' || level === 'fatal';
@@ -378,10 +388,13 @@ export function summarizeStderr(text: string): string {
       // not JSON after all
     }
   }
-  for (let i = lines.length - 1; i >= 0; i--) {
-    if (ERROR_WORDS.test(lines[i])) return clip(lines[i]);
-  }
-  return clip(lines.at(-1) ?? '');
+  const last = (test: (l: string) => boolean) => [...lines].reverse().find(test);
+  const certain = last((l) => ERROR_LINE.test(l));
+  if (certain) return clip(certain);
+  // After a kill the process had no say; stray output is not the reason it stopped.
+  if (killedBySignal) return '';
+  const likely = last((l) => ERROR_WORDS.test(l) && !WARNING.test(l));
+  return clip(likely ?? lines.at(-1) ?? '');
 }
 
 function seconds(ms: number): string {

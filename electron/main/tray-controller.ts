@@ -207,7 +207,9 @@ export class TrayController {
   }
 
   private icon(kind: TrayIconKind) {
-    return this.deps.electron.nativeImage.createFromPath(trayIconPath(this.deps.trayIconsDir, kind));
+    return this.deps.electron.nativeImage.createFromPath(
+      trayIconPath(this.deps.trayIconsDir, kind),
+    );
   }
 
   private render(): void {

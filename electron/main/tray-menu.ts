@@ -148,7 +148,9 @@ function modelsSubmenu(state: TrayMenuState, actions: TrayActions): MenuItemOpti
                 enabled: usable && state.busy === null,
                 toolTip: v.loaded ? 'Unload this version' : 'Load this version',
                 click: () =>
-                  v.loaded ? actions.unloadVersion(m.name, v.version) : actions.loadVersion(m.name, v.version),
+                  v.loaded
+                    ? actions.unloadVersion(m.name, v.version)
+                    : actions.loadVersion(m.name, v.version),
               };
             }),
     });

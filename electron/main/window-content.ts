@@ -54,7 +54,11 @@ export function statusPageModel(s: StatusInput): {
   switch (s.state) {
     case 'starting':
     case 'ready':
-      return { title: 'Starting Orchard…', detail: 'Loading the server and its models.', canStart: false };
+      return {
+        title: 'Starting Orchard…',
+        detail: 'Loading the server and its models.',
+        canStart: false,
+      };
     case 'stopping':
       return { title: 'Stopping the server…', detail: null, canStart: false };
     case 'stopped':
@@ -63,7 +67,8 @@ export function statusPageModel(s: StatusInput): {
       const secs =
         s.nextRestartDelayMs !== null ? Math.max(1, Math.round(s.nextRestartDelayMs / 1000)) : null;
       return {
-        title: secs !== null ? `The server stopped; restarting in ${secs} s…` : 'Restarting the server…',
+        title:
+          secs !== null ? `The server stopped; restarting in ${secs} s…` : 'Restarting the server…',
         detail: s.lastError,
         canStart: false,
       };

@@ -80,6 +80,9 @@ interface PreloadElectron {
 
 // Only inside Electron's renderer; importing this file elsewhere (tests) just defines the API.
 if (typeof process !== 'undefined' && (process as { type?: string }).type === 'renderer') {
+  // A sandboxed preload is CommonJS with a require that knows only 'electron'; an import
+  // statement would compile to the same require, but `import` from 'electron' needs its types.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { contextBridge, ipcRenderer } = require('electron') as PreloadElectron;
   contextBridge.exposeInMainWorld('orchard', createOrchardApi(ipcRenderer));
 }

@@ -28,8 +28,8 @@ function SignedOutNotice() {
     <div className="banner banner-warn" role="alert">
       <Icon name="alert" size={18} />
       <div>
-        <strong>This page is signed out.</strong> Open the sign-in link that <code>orchard serve</code>{' '}
-        printed, or <a href="/auth">sign in with the API key</a>.
+        <strong>This page is signed out.</strong> Open the sign-in link that{' '}
+        <code>orchard serve</code> printed, or <a href="/auth">sign in with the API key</a>.
       </div>
     </div>
   );

@@ -11,7 +11,10 @@ const MAX_PAD_RATIO = 1.25;
 /** Small groups may always pad this many tokens per row. */
 const PAD_SLACK = 32;
 
-export function planGroups(sequences: readonly RunnerSequence[], canPad: boolean): RunnerSequence[][] {
+export function planGroups(
+  sequences: readonly RunnerSequence[],
+  canPad: boolean,
+): RunnerSequence[][] {
   if (!canPad) {
     const byShape = new Map<string, RunnerSequence[]>();
     for (const s of sequences) {
@@ -23,7 +26,9 @@ export function planGroups(sequences: readonly RunnerSequence[], canPad: boolean
     return [...byShape.values()];
   }
   const decodes = sequences.filter((s) => s.tokenIds.length === 1);
-  const chunks = sequences.filter((s) => s.tokenIds.length > 1).sort((a, b) => b.tokenIds.length - a.tokenIds.length);
+  const chunks = sequences
+    .filter((s) => s.tokenIds.length > 1)
+    .sort((a, b) => b.tokenIds.length - a.tokenIds.length);
   const groups: RunnerSequence[][] = decodes.length > 0 ? [decodes] : [];
   let current: RunnerSequence[] = [];
   let sumLen = 0;

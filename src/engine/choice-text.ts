@@ -39,9 +39,19 @@ export class ChoiceText {
   }
 
   /** Applies a core output for this choice; null when there is nothing to report. */
-  push(tokenIds: readonly number[], logprobs: readonly CoreTokenLogprob[], coreFinish: FinishReason | null): ChoiceDelta | null {
+  push(
+    tokenIds: readonly number[],
+    logprobs: readonly CoreTokenLogprob[],
+    coreFinish: FinishReason | null,
+  ): ChoiceDelta | null {
     if (this.finished) return null;
-    const delta: ChoiceDelta = { index: this.index, text: '', tokenIds: [], logprobs: [], finishReason: null };
+    const delta: ChoiceDelta = {
+      index: this.index,
+      text: '',
+      tokenIds: [],
+      logprobs: [],
+      finishReason: null,
+    };
     for (let i = 0; i < tokenIds.length; i++) {
       const id = tokenIds[i];
       delta.tokenIds.push(id);
@@ -55,13 +65,21 @@ export class ChoiceText {
       }
     }
     if (coreFinish !== null) this.end(delta, coreFinish);
-    return delta.text !== '' || delta.tokenIds.length > 0 || delta.finishReason !== null ? delta : null;
+    return delta.text !== '' || delta.tokenIds.length > 0 || delta.finishReason !== null
+      ? delta
+      : null;
   }
 
   /** Ends the choice from outside the core's outputs (abort, unload). */
   close(reason: FinishReason): ChoiceDelta | null {
     if (this.finished) return null;
-    const delta: ChoiceDelta = { index: this.index, text: '', tokenIds: [], logprobs: [], finishReason: null };
+    const delta: ChoiceDelta = {
+      index: this.index,
+      text: '',
+      tokenIds: [],
+      logprobs: [],
+      finishReason: null,
+    };
     this.end(delta, reason);
     return delta;
   }
@@ -80,7 +98,12 @@ export class ChoiceText {
 
   private top(t: { tokenId: number; logprob: number }): TopLogprob {
     const bytes = this.tokens.tokenBytes(t.tokenId);
-    return { tokenId: t.tokenId, token: this.lossy.decode(bytes), logprob: t.logprob, bytes: [...bytes] };
+    return {
+      tokenId: t.tokenId,
+      token: this.lossy.decode(bytes),
+      logprob: t.logprob,
+      bytes: [...bytes],
+    };
   }
 
   private logprob(l: CoreTokenLogprob): TokenLogprob {

@@ -10,7 +10,10 @@
  * - Within one execute() no sequence reads a slot another sequence writes: prefix blocks are
  *   shared only once computed, and a shared partial block is copied (copyBlock, called
  *   synchronously before execute) before a choice writes into it.
- * - Logits are needed only where numLogits > 0; the core reads the last vocabSize floats.
+ * - Logits are needed only where numLogits > 0: 1, or k + 1 when verifying k draft tokens (the
+ *   core reads the last numLogits × vocabSize floats).
+ * - A draft runner (speculative decoding) shares the block ids: copyBlock is called on both,
+ *   and the draft only writes slots of blocks the target holds.
  */
 import type { CoreOutput, CoreRequest, EngineCoreConfig } from './core-types.js';
 import { kvBytesPerToken, type ModelRunner, type RunnerStepOutput } from './runner-types.js';
@@ -23,11 +26,22 @@ import { randomSeed } from './rng.js';
 import { Sampler, type SampledToken } from './sampler.js';
 import { Scheduler, type SchedulePlan } from './scheduler.js';
 import { RequestState } from './sequence.js';
+import { Speculator, type SpeculativeConfig } from './speculative/speculator.js';
+
+export interface EngineCoreOptions {
+  /**
+   * Draft model for speculative 'draft' requests: same vocabulary and block size as the target,
+   * at least as many blocks (its KV lives under the target's block ids).
+   */
+  draftRunner?: ModelRunner | null;
+  speculative?: Partial<SpeculativeConfig>;
+}
 
 export class EngineCore {
   readonly pool: BlockPool;
   readonly kv: KvCacheManager;
   readonly scheduler: Scheduler;
+  readonly speculator: Speculator;
   private readonly sampler: Sampler;
   private readonly bytesPerToken: number;
   private stepping = false;
@@ -35,6 +49,7 @@ export class EngineCore {
   constructor(
     private readonly runner: ModelRunner,
     private readonly config: EngineCoreConfig,
+    options: EngineCoreOptions = {},
   ) {
     if (config.blockSize !== runner.blockSize) {
       throw new Error(
@@ -54,15 +69,26 @@ export class EngineCore {
       if (!Number.isInteger(value) || value < 1)
         throw new RangeError(`${name} must be a positive integer`);
     }
+    const draft = options.draftRunner ?? null;
+    if (draft !== null) {
+      if (draft.vocabSize !== runner.vocabSize)
+        throw new Error(`the draft model's vocabulary (${draft.vocabSize}) differs from the model's (${runner.vocabSize})`);
+      if (draft.blockSize !== runner.blockSize || draft.numBlocks < config.numBlocks)
+        throw new Error('the draft runner must have the same block size and at least as many blocks');
+    }
     this.pool = new BlockPool(config.numBlocks);
     this.kv = new KvCacheManager(
       this.pool,
       config.blockSize,
       config.enablePrefixCaching,
-      (src, dst) => runner.copyBlock(src, dst),
+      (src, dst) => {
+        runner.copyBlock(src, dst);
+        this.speculator.copyBlock(src, dst);
+      },
     );
     this.scheduler = new Scheduler(config, this.kv);
     this.sampler = new Sampler(runner.vocabSize);
+    this.speculator = new Speculator(this.kv, this.sampler, draft, options.speculative);
     this.bytesPerToken = kvBytesPerToken(runner.geometry);
   }
 
@@ -117,10 +143,14 @@ export class EngineCore {
     try {
       const { scheduler } = this;
       scheduler.processHostRequests();
+      this.speculator.planDrafts(scheduler.running);
       const plan = scheduler.schedule();
       if (plan.scheduled.length === 0) return scheduler.takeOutputs();
+      await this.speculator.propose(plan);
       const result = await this.runner.execute(plan.scheduled.map((s) => s.runner));
-      return scheduler.update(plan, this.sampleAll(plan, result));
+      const outputs = scheduler.update(plan, this.sampleAll(plan, result));
+      this.speculator.afterUpdate();
+      return outputs;
     } finally {
       this.stepping = false;
     }
@@ -152,6 +182,7 @@ export class EngineCore {
         preemptions: c.preemptions,
         finished: { ...c.finished },
       },
+      speculative: this.speculator.stats(),
     };
   }
 
@@ -163,11 +194,16 @@ export class EngineCore {
   private sampleAll(plan: SchedulePlan, result: RunnerStepOutput): Map<number, SampledToken[]> {
     const vocab = this.runner.vocabSize;
     const samples = new Map<number, SampledToken[]>();
-    for (const { seq, runner } of plan.scheduled) {
+    for (const entry of plan.scheduled) {
+      const { seq, runner } = entry;
       if (runner.numLogits === 0 || seq.request.aborted) continue;
       const logits = result.logits.get(seq.seqId);
-      if (logits === undefined || logits.length < vocab) {
+      if (logits === undefined || logits.length < vocab * runner.numLogits) {
         throw new Error(`runner returned no logits for sequence ${seq.seqId}`);
+      }
+      if (entry.numDrafts > 0) {
+        samples.set(seq.seqId, this.speculator.verify(entry, logits));
+        continue;
       }
       const row = logits.subarray(logits.length - vocab);
       const params = seq.request.params;

@@ -134,8 +134,10 @@ export class EngineHost implements Engine {
         return;
       case 'outputs':
         this.latest = m.stats;
-        for (const a of m.admitted) this.channels.get(a.requestId)?.push({ kind: 'admitted', queueMs: a.queueMs });
-        for (const o of m.outputs) this.channels.get(o.requestId)?.push({ kind: 'output', output: o });
+        for (const a of m.admitted)
+          this.channels.get(a.requestId)?.push({ kind: 'admitted', queueMs: a.queueMs });
+        for (const o of m.outputs)
+          this.channels.get(o.requestId)?.push({ kind: 'output', output: o });
         return;
       case 'stats':
         this.latest = m.stats;
@@ -176,7 +178,10 @@ export class EngineHost implements Engine {
     return this.stream(request, signal);
   }
 
-  private async *stream(request: GenerateRequest, signal?: AbortSignal): AsyncGenerator<GenerateOutput> {
+  private async *stream(
+    request: GenerateRequest,
+    signal?: AbortSignal,
+  ): AsyncGenerator<GenerateOutput> {
     if (this.failure) throw this.failure;
     if (this.unloaded) throw new NotReadyError('The model is being unloaded.');
     const { params, promptTokenIds } = request;
@@ -189,7 +194,10 @@ export class EngineHost implements Engine {
     }
     const id = `${request.requestId ?? 'req'}#${++this.nextId}`;
     const started = performance.now();
-    const choices = Array.from({ length: Math.max(1, params.n) }, (_, i) => new ChoiceText(i, this.tokenText, params.stop));
+    const choices = Array.from(
+      { length: Math.max(1, params.n) },
+      (_, i) => new ChoiceText(i, this.tokenText, params.stop),
+    );
     const channel = new Channel();
     let queueMs: number | null = null;
     let firstTokenMs: number | null = null;
@@ -208,7 +216,8 @@ export class EngineHost implements Engine {
         timing: { queueMs: queueMs ?? totalMs, firstTokenMs: firstTokenMs ?? totalMs, totalMs },
       };
     };
-    const closeAll = (): ChoiceDelta[] => choices.map((c) => c.close('abort')).filter((d): d is ChoiceDelta => d !== null);
+    const closeAll = (): ChoiceDelta[] =>
+      choices.map((c) => c.close('abort')).filter((d): d is ChoiceDelta => d !== null);
 
     if (signal?.aborted) {
       yield final(closeAll());
@@ -261,7 +270,8 @@ export class EngineHost implements Engine {
       signal?.removeEventListener('abort', onAbort);
       this.channels.delete(id);
       // Stop strings end a request before the core knows; so does a consumer that stops reading.
-      if (!workerDone && !this.failure && !this.unloaded) this.send({ type: 'abort', requestId: id });
+      if (!workerDone && !this.failure && !this.unloaded)
+        this.send({ type: 'abort', requestId: id });
     }
   }
 
@@ -302,7 +312,8 @@ export async function loadEngine(
       onMessage = (m: WorkerMessage): void => {
         if (m.type === 'progress') onProgress?.(m.progress);
         else if (m.type === 'loaded') resolve({ info: m.info, stats: m.stats });
-        else if (m.type === 'load-failed') reject(new Error(`cannot load ${modelDir}: ${m.error.message}`));
+        else if (m.type === 'load-failed')
+          reject(new Error(`cannot load ${modelDir}: ${m.error.message}`));
       };
       onError = reject;
       onExit = (code) => reject(new Error(`the engine worker exited while loading (code ${code})`));
@@ -315,7 +326,10 @@ export async function loadEngine(
     worker.off('message', onMessage!);
     worker.off('error', onError!);
     worker.off('exit', onExit!);
-    const tokenizer = await loadModelTokenizer(modelDir, { bosTokenId: info.bosTokenId, eosTokenIds: info.eosTokenIds });
+    const tokenizer = await loadModelTokenizer(modelDir, {
+      bosTokenId: info.bosTokenId,
+      eosTokenIds: info.eosTokenIds,
+    });
     return new EngineHost(worker, info, tokenizer, stats);
   } catch (err) {
     await worker.terminate();

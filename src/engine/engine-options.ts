@@ -5,17 +5,34 @@
 import type { Settings } from '../shared/settings.js';
 import type { EngineOptions, ExecutionProviderName } from './types.js';
 
-const PROVIDERS: readonly ExecutionProviderName[] = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'];
+const PROVIDERS: readonly ExecutionProviderName[] = [
+  'auto',
+  'cpu',
+  'cuda',
+  'dml',
+  'coreml',
+  'webgpu',
+];
 
 export function parseExecutionProvider(value: string): ExecutionProviderName {
   const found = PROVIDERS.find((p) => p === value);
-  if (!found) throw new Error(`unknown execution provider '${value}'; expected one of ${PROVIDERS.join(', ')}`);
+  if (!found)
+    throw new Error(
+      `unknown execution provider '${value}'; expected one of ${PROVIDERS.join(', ')}`,
+    );
   return found;
 }
 
 type EngineSettings = Pick<
   Settings,
-  'device' | 'threads' | 'kvCacheMb' | 'blockSize' | 'maxRunning' | 'maxWaiting' | 'maxBatchTokens' | 'prefixCaching'
+  | 'device'
+  | 'threads'
+  | 'kvCacheMb'
+  | 'blockSize'
+  | 'maxRunning'
+  | 'maxWaiting'
+  | 'maxBatchTokens'
+  | 'prefixCaching'
 >;
 
 export function engineOptionsFromSettings(settings: EngineSettings): EngineOptions {

@@ -20,8 +20,10 @@ function post(message: WorkerMessage): void {
 
 function toWorkerError(err: unknown): WorkerError {
   if (err instanceof BusyError) return { kind: 'busy', message: err.message };
-  if (err instanceof ContextLengthExceededError) return { kind: 'context_length', message: err.message, param: err.param };
-  if (err instanceof InvalidRequestError) return { kind: 'invalid_request', message: err.message, param: err.param };
+  if (err instanceof ContextLengthExceededError)
+    return { kind: 'context_length', message: err.message, param: err.param };
+  if (err instanceof InvalidRequestError)
+    return { kind: 'invalid_request', message: err.message, param: err.param };
   return { kind: 'internal', message: err instanceof Error ? err.message : String(err) };
 }
 

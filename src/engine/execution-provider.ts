@@ -105,7 +105,9 @@ export async function createSessionWithProvider<S>(
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (requested !== 'auto') {
-        throw new Error(`execution provider ${provider} failed to initialise: ${firstLine(message)}`);
+        throw new Error(
+          `execution provider ${provider} failed to initialise: ${firstLine(message)}`,
+        );
       }
       notes.push(`${provider} failed to initialise: ${firstLine(message)}`);
     }

@@ -26,12 +26,25 @@ export function hashBlock(parentHash: string, tokenIds: readonly number[]): stri
 }
 
 export class KvCacheManager {
+  /**
+   * Per block, how many times it has been handed out: lets a second KV store kept under the same
+   * block ids (the draft model's) tell whether what it wrote into a block is still that block's
+   * content.
+   */
+  private readonly generations: Uint32Array;
+
   constructor(
     readonly pool: BlockPool,
     readonly blockSize: number,
     readonly enablePrefixCaching: boolean,
     private readonly copyBlock: (src: number, dst: number) => void,
-  ) {}
+  ) {
+    this.generations = new Uint32Array(pool.numBlocks);
+  }
+
+  generation(block: number): number {
+    return this.generations[block];
+  }
 
   blocksFor(numTokens: number): number {
     return Math.ceil(numTokens / this.blockSize);
@@ -87,13 +100,25 @@ export class KvCacheManager {
     }
     if (needsCopy) {
       const shared = seq.blockIds[writeBlock];
-      const own = this.pool.allocate();
+      const own = this.allocate();
       this.copyBlock(shared, own);
       this.pool.free(shared);
       seq.blockIds[writeBlock] = own;
     }
-    for (let i = 0; i < newBlocks; i++) seq.blockIds.push(this.pool.allocate());
+    for (let i = 0; i < newBlocks; i++) seq.blockIds.push(this.allocate());
     return true;
+  }
+
+  /**
+   * Frees the blocks past those covering `numTokens` (rejected speculative tokens), so between
+   * steps a sequence again holds exactly the blocks of its computed tokens. Those blocks were
+   * never full and computed, so none of them is in the prefix cache.
+   */
+  trim(seq: Sequence, numTokens: number): void {
+    const keep = this.blocksFor(numTokens);
+    if (seq.blockIds.length <= keep) return;
+    this.pool.freeAll(seq.blockIds.slice(keep));
+    seq.blockIds.length = keep;
   }
 
   /** Offers the sequence's newly completed full blocks to the prefix cache. */
@@ -114,6 +139,7 @@ export class KvCacheManager {
     child.blockHashes = parent.blockHashes.slice();
     child.numCachedBlocks = parent.numCachedBlocks;
     child.numComputedTokens = parent.numComputedTokens;
+    child.draftComputedTokens = parent.draftComputedTokens;
   }
 
   /** Releases every block the sequence holds; its KV must be recomputed if it runs again. */
@@ -122,6 +148,13 @@ export class KvCacheManager {
     seq.blockIds = [];
     seq.numCachedBlocks = 0;
     seq.numComputedTokens = 0;
+    seq.draftComputedTokens = null;
+  }
+
+  private allocate(): number {
+    const block = this.pool.allocate();
+    this.generations[block]++;
+    return block;
   }
 
   private ensureHashes(seq: Sequence, numBlocks: number): void {

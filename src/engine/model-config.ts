@@ -45,7 +45,8 @@ async function readJson(file: string): Promise<Json | null> {
 
 function ids(value: unknown): number[] {
   if (typeof value === 'number' && Number.isInteger(value)) return [value];
-  if (Array.isArray(value)) return value.filter((v): v is number => typeof v === 'number' && Number.isInteger(v));
+  if (Array.isArray(value))
+    return value.filter((v): v is number => typeof v === 'number' && Number.isInteger(v));
   return [];
 }
 
@@ -66,12 +67,22 @@ export async function readModelConfig(dir: string): Promise<ModelConfig> {
 
   const numHeads = positiveInt(cfg, 'num_attention_heads', configFile);
   const hiddenSize = positiveInt(cfg, 'hidden_size', configFile);
-  const numKvHeads = cfg.num_key_value_heads === undefined ? numHeads : positiveInt(cfg, 'num_key_value_heads', configFile);
-  const headDim = cfg.head_dim === undefined || cfg.head_dim === null ? hiddenSize / numHeads : positiveInt(cfg, 'head_dim', configFile);
-  if (!Number.isInteger(headDim)) throw new Error(`${configFile}: hidden_size is not a multiple of num_attention_heads`);
+  const numKvHeads =
+    cfg.num_key_value_heads === undefined
+      ? numHeads
+      : positiveInt(cfg, 'num_key_value_heads', configFile);
+  const headDim =
+    cfg.head_dim === undefined || cfg.head_dim === null
+      ? hiddenSize / numHeads
+      : positiveInt(cfg, 'head_dim', configFile);
+  if (!Number.isInteger(headDim))
+    throw new Error(`${configFile}: hidden_size is not a multiple of num_attention_heads`);
 
   // generation_config.json is what Hugging Face generate() stops on; config.json is the fallback.
-  const eos = new Set([...ids(gen.eos_token_id), ...(gen.eos_token_id === undefined ? ids(cfg.eos_token_id) : [])]);
+  const eos = new Set([
+    ...ids(gen.eos_token_id),
+    ...(gen.eos_token_id === undefined ? ids(cfg.eos_token_id) : []),
+  ]);
   const bos = ids(gen.bos_token_id ?? cfg.bos_token_id)[0] ?? null;
 
   const onnxPath = await findOnnx(abs);
@@ -159,8 +170,16 @@ export interface GraphSignature {
 
 type ValueMetadata = InferenceSession.ValueMetadata;
 
-const PAST_PATTERNS = [/^past_key_values\.(\d+)\.(key|value)$/, /^past\.(\d+)\.(key|value)$/, /^past_(key|value)_(\d+)$/];
-const PRESENT_PATTERNS = [/^present\.(\d+)\.(key|value)$/, /^present_key_values\.(\d+)\.(key|value)$/, /^present_(key|value)_(\d+)$/];
+const PAST_PATTERNS = [
+  /^past_key_values\.(\d+)\.(key|value)$/,
+  /^past\.(\d+)\.(key|value)$/,
+  /^past_(key|value)_(\d+)$/,
+];
+const PRESENT_PATTERNS = [
+  /^present\.(\d+)\.(key|value)$/,
+  /^present_key_values\.(\d+)\.(key|value)$/,
+  /^present_(key|value)_(\d+)$/,
+];
 
 function kvSlot(name: string, patterns: RegExp[]): { layer: number; kind: 'key' | 'value' } | null {
   for (const re of patterns) {
@@ -191,22 +210,30 @@ export function parseGraphSignature(
   const byName = new Map([...inputs, ...outputs].map((m) => [m.name, m]));
 
   const need = (name: string, where: 'input' | 'output'): string => {
-    if (!byName.has(name) || (where === 'input' && !inputNames.has(name))) problems.push(`${where} '${name}'`);
+    if (!byName.has(name) || (where === 'input' && !inputNames.has(name)))
+      problems.push(`${where} '${name}'`);
     return name;
   };
   const inputIds = need('input_ids', 'input');
   const attentionMask = need('attention_mask', 'input');
   const logits = need('logits', 'output');
   const positionIds = inputNames.has('position_ids') ? 'position_ids' : null;
-  const numLogitsToKeep = ['num_logits_to_keep', 'logits_to_keep'].find((n) => inputNames.has(n)) ?? null;
+  const numLogitsToKeep =
+    ['num_logits_to_keep', 'logits_to_keep'].find((n) => inputNames.has(n)) ?? null;
 
-  const collect = (metas: readonly ValueMetadata[], patterns: RegExp[], what: string): KvNames[] => {
+  const collect = (
+    metas: readonly ValueMetadata[],
+    patterns: RegExp[],
+    what: string,
+  ): KvNames[] => {
     const table: Array<Partial<KvNames>> = Array.from({ length: expect.numLayers }, () => ({}));
     for (const m of metas) {
       const slot = kvSlot(m.name, patterns);
       if (!slot) continue;
       if (slot.layer >= expect.numLayers) {
-        problems.push(`${what} for layer ${slot.layer}, but config.json has ${expect.numLayers} layers ('${m.name}')`);
+        problems.push(
+          `${what} for layer ${slot.layer}, but config.json has ${expect.numLayers} layers ('${m.name}')`,
+        );
         continue;
       }
       table[slot.layer][slot.kind] = m.name;
@@ -220,7 +247,11 @@ export function parseGraphSignature(
   const past = collect(inputs, PAST_PATTERNS, 'past');
   const present = collect(outputs, PRESENT_PATTERNS, 'present');
 
-  const known = new Set<string>([inputIds, attentionMask, ...past.flatMap((p) => [p.key, p.value])]);
+  const known = new Set<string>([
+    inputIds,
+    attentionMask,
+    ...past.flatMap((p) => [p.key, p.value]),
+  ]);
   if (positionIds) known.add(positionIds);
   if (numLogitsToKeep) known.add(numLogitsToKeep);
   const unknown = inputs.filter((i) => !known.has(i.name)).map((i) => `'${i.name}'`);
@@ -236,17 +267,22 @@ export function parseGraphSignature(
       for (const name of [p.key, p.value]) {
         const m = byName.get(name);
         if (!m) continue;
-        if (dtypeOf(m) !== kvDtype) problems.push(`one KV dtype ('${name}' is ${dtypeOf(m)}, expected ${kvDtype})`);
+        if (dtypeOf(m) !== kvDtype)
+          problems.push(`one KV dtype ('${name}' is ${dtypeOf(m)}, expected ${kvDtype})`);
         if (m.isTensor && m.shape.length === 4) {
           const [, heads, , dim] = m.shape;
           if (typeof heads === 'number' && heads !== expect.numKvHeads) {
-            problems.push(`${expect.numKvHeads} KV heads as in config.json ('${name}' has ${heads})`);
+            problems.push(
+              `${expect.numKvHeads} KV heads as in config.json ('${name}' has ${heads})`,
+            );
           }
           if (typeof dim === 'number' && dim !== expect.headDim) {
             problems.push(`head_dim ${expect.headDim} as in config.json ('${name}' has ${dim})`);
           }
         } else if (m.isTensor && m.shape.length !== 0) {
-          problems.push(`[batch, kv_heads, seq, head_dim] KV tensors ('${name}' has rank ${m.shape.length})`);
+          problems.push(
+            `[batch, kv_heads, seq, head_dim] KV tensors ('${name}' has rank ${m.shape.length})`,
+          );
         }
       }
     }
@@ -260,7 +296,19 @@ export function parseGraphSignature(
   }
 
   if (problems.length > 0) {
-    throw new Error(`the ONNX graph cannot be driven by Orchard; it lacks: ${[...new Set(problems)].join('; ')}`);
+    throw new Error(
+      `the ONNX graph cannot be driven by Orchard; it lacks: ${[...new Set(problems)].join('; ')}`,
+    );
   }
-  return { inputIds, attentionMask, positionIds, numLogitsToKeep, logits, logitsDtype, past, present, kvDtype };
+  return {
+    inputIds,
+    attentionMask,
+    positionIds,
+    numLogitsToKeep,
+    logits,
+    logitsDtype,
+    past,
+    present,
+    kvDtype,
+  };
 }

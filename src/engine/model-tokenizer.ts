@@ -37,7 +37,11 @@ function usesDecoder(decoder: unknown, type: string): boolean {
 
 function tokenText(value: unknown): string | null {
   if (typeof value === 'string') return value;
-  if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') {
+  if (
+    value &&
+    typeof value === 'object' &&
+    typeof (value as { content?: unknown }).content === 'string'
+  ) {
     return (value as { content: string }).content;
   }
   return null;
@@ -62,8 +66,12 @@ export class HfModelTokenizer implements ModelTokenizer {
     modelEos: { bosTokenId: number | null; eosTokenIds: number[] },
   ) {
     this.vocabSize = tokenizer.get_vocab(true).size;
-    this.byteLevel = usesDecoder(tokenizerJson.decoder, 'ByteLevel') ? byteLevelDecoderTable() : null;
-    const added = Array.isArray(tokenizerJson.added_tokens) ? (tokenizerJson.added_tokens as Json[]) : [];
+    this.byteLevel = usesDecoder(tokenizerJson.decoder, 'ByteLevel')
+      ? byteLevelDecoderTable()
+      : null;
+    const added = Array.isArray(tokenizerJson.added_tokens)
+      ? (tokenizerJson.added_tokens as Json[])
+      : [];
     this.specialIds = new Set(added.filter((t) => t.special === true).map((t) => Number(t.id)));
     this.bosToken = tokenText(config.bos_token);
     this.eosToken = tokenText(config.eos_token);
@@ -77,7 +85,8 @@ export class HfModelTokenizer implements ModelTokenizer {
   }
 
   encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
-    return this.tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
+    return this.tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? true })
+      .ids;
   }
 
   decode(ids: number[], options: { skipSpecialTokens?: boolean } = {}): string {
@@ -118,7 +127,8 @@ export class HfModelTokenizer implements ModelTokenizer {
   }
 
   applyChatTemplate(messages: ChatMessage[], options: { addGenerationPrompt: boolean }): string {
-    if (!this.template) throw new Error('this model has no chat template (tokenizer_config.json chat_template)');
+    if (!this.template)
+      throw new Error('this model has no chat template (tokenizer_config.json chat_template)');
     return this.template.render({
       messages,
       add_generation_prompt: options.addGenerationPrompt,
@@ -141,7 +151,10 @@ function chatTemplate(value: unknown): Template | null {
 
 export async function loadModelTokenizer(
   modelDir: string,
-  model: { bosTokenId: number | null; eosTokenIds: number[] } = { bosTokenId: null, eosTokenIds: [] },
+  model: { bosTokenId: number | null; eosTokenIds: number[] } = {
+    bosTokenId: null,
+    eosTokenIds: [],
+  },
 ): Promise<HfModelTokenizer> {
   const read = async (name: string, required: boolean): Promise<Json> => {
     const file = path.join(modelDir, name);

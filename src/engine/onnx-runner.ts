@@ -45,8 +45,19 @@ class Scratch {
   }
 }
 
+interface DecodeCarry {
+  seqIds: number[];
+  starts: number[];
+  T: number;
+  set: number;
+  presents: KvArray[][];
+}
 
-export function numBlocksFor(geometry: KvGeometry, kvCacheBytes: number, blockSize: number): number {
+export function numBlocksFor(
+  geometry: KvGeometry,
+  kvCacheBytes: number,
+  blockSize: number,
+): number {
   return Math.floor(kvCacheBytes / (blockSize * kvBytesPerToken(geometry)));
 }
 
@@ -60,6 +71,14 @@ export class OnnxRunner implements ModelRunner {
   private readonly kvType: 'float32' | 'float16';
   private readonly keepDims: number[] | null;
   private closed = false;
+  /**
+   * The last decode call's dense presents. When the next step decodes exactly the same rows,
+   * one position further, those presents already are its past: no gather needed.
+   */
+  private carry: DecodeCarry | null = null;
+  /** ONNX Runtime calls, and how many of them reused the previous decode's presents. */
+  readonly counters = { calls: 0, carriedCalls: 0 };
+  private carryUsed = false;
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -86,16 +105,21 @@ export class OnnxRunner implements ModelRunner {
     const kvBytes = this.geometry.dtypeBytes;
     const logitsBytes = sig.logitsDtype === 'float16' ? 2 : 4;
     this.scratch = new Scratch((name) => (name === 'logits' ? logitsBytes : kvBytes));
-    const keep = sig.numLogitsToKeep ? session.inputMetadata.find((m) => m.name === sig.numLogitsToKeep) : undefined;
+    const keep = sig.numLogitsToKeep
+      ? session.inputMetadata.find((m) => m.name === sig.numLogitsToKeep)
+      : undefined;
     this.keepDims = keep && keep.isTensor ? keep.shape.map(() => 1) : null;
   }
 
   async execute(sequences: RunnerSequence[]): Promise<RunnerStepOutput> {
     if (this.closed) throw new Error('the model runner is closed');
     const logits = new Map<number, Float32Array>();
+    this.carryUsed = false;
     for (const group of planGroups(sequences, this.sig.positionIds !== null)) {
       await this.runGroup(group, logits);
     }
+    // A step without the carried rows decoding (preemption, all finished) ends the chain.
+    if (!this.carryUsed) this.carry = null;
     return { logits };
   }
 
@@ -110,10 +134,14 @@ export class OnnxRunner implements ModelRunner {
       if (len === 0) throw new Error(`sequence ${r.seqId} has no tokens to compute`);
       const needBlocks = Math.ceil((r.startPosition + len) / this.blockSize);
       if (r.blockTable.length < needBlocks) {
-        throw new Error(`sequence ${r.seqId}: block table has ${r.blockTable.length} blocks, needs ${needBlocks}`);
+        throw new Error(
+          `sequence ${r.seqId}: block table has ${r.blockTable.length} blocks, needs ${needBlocks}`,
+        );
       }
       if (r.startPosition + len > this.config.contextLength) {
-        throw new Error(`sequence ${r.seqId} runs past the model's context length ${this.config.contextLength}`);
+        throw new Error(
+          `sequence ${r.seqId} runs past the model's context length ${this.config.contextLength}`,
+        );
       }
       S = Math.max(S, len);
       P = Math.max(P, r.startPosition);
@@ -144,35 +172,83 @@ export class OnnxRunner implements ModelRunner {
     };
     if (this.sig.positionIds) feeds[this.sig.positionIds] = new ort.Tensor('int64', pos, [B, S]);
     if (this.sig.numLogitsToKeep && this.keepDims) {
-      feeds[this.sig.numLogitsToKeep] = new ort.Tensor('int64', BigInt64Array.of(BigInt(L)), this.keepDims);
+      feeds[this.sig.numLogitsToKeep] = new ort.Tensor(
+        'int64',
+        BigInt64Array.of(BigInt(L)),
+        this.keepDims,
+      );
     }
     const fetches: Record<string, ort.Tensor> = {};
     const logitsData = this.scratch.floats('logits', B * L * this.vocabSize);
-    fetches[this.sig.logits] = new ort.Tensor(this.sig.logitsDtype, logitsData, [B, L, this.vocabSize]);
+    fetches[this.sig.logits] = new ort.Tensor(this.sig.logitsDtype, logitsData, [
+      B,
+      L,
+      this.vocabSize,
+    ]);
+    const isDecode = S === 1;
+    const carried = isDecode && this.continuesCarry(rows, P) ? this.carry : null;
+    // Decode presents alternate between two buffer sets so one can be the next step's past.
+    const set = isDecode ? (carried ? 1 - carried.set : 0) : 2;
     const presents: KvArray[][] = [];
     for (let l = 0; l < numLayers; l++) {
-      const pk = this.scratch.floats(`past.${l}.k`, B * H * P * D);
-      const pv = this.scratch.floats(`past.${l}.v`, B * H * P * D);
-      rows.forEach((r, b) => {
-        this.kv.gather(this.kv.keys[l], r.blockTable, r.startPosition, pk, b, P);
-        this.kv.gather(this.kv.values[l], r.blockTable, r.startPosition, pv, b, P);
-      });
+      let pk: KvArray;
+      let pv: KvArray;
+      if (carried) {
+        [pk, pv] = carried.presents[l];
+      } else {
+        pk = this.scratch.floats(`past.${l}.k`, B * H * P * D);
+        pv = this.scratch.floats(`past.${l}.v`, B * H * P * D);
+        rows.forEach((r, b) => {
+          this.kv.gather(this.kv.keys[l], r.blockTable, r.startPosition, pk, b, P);
+          this.kv.gather(this.kv.values[l], r.blockTable, r.startPosition, pv, b, P);
+        });
+      }
       feeds[this.sig.past[l].key] = new ort.Tensor(this.kvType, pk, [B, H, P, D]);
       feeds[this.sig.past[l].value] = new ort.Tensor(this.kvType, pv, [B, H, P, D]);
-      const ok = this.scratch.floats(`present.${l}.k`, B * H * T * D);
-      const ov = this.scratch.floats(`present.${l}.v`, B * H * T * D);
+      const ok = this.scratch.floats(`present.${set}.${l}.k`, B * H * T * D);
+      const ov = this.scratch.floats(`present.${set}.${l}.v`, B * H * T * D);
       fetches[this.sig.present[l].key] = new ort.Tensor(this.kvType, ok, [B, H, T, D]);
       fetches[this.sig.present[l].value] = new ort.Tensor(this.kvType, ov, [B, H, T, D]);
       presents.push([ok, ov]);
     }
 
     await this.session.run(feeds, fetches);
+    this.counters.calls++;
+    if (carried) this.counters.carriedCalls++;
+    if (isDecode) {
+      this.carry = {
+        seqIds: rows.map((r) => r.seqId),
+        starts: rows.map((r) => r.startPosition),
+        T,
+        set,
+        presents,
+      };
+      this.carryUsed = true;
+    }
 
     rows.forEach((r, b) => {
       const len = r.tokenIds.length;
       for (let l = 0; l < numLayers; l++) {
-        this.kv.scatter(this.kv.keys[l], r.blockTable, r.startPosition, len, presents[l][0], b, T, T - len);
-        this.kv.scatter(this.kv.values[l], r.blockTable, r.startPosition, len, presents[l][1], b, T, T - len);
+        this.kv.scatter(
+          this.kv.keys[l],
+          r.blockTable,
+          r.startPosition,
+          len,
+          presents[l][0],
+          b,
+          T,
+          T - len,
+        );
+        this.kv.scatter(
+          this.kv.values[l],
+          r.blockTable,
+          r.startPosition,
+          len,
+          presents[l][1],
+          b,
+          T,
+          T - len,
+        );
       }
       if (r.numLogits > 0) {
         const V = this.vocabSize;
@@ -181,6 +257,16 @@ export class OnnxRunner implements ModelRunner {
         out.set(r.seqId, toFloat32(logitsData.subarray(from, to)));
       }
     });
+  }
+
+  /** Same rows in the same order, each one position further than in the carried call. */
+  private continuesCarry(rows: RunnerSequence[], P: number): boolean {
+    const c = this.carry;
+    if (!c || c.seqIds.length !== rows.length || c.T !== P) return false;
+    for (let i = 0; i < rows.length; i++) {
+      if (rows[i].seqId !== c.seqIds[i] || rows[i].startPosition !== c.starts[i] + 1) return false;
+    }
+    return true;
   }
 
   copyBlock(src: number, dst: number): void {

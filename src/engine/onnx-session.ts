@@ -17,7 +17,10 @@ export interface ModelSession {
   providerReason: string;
 }
 
-export function sessionOptions(provider: ConcreteProvider, threads: number): ort.InferenceSession.SessionOptions {
+export function sessionOptions(
+  provider: ConcreteProvider,
+  threads: number,
+): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: sessionProviders(provider),
     graphOptimizationLevel: 'all',
@@ -25,6 +28,9 @@ export function sessionOptions(provider: ConcreteProvider, threads: number): ort
     executionMode: 'sequential',
     interOpNumThreads: 1,
     ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
+    // Spinning pool threads steal the core the worker needs for KV copies and sampling between
+    // runs, and fight other processes on a shared desktop; measured faster without on 2 cores.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
 }
 
@@ -36,12 +42,19 @@ export async function openModelSession(
   const selection = await createSessionWithProvider(options.executionProvider, {
     backends: ort.listSupportedBackends(),
     platform: process.platform,
-    createSession: (provider) => ort.InferenceSession.create(config.onnxPath, sessionOptions(provider, options.threads)),
+    createSession: (provider) =>
+      ort.InferenceSession.create(config.onnxPath, sessionOptions(provider, options.threads)),
   });
   const session = selection.session;
   try {
     const signature = parseGraphSignature(session.inputMetadata, session.outputMetadata, config);
-    return { config, signature, session, provider: selection.provider, providerReason: selection.reason };
+    return {
+      config,
+      signature,
+      session,
+      provider: selection.provider,
+      providerReason: selection.reason,
+    };
   } catch (err) {
     await session.release();
     throw new Error(`${config.onnxPath}: ${(err as Error).message}`);

@@ -34,7 +34,9 @@ export class PagedKv {
   }
 
   get bytes(): number {
-    return 2 * this.geometry.numLayers * this.numBlocks * this.blockElems * this.geometry.dtypeBytes;
+    return (
+      2 * this.geometry.numLayers * this.numBlocks * this.blockElems * this.geometry.dtypeBytes
+    );
   }
 
   /**
@@ -42,12 +44,19 @@ export class PagedKv {
    * `row`, right-aligned (slots P - pastLen .. P - 1); the left padding is zeroed so masked
    * slots never hold NaN from an earlier step.
    */
-  gather(pool: KvArray, blockTable: readonly number[], pastLen: number, dst: KvArray, row: number, P: number): void {
+  gather(
+    pool: KvArray,
+    blockTable: readonly number[],
+    pastLen: number,
+    dst: KvArray,
+    row: number,
+    P: number,
+  ): void {
     const { numKvHeads: H, headDim: D } = this.geometry;
     const bs = this.blockSize;
     const pad = P - pastLen;
     for (let h = 0; h < H; h++) {
-      const rowBase = ((row * H + h) * P) * D;
+      const rowBase = (row * H + h) * P * D;
       if (pad > 0) dst.fill(0, rowBase, rowBase + pad * D);
       for (let pos = 0, bi = 0; pos < pastLen; pos += bs, bi++) {
         const n = Math.min(bs, pastLen - pos);
@@ -80,7 +89,8 @@ export class PagedKv {
         const pos = start + i;
         const offset = pos % bs;
         const n = Math.min(bs - offset, count - i);
-        const dst = blockTable[Math.floor(pos / bs)] * this.blockElems + h * this.headElems + offset * D;
+        const dst =
+          blockTable[Math.floor(pos / bs)] * this.blockElems + h * this.headElems + offset * D;
         pool.set(src.subarray(rowBase + i * D, rowBase + (i + n) * D), dst);
         i += n;
       }

@@ -28,7 +28,9 @@ export class ReferenceModel {
   private constructor(readonly model: ModelSession) {}
 
   static async open(modelDir: string, options: { threads?: number } = {}): Promise<ReferenceModel> {
-    return new ReferenceModel(await openModelSession(modelDir, { executionProvider: 'cpu', threads: options.threads ?? 0 }));
+    return new ReferenceModel(
+      await openModelSession(modelDir, { executionProvider: 'cpu', threads: options.threads ?? 0 }),
+    );
   }
 
   get vocabSize(): number {
@@ -39,21 +41,37 @@ export class ReferenceModel {
     const { numLayers, numKvHeads, headDim } = this.model.config;
     const type = this.model.signature.kvDtype;
     const empty = () =>
-      new ort.Tensor(type, type === 'float16' ? new Uint16Array(0) : new Float32Array(0), [1, numKvHeads, 0, headDim]);
+      new ort.Tensor(type, type === 'float16' ? new Uint16Array(0) : new Float32Array(0), [
+        1,
+        numKvHeads,
+        0,
+        headDim,
+      ]);
     return Array.from({ length: numLayers }, () => ({ key: empty(), value: empty() }));
   }
 
   /** One dense forward pass over `tokenIds` after `past`; logits of the last `keep` positions. */
-  private async forward(tokenIds: number[], past: Past, keep: number): Promise<{ logits: Float32Array; present: Past }> {
+  private async forward(
+    tokenIds: number[],
+    past: Past,
+    keep: number,
+  ): Promise<{ logits: Float32Array; present: Past }> {
     const sig = this.model.signature;
     const S = tokenIds.length;
     const pastLen = past[0].key.dims[2];
     const feeds: Record<string, ort.Tensor> = {
       [sig.inputIds]: new ort.Tensor('int64', BigInt64Array.from(tokenIds, BigInt), [1, S]),
-      [sig.attentionMask]: new ort.Tensor('int64', new BigInt64Array(pastLen + S).fill(1n), [1, pastLen + S]),
+      [sig.attentionMask]: new ort.Tensor('int64', new BigInt64Array(pastLen + S).fill(1n), [
+        1,
+        pastLen + S,
+      ]),
     };
     if (sig.positionIds) {
-      feeds[sig.positionIds] = new ort.Tensor('int64', BigInt64Array.from(tokenIds, (_, i) => BigInt(pastLen + i)), [1, S]);
+      feeds[sig.positionIds] = new ort.Tensor(
+        'int64',
+        BigInt64Array.from(tokenIds, (_, i) => BigInt(pastLen + i)),
+        [1, S],
+      );
     }
     if (sig.numLogitsToKeep) {
       const meta = this.model.session.inputMetadata.find((m) => m.name === sig.numLogitsToKeep);
@@ -70,8 +88,12 @@ export class ReferenceModel {
     const all = logitsTensor.data as Float32Array | Uint16Array;
     const rows = logitsTensor.dims[1];
     const tail = all.subarray((rows - keep) * V, rows * V);
-    const logits = tail instanceof Float32Array ? tail.slice() : Float32Array.from(tail, halfToFloat);
-    const present = sig.present.map((n) => ({ key: out[n.key] as ort.Tensor, value: out[n.value] as ort.Tensor }));
+    const logits =
+      tail instanceof Float32Array ? tail.slice() : Float32Array.from(tail, halfToFloat);
+    const present = sig.present.map((n) => ({
+      key: out[n.key] as ort.Tensor,
+      value: out[n.value] as ort.Tensor,
+    }));
     return { logits, present };
   }
 
@@ -86,7 +108,10 @@ export class ReferenceModel {
     const out: number[] = [];
     let past = this.emptyPast();
     let input = promptTokenIds;
-    const limit = Math.min(options.maxTokens, this.model.config.contextLength - promptTokenIds.length);
+    const limit = Math.min(
+      options.maxTokens,
+      this.model.config.contextLength - promptTokenIds.length,
+    );
     while (out.length < limit) {
       const step = await this.forward(input, past, 1);
       const token = argmax(step.logits, 0, this.vocabSize);

@@ -16,7 +16,13 @@ import { Sequence, type RequestState } from './sequence.js';
 
 export interface ScheduledSequence {
   seq: Sequence;
+  /** Positions computed this step, draft tokens included. */
   numNewTokens: number;
+  /**
+   * Draft tokens to verify (speculative decoding): the last numDrafts of runner.tokenIds, filled
+   * in by the proposer after schedule(); numLogits is then numDrafts + 1.
+   */
+  numDrafts: number;
   /** What the runner computes for this sequence. */
   runner: RunnerSequence;
 }
@@ -173,8 +179,15 @@ export class Scheduler {
     for (const seq of decodesFirst) {
       if (budget === 0) break;
       if (seq.status !== 'running') continue; // preempted for an earlier one
-      const numNew = Math.min(seq.numTokens - seq.numComputedTokens, budget);
+      let numDrafts = this.grantedDrafts(seq, budget);
+      let numNew = Math.min(seq.numTokens - seq.numComputedTokens, budget) + numDrafts;
       let allocated = kv.allocateSlots(seq, numNew);
+      if (!allocated && numDrafts > 0) {
+        // Drop the speculation before taking blocks from anyone else.
+        numNew -= numDrafts;
+        numDrafts = 0;
+        allocated = kv.allocateSlots(seq, numNew);
+      }
       while (!allocated) {
         const victim = this.newestUnscheduled(isScheduled, seq);
         if (victim === undefined) break;
@@ -192,7 +205,7 @@ export class Scheduler {
         }
         continue;
       }
-      scheduled.push(this.plan(seq, numNew));
+      scheduled.push(this.plan(seq, numNew, numDrafts));
       isScheduled.add(seq);
       budget -= numNew;
     }
@@ -225,7 +238,7 @@ export class Scheduler {
           this.counters.prefixQueriedTokens += seq.numTokens;
           this.counters.prefixHitTokens += hit.numTokens;
         }
-        scheduled.push(this.plan(seq, numNew));
+        scheduled.push(this.plan(seq, numNew, 0));
         budget -= numNew;
       }
     }
@@ -234,13 +247,18 @@ export class Scheduler {
   }
 
   /**
-   * Applies one executed step. `samples` maps a sequence id to its sampled tokens: one, or one
-   * per choice for the sequence whose prompt just completed and forks now.
+   * Applies one executed step. `samples` maps a sequence id to its sampled tokens: one; or one
+   * per choice for the sequence whose prompt just completed and forks now; or, after verifying
+   * drafts, the accepted drafts followed by one token sampled by the target.
    */
   update(plan: SchedulePlan, samples: ReadonlyMap<number, readonly SampledToken[]>): CoreOutput[] {
-    for (const { seq, numNewTokens, runner } of plan.scheduled) {
+    for (const { seq, numNewTokens, numDrafts, runner } of plan.scheduled) {
       if (seq.status !== 'running' || seq.request.aborted) continue;
       const start = seq.numComputedTokens;
+      if (numDrafts > 0) {
+        this.applyVerified(seq, start + numNewTokens - numDrafts, numDrafts, samples);
+        continue;
+      }
       seq.numComputedTokens = start + numNewTokens;
       const promptLen = seq.request.promptTokenIds.length;
       if (start < promptLen)
@@ -312,20 +330,66 @@ export class Scheduler {
     for (const seq of this.waiting) yield seq.blockIds;
   }
 
-  private plan(seq: Sequence, numNew: number): ScheduledSequence {
+  private plan(seq: Sequence, numNew: number, numDrafts: number): ScheduledSequence {
     const start = seq.numComputedTokens;
     const end = start + numNew;
+    const realEnd = end - numDrafts;
+    const tokenIds = seq.tokens.slice(start, realEnd);
+    for (let i = 0; i < numDrafts; i++) tokenIds.push(0); // the proposer fills them in
     return {
       seq,
       numNewTokens: numNew,
+      numDrafts,
       runner: {
         seqId: seq.seqId,
-        tokenIds: seq.tokens.slice(start, end),
+        tokenIds,
         startPosition: start,
         blockTable: seq.blockIds.slice(0, this.kv.blocksFor(end)),
-        numLogits: end === seq.numTokens ? 1 : 0,
+        numLogits: realEnd === seq.numTokens ? 1 + numDrafts : 0,
       },
     };
+  }
+
+  /**
+   * Draft tokens a decoding sequence may verify this step: what the proposer planned, within
+   * the step's token budget, and never more than could be emitted before max tokens or the
+   * context end (all accepted means numDrafts + 1 new tokens).
+   */
+  private grantedDrafts(seq: Sequence, budget: number): number {
+    if (seq.plannedDrafts <= 0 || seq.numTokens - seq.numComputedTokens !== 1) return 0;
+    const remaining = seq.request.params.maxTokens - seq.choice.outputTokenIds.length;
+    return Math.max(
+      0,
+      Math.min(
+        seq.plannedDrafts,
+        budget - 1,
+        remaining - 1,
+        this.config.maxModelLen - seq.numTokens - 1,
+      ),
+    );
+  }
+
+  /**
+   * Applies a verification: `sampled` holds the accepted drafts and one token from the target.
+   * Positions of rejected drafts are rolled back: numComputedTokens stops after the last
+   * accepted draft and blocks past it are freed; the prefix cache only sees the accepted part.
+   */
+  private applyVerified(
+    seq: Sequence,
+    realEnd: number,
+    numDrafts: number,
+    samples: ReadonlyMap<number, readonly SampledToken[]>,
+  ): void {
+    const sampled = samples.get(seq.seqId);
+    if (sampled === undefined || sampled.length === 0 || sampled.length > numDrafts + 1)
+      throw new Error(`bad verification result for sequence ${seq.seqId}`);
+    for (const token of sampled) {
+      this.append(seq, token);
+      if (seq.status !== 'running') return; // finished: its blocks are already freed
+    }
+    seq.numComputedTokens = realEnd + sampled.length - 1;
+    this.kv.trim(seq, seq.numComputedTokens);
+    this.kv.cacheComputedBlocks(seq);
   }
 
   private append(seq: Sequence, sampled: SampledToken): void {

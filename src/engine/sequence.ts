@@ -24,6 +24,8 @@ export class ChoiceState {
   pendingTokenIds: number[] = [];
   pendingLogprobs: CoreTokenLogprob[] = [];
   finishReported = false;
+  /** Tokens counted in the penalty state for verification only (see addTentative). */
+  private readonly tentative: { tokenId: number; newlySeen: boolean }[] = [];
 
   constructor(
     readonly index: number,
@@ -47,6 +49,33 @@ export class ChoiceState {
       this.outputCounts.set(tokenId, (this.outputCounts.get(tokenId) ?? 0) + 1);
     this.seenTokens?.add(tokenId);
   }
+
+  /**
+   * Counts a not-yet-emitted token (an accepted draft) in the penalty state, so the next
+   * verified position sees the same penalties it would have seen without speculation.
+   */
+  addTentative(tokenId: number): void {
+    if (this.outputCounts === null && this.seenTokens === null) return;
+    if (this.outputCounts !== null)
+      this.outputCounts.set(tokenId, (this.outputCounts.get(tokenId) ?? 0) + 1);
+    const newlySeen = this.seenTokens !== null && !this.seenTokens.has(tokenId);
+    if (newlySeen) this.seenTokens!.add(tokenId);
+    this.tentative.push({ tokenId, newlySeen });
+  }
+
+  /** Undoes every addTentative since the last call. */
+  clearTentative(): void {
+    for (let i = this.tentative.length - 1; i >= 0; i--) {
+      const { tokenId, newlySeen } = this.tentative[i];
+      if (this.outputCounts !== null) {
+        const n = (this.outputCounts.get(tokenId) ?? 1) - 1;
+        if (n === 0) this.outputCounts.delete(tokenId);
+        else this.outputCounts.set(tokenId, n);
+      }
+      if (newlySeen) this.seenTokens!.delete(tokenId);
+    }
+    this.tentative.length = 0;
+  }
 }
 
 export type SequenceStatus = 'waiting' | 'running' | 'finished';
@@ -63,6 +92,16 @@ export class Sequence {
   /** Leading blocks already offered to the prefix cache. */
   numCachedBlocks = 0;
   numPreemptions = 0;
+  /**
+   * Speculative decoding: draft tokens wanted for this sequence's next step, set before
+   * schedule() (the scheduler may grant fewer).
+   */
+  plannedDrafts = 0;
+  /**
+   * Leading positions whose draft-model KV is valid in blockIds; null when unknown (a fresh or
+   * re-admitted sequence: the draft proposer looks at which of its blocks it has filled).
+   */
+  draftComputedTokens: number | null = null;
 
   constructor(
     readonly seqId: number,

@@ -2,7 +2,12 @@
  * The engine's public surface for the service. Everything here is plain data: no HTTP types,
  * no JSON bodies. The worker-side protocol lives in src/shared/engine-protocol.ts.
  */
-import type { FinishReason, SamplingParams, TokenLogprob } from '../shared/sampling.js';
+import type {
+  FinishReason,
+  SamplingParams,
+  SpeculativeMode,
+  TokenLogprob,
+} from '../shared/sampling.js';
 
 export type ExecutionProviderName = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
 
@@ -21,6 +26,13 @@ export interface EngineOptions {
   /** Token budget of one engine step (decode tokens + prefill chunks). */
   maxBatchTokens: number;
   enablePrefixCaching: boolean;
+  /** Speculative decoding for requests that do not choose (SamplingParams.speculative); default off. */
+  speculative?: SpeculativeMode;
+  /**
+   * Draft model folder for speculative 'draft' (same tokenizer as the model). Without one,
+   * 'draft' requests run without speculation.
+   */
+  draftModelDir?: string | null;
 }
 
 export interface ModelInfo {
@@ -111,6 +123,16 @@ export interface EngineStats {
     steps: number;
     preemptions: number;
     finished: Record<FinishReason, number>;
+  };
+  /** Speculative decoding since the engine started. */
+  speculative: {
+    /** Draft tokens sent to the target for verification. */
+    proposed: number;
+    accepted: number;
+    /** accepted / proposed (0 before any proposal). */
+    acceptanceRate: number;
+    /** Tokens emitted per verification step, the target's own token included (1 + accepted drafts). */
+    meanAcceptedLength: number;
   };
 }
 

@@ -53,25 +53,35 @@ export class JobTracker {
     return () => this.listeners.delete(listener);
   }
 
-  /** Starts `work` as a job and returns at once; the job records how it ended. */
-  run<T>(kind: JobSummary['kind'], message: string, work: (job: Job) => Promise<T>, result?: (value: T) => VersionSummary | undefined): Job {
+  /**
+   * Starts `work` as a job. `done` settles like the work itself (its own typed error on failure),
+   * for callers that wait; the job records how it ended either way.
+   */
+  run<T>(
+    kind: JobSummary['kind'],
+    message: string,
+    work: (job: Job) => Promise<T>,
+    result?: (value: T) => VersionSummary | undefined,
+  ): { job: Job; done: Promise<T> } {
     this.prune();
     const id = randomUUID();
     const summary: JobSummary = { id, kind, state: 'running', progress: 0, bytesDone: 0, bytesTotal: 0, message };
     const entry = { job: new Job(summary, (j) => this.emit(j)), finishedAt: null as number | null };
     this.jobs.set(id, entry);
     this.emit({ ...summary });
-    work(entry.job).then(
+    const done = work(entry.job).then(
       (value) => {
         entry.finishedAt = Date.now();
         entry.job.succeed('done', result?.(value));
+        return value;
       },
       (err: unknown) => {
         entry.finishedAt = Date.now();
         entry.job.fail(err);
+        throw err;
       },
     );
-    return entry.job;
+    return { job: entry.job, done };
   }
 
   get(id: string): JobSummary {

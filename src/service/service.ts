@@ -3,13 +3,11 @@
  * it; start() listens and loads the model; stop() drains gracefully. startService() adds what a
  * real process needs: signal handlers and the supervising parent's IPC channel.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { loadEngine } from '../engine/engine-host.js';
 import { engineOptionsFromSettings } from '../engine/engine-options.js';
+import { adminRoutes } from '../server/admin/index.js';
 import { buildServer } from '../server/build-server.js';
 import { EventHub } from '../server/event-hub.js';
 import { Inflight, waitIdle } from '../server/inflight.js';
@@ -26,7 +24,8 @@ import { parentChannel } from './ipc.js';
 import type { LogBuffer } from './log-buffer.js';
 import { createLogger } from './logger.js';
 import type { ModelProvider } from './model-provider.js';
-import { packageVersion, uiDistDir } from './paths.js';
+import { packageVersion, shippedModelsDir, uiDistDir } from './paths.js';
+import { RegistryRuntime } from '../deploy/registry-runtime.js';
 import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.js';
 import { SettingsError, type ResolvedSettings } from './settings-loader.js';
 
@@ -84,9 +83,10 @@ function urlHost(host: string): string {
 }
 
 // ─── Provider choice ─────────────────────────────────────────────────────────────────────
-// The ONE place that decides which ModelProvider answers requests. Today: the bundled
-// provider (a shipped model or a --model folder). The registry-backed provider (deployments,
-// versions, canaries) plugs in here behind the same interface, with any admin dependencies.
+// The ONE place that decides which ModelProvider answers requests. A model folder given with
+// --model (a path) is served as-is by the bundled provider; otherwise the registry-backed
+// provider serves deployments, versions, canaries and shadows, and hands the admin routes
+// its runtime as `registry`.
 interface ProviderChoice {
   provider: ModelProvider;
   /** Eager work before the service reports ready (e.g. loading the default model). */
@@ -97,11 +97,29 @@ interface ProviderChoice {
   adminDeps: Record<string, unknown>;
 }
 
+function isModelFolderSetting(model: string): boolean {
+  return /[\\/]/.test(model) || model.startsWith('.');
+}
+
 async function chooseProvider(
   settings: Settings,
   logger: Logger,
   load: EngineLoader,
 ): Promise<ProviderChoice> {
+  if (!isModelFolderSetting(settings.model)) {
+    const runtime = await RegistryRuntime.open({
+      settings,
+      logger,
+      load,
+      shippedModelsDir: shippedModelsDir(),
+    });
+    return {
+      provider: runtime.provider,
+      warmUp: () => runtime.provider.warmUp(),
+      serving: () => runtime.provider.serving(),
+      adminDeps: { registry: runtime },
+    };
+  }
   const source = resolveModelSource(settings.model);
   const provider = new BundledProvider({
     source,
@@ -118,20 +136,6 @@ async function chooseProvider(
   };
 }
 // ─────────────────────────────────────────────────────────────────────────────────────────
-
-type AdminRoutes = (app: FastifyInstance, deps: ServerDeps & Record<string, unknown>) => Promise<void>;
-
-/** The registry engineer's admin plugins (src/server/admin/index), when they exist. */
-async function loadAdminRoutes(): Promise<AdminRoutes | null> {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const file of ['index.js', 'index.ts']) {
-    const candidate = path.join(here, '..', 'server', 'admin', file);
-    if (!fs.existsSync(candidate)) continue;
-    const mod = (await import(pathToFileURL(candidate).href)) as { adminRoutes?: AdminRoutes };
-    if (typeof mod.adminRoutes === 'function') return mod.adminRoutes;
-  }
-  return null;
-}
 
 export async function createService(
   resolved: ResolvedSettings,
@@ -152,7 +156,6 @@ export async function createService(
   const startedAt = Date.now();
   let draining = false;
   let urls: ServiceUrls = { baseUrl: '', apiUrl: '' };
-  const adminRoutes = await loadAdminRoutes();
 
   const deps: ServerDeps = {
     settings,
@@ -176,9 +179,8 @@ export async function createService(
     urls: () => urls,
     draining: () => draining,
   };
-  if (adminRoutes) {
-    deps.plugins = [(app) => adminRoutes(app, { ...deps, ...choice.adminDeps })];
-  }
+  // The registry's admin API (src/server/admin), with whatever the provider choice hands it.
+  deps.plugins = [(app) => adminRoutes(app, { ...deps, ...choice.adminDeps })];
   const app = await buildServer(deps);
   const status = (m: Omit<ServiceStatusMessage, 'type'>): void =>
     options.onStatus?.({ type: 'orchard:status', ...m });

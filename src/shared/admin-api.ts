@@ -7,6 +7,7 @@
  *   GET    /api/status                                  → StatusResponse
  *   GET    /api/key                                     → { apiKey }
  *   GET    /api/models                                  → ModelSummary[]
+ *   GET    /api/ps                                      → LoadedVersionDetail[]
  *   POST   /api/models/import        ImportRequest      → VersionSummary
  *   POST   /api/models/pull          PullRequest        → JobSummary (progress via /api/jobs/:id and SSE 'job')
  *   GET    /api/jobs/:id                                → JobSummary
@@ -38,6 +39,18 @@ export interface LoadedVersionView {
   memoryBytes: number;
   device: string;
   stats: EngineStats;
+}
+
+/** GET /api/ps: a loaded version with what the lifecycle manager knows about it. */
+export interface LoadedVersionDetail extends LoadedVersionView {
+  /** Requests running on it now. */
+  inflight: number;
+  loadedAt: string;
+  lastUsedAt: string;
+  /** When the keep-alive unloads it; null while busy or kept loaded. */
+  expiresAt: string | null;
+  /** What it does, e.g. ["orchard-chat: stable"]. */
+  roles: string[];
 }
 
 export interface LiveSnapshot {

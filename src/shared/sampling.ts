@@ -29,7 +29,15 @@ export interface SamplingParams {
   /** How many top alternatives to return with each token (0..20). */
   topLogprobs: number;
   ignoreEos: boolean;
+  /**
+   * Speculative decoding for this request: a draft model proposes tokens, or prompt lookup
+   * (n-gram matches in the prompt and output so far); the target verifies them, so the output
+   * distribution is unchanged. Absent: the engine's default (EngineOptions.speculative).
+   */
+  speculative?: SpeculativeMode;
 }
+
+export type SpeculativeMode = 'off' | 'draft' | 'lookup';
 
 export const DEFAULT_SAMPLING: Readonly<SamplingParams> = Object.freeze({
   temperature: 1,

@@ -8,7 +8,10 @@ let engine: EngineHost;
 let reference: ReferenceModel;
 
 beforeAll(async () => {
-  engine = await loadEngine(CHAT_MODEL, engineOptions({ maxRunningRequests: 64, maxBatchTokens: 256 }));
+  engine = await loadEngine(
+    CHAT_MODEL,
+    engineOptions({ maxRunningRequests: 64, maxBatchTokens: 256 }),
+  );
   reference = await ReferenceModel.open(CHAT_MODEL, { threads: 2 });
 });
 
@@ -20,25 +23,32 @@ afterAll(async () => {
 describe('continuous batching', () => {
   it('64 prompts batched while requests join and leave give the tokens each gives alone', async () => {
     const N = 64;
-    const prompts = Array.from({ length: N }, (_, i) => chatPrompt(engine.tokenizer, 100 + i, 4 + ((i * 7) % 40)));
+    const prompts = Array.from({ length: N }, (_, i) =>
+      chatPrompt(engine.tokenizer, 100 + i, 4 + ((i * 7) % 40)),
+    );
     const maxTokens = Array.from({ length: N }, (_, i) => 6 + ((i * 5) % 13));
     const alone: number[][] = [];
-    for (let i = 0; i < N; i++) alone.push(await reference.generate(prompts[i], { maxTokens: maxTokens[i] }));
+    for (let i = 0; i < N; i++)
+      alone.push(await reference.generate(prompts[i], { maxTokens: maxTokens[i] }));
 
-    // Four waves: each joins while the previous ones are mid-generation, and short requests
-    // leave while long ones continue, so batch composition and padding change every step.
+    // Four waves, each joining while the previous ones are mid-generation; short requests leave
+    // while long ones continue, so batch composition and padding change from step to step.
     const runs: Array<Promise<number[]>> = [];
     let peakRunning = 0;
     for (let wave = 0; wave < 4; wave++) {
+      // The next wave joins as soon as this one is producing tokens.
+      let producing!: () => void;
+      const started = new Promise<void>((r) => (producing = r));
       for (let i = wave * 16; i < wave * 16 + 16; i++) {
+        const params = samplingParams({ temperature: 0, maxTokens: maxTokens[i] });
         runs.push(
-          collect(engine.generate({ promptTokenIds: prompts[i], params: samplingParams({ temperature: 0, maxTokens: maxTokens[i] }) }), () => {
+          collect(engine.generate({ promptTokenIds: prompts[i], params }), (o) => {
             peakRunning = Math.max(peakRunning, engine.stats().running);
+            if (o.choices.some((c) => c.tokenIds.length > 0)) producing();
           }).then((c) => c.tokens[0] ?? []),
         );
       }
-      // Let the wave start producing before the next one arrives.
-      await new Promise((r) => setTimeout(r, 150));
+      await started;
     }
     const batched = await Promise.all(runs);
     const same = batched.filter((t, i) => JSON.stringify(t) === JSON.stringify(alone[i])).length;

@@ -10,7 +10,9 @@ let reference: ReferenceModel;
 
 beforeAll(async () => {
   const stages: string[] = [];
-  engine = await loadEngine(CHAT_MODEL, engineOptions({ executionProvider: 'auto' }), (p) => stages.push(p.stage));
+  engine = await loadEngine(CHAT_MODEL, engineOptions({ executionProvider: 'auto' }), (p) =>
+    stages.push(p.stage),
+  );
   expect(stages.at(-1)).toBe('ready');
   reference = await ReferenceModel.open(CHAT_MODEL, { threads: 2 });
 });
@@ -22,7 +24,13 @@ afterAll(async () => {
 
 describe('Engine (worker thread, paged KV, real model)', () => {
   it('reports the model and why it chose its execution provider', () => {
-    expect(engine.info).toMatchObject({ modelType: 'llama', numLayers: 4, numKvHeads: 2, headDim: 32, kvDtype: 'float32' });
+    expect(engine.info).toMatchObject({
+      modelType: 'llama',
+      numLayers: 4,
+      numKvHeads: 2,
+      headDim: 32,
+      kvDtype: 'float32',
+    });
     expect(engine.info.executionProvider).toBe('cpu');
     expect(engine.info.executionProviderReason).toMatch(/^auto: using cpu \(.*webgpu/);
     expect(engine.info.numParams).toBeGreaterThan(1_000_000);
@@ -32,33 +40,57 @@ describe('Engine (worker thread, paged KV, real model)', () => {
     for (const seed of [1, 2, 3]) {
       const prompt = chatPrompt(engine.tokenizer, seed, 10 + seed * 7);
       const want = await reference.generate(prompt, { maxTokens: 40 });
-      const got = await collect(engine.generate({ promptTokenIds: prompt, params: samplingParams({ temperature: 0, maxTokens: 40 }) }));
+      const got = await collect(
+        engine.generate({
+          promptTokenIds: prompt,
+          params: samplingParams({ temperature: 0, maxTokens: 40 }),
+        }),
+      );
       expect(got.tokens[0]).toEqual(want);
       expect(got.texts[0]).toBe(engine.tokenizer.decode(want, { skipSpecialTokens: true }));
       const final = got.outputs.at(-1)!;
-      expect(final.usage).toMatchObject({ promptTokens: prompt.length, completionTokens: want.length });
+      expect(final.usage).toMatchObject({
+        promptTokens: prompt.length,
+        completionTokens: want.length,
+      });
       expect(final.timing!.totalMs).toBeGreaterThanOrEqual(final.timing!.firstTokenMs);
     }
   });
 
   it('seeded sampling is reproducible, alone or amid other traffic', async () => {
     const prompt = chatPrompt(engine.tokenizer, 11, 20);
-    const params = samplingParams({ temperature: 0.9, topP: 0.95, seed: 1234, maxTokens: 30, ignoreEos: true });
+    const params = samplingParams({
+      temperature: 0.9,
+      topP: 0.95,
+      seed: 1234,
+      maxTokens: 30,
+      ignoreEos: true,
+    });
     const alone = await collect(engine.generate({ promptTokenIds: prompt, params }));
     const noise = [21, 22, 23].map((s) =>
-      collect(engine.generate({ promptTokenIds: chatPrompt(engine.tokenizer, s, 15), params: samplingParams({ temperature: 1, maxTokens: 25 }) })),
+      collect(
+        engine.generate({
+          promptTokenIds: chatPrompt(engine.tokenizer, s, 15),
+          params: samplingParams({ temperature: 1, maxTokens: 25 }),
+        }),
+      ),
     );
     const busy = await collect(engine.generate({ promptTokenIds: prompt, params }));
     await Promise.all(noise);
     expect(busy.tokens[0]).toEqual(alone.tokens[0]);
-    const other = await collect(engine.generate({ promptTokenIds: prompt, params: { ...params, seed: 999 } }));
+    const other = await collect(
+      engine.generate({ promptTokenIds: prompt, params: { ...params, seed: 999 } }),
+    );
     expect(other.tokens[0]).not.toEqual(alone.tokens[0]);
   });
 
   it('stop strings end the choice and never leak, even split across tokens', async () => {
     const prompt = chatPrompt(engine.tokenizer, 5, 18);
     const plain = await collect(
-      engine.generate({ promptTokenIds: prompt, params: samplingParams({ temperature: 0, maxTokens: 60, ignoreEos: true }) }),
+      engine.generate({
+        promptTokenIds: prompt,
+        params: samplingParams({ temperature: 0, maxTokens: 60, ignoreEos: true }),
+      }),
     );
     const text = plain.texts[0];
     // A stop string from one character before a token boundary to two after it.
@@ -68,7 +100,10 @@ describe('Engine (worker thread, paged KV, real model)', () => {
     const stop = text.slice(boundary - 1, boundary + 2);
     expect(stop.length).toBe(3);
     const stopped = await collect(
-      engine.generate({ promptTokenIds: prompt, params: samplingParams({ temperature: 0, maxTokens: 60, ignoreEos: true, stop: [stop] }) }),
+      engine.generate({
+        promptTokenIds: prompt,
+        params: samplingParams({ temperature: 0, maxTokens: 60, ignoreEos: true, stop: [stop] }),
+      }),
     );
     expect(stopped.finish[0]).toBe('stop');
     expect(stopped.texts[0]).toBe(text.slice(0, text.indexOf(stop)));
@@ -82,11 +117,19 @@ describe('Engine (worker thread, paged KV, real model)', () => {
   it('n=2 gives two choices; greedy choices are both the reference output', async () => {
     const prompt = chatPrompt(engine.tokenizer, 6, 14);
     const want = await reference.generate(prompt, { maxTokens: 20 });
-    const greedy = await collect(engine.generate({ promptTokenIds: prompt, params: samplingParams({ temperature: 0, n: 2, maxTokens: 20 }) }));
+    const greedy = await collect(
+      engine.generate({
+        promptTokenIds: prompt,
+        params: samplingParams({ temperature: 0, n: 2, maxTokens: 20 }),
+      }),
+    );
     expect(greedy.tokens).toEqual([want, want]);
     expect(greedy.outputs.at(-1)!.usage!.completionTokens).toBe(2 * want.length);
     const sampled = await collect(
-      engine.generate({ promptTokenIds: prompt, params: samplingParams({ temperature: 1, n: 2, seed: 7, maxTokens: 20, ignoreEos: true }) }),
+      engine.generate({
+        promptTokenIds: prompt,
+        params: samplingParams({ temperature: 1, n: 2, seed: 7, maxTokens: 20, ignoreEos: true }),
+      }),
     );
     expect(sampled.tokens.map((t) => t.length)).toEqual([20, 20]);
     expect(sampled.finish).toEqual(['length', 'length']);
@@ -96,7 +139,10 @@ describe('Engine (worker thread, paged KV, real model)', () => {
   it('returns logprobs with top alternatives, token strings and bytes', async () => {
     const prompt = chatPrompt(engine.tokenizer, 8, 10);
     const got = await collect(
-      engine.generate({ promptTokenIds: prompt, params: samplingParams({ temperature: 0, maxTokens: 12, logprobs: true, topLogprobs: 3 }) }),
+      engine.generate({
+        promptTokenIds: prompt,
+        params: samplingParams({ temperature: 0, maxTokens: 12, logprobs: true, topLogprobs: 3 }),
+      }),
     );
     const lps = got.logprobs[0];
     expect(lps.length).toBe(got.tokens[0].length);
@@ -118,7 +164,13 @@ describe('Engine (worker thread, paged KV, real model)', () => {
     const ac = new AbortController();
     let outputs = 0;
     const got = await collect(
-      engine.generate({ promptTokenIds: prompt, params: samplingParams({ temperature: 0, maxTokens: 500, ignoreEos: true }) }, ac.signal),
+      engine.generate(
+        {
+          promptTokenIds: prompt,
+          params: samplingParams({ temperature: 0, maxTokens: 500, ignoreEos: true }),
+        },
+        ac.signal,
+      ),
       () => {
         if (++outputs === 3) ac.abort();
       },
@@ -133,7 +185,10 @@ describe('Engine (worker thread, paged KV, real model)', () => {
 
   it('a consumer that stops reading releases its request', async () => {
     const prompt = chatPrompt(engine.tokenizer, 10, 30);
-    for await (const o of engine.generate({ promptTokenIds: prompt, params: samplingParams({ temperature: 0, maxTokens: 500, ignoreEos: true }) })) {
+    for await (const o of engine.generate({
+      promptTokenIds: prompt,
+      params: samplingParams({ temperature: 0, maxTokens: 500, ignoreEos: true }),
+    })) {
       if (o.choices.length > 0) break;
     }
     const stats = await engine.refreshStats();
@@ -143,7 +198,10 @@ describe('Engine (worker thread, paged KV, real model)', () => {
 
   it('rejects a request that cannot fit the context', async () => {
     const prompt = chatPrompt(engine.tokenizer, 12, 10);
-    const stream = engine.generate({ promptTokenIds: prompt, params: samplingParams({ maxTokens: engine.info.contextLength }) });
+    const stream = engine.generate({
+      promptTokenIds: prompt,
+      params: samplingParams({ maxTokens: engine.info.contextLength }),
+    });
     await expect(collect(stream)).rejects.toBeInstanceOf(ContextLengthExceededError);
   });
 });

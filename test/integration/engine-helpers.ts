@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** The shipped chat model (ORCHARD_TEST_MODEL points elsewhere, e.g. while the models are rebuilt). */
-export const CHAT_MODEL = process.env.ORCHARD_TEST_MODEL ?? path.join(ROOT, 'resources/models/orchard-chat-1');
+export const CHAT_MODEL =
+  process.env.ORCHARD_TEST_MODEL ?? path.join(ROOT, 'resources/models/orchard-chat-1');
 
 const WORDS = (
   'the orchard keeps apples pears and plums in rows that run down to the river where old trees ' +
@@ -42,7 +43,9 @@ export function engineOptions(overrides: Partial<EngineOptions> = {}): EngineOpt
 
 /** A chat prompt about a seeded topic, as token ids. */
 export function chatPrompt(tok: ModelTokenizer, seed: number, words = 12): number[] {
-  const text = tok.applyChatTemplate([{ role: 'user', content: promptText(seed, words) }], { addGenerationPrompt: true });
+  const text = tok.applyChatTemplate([{ role: 'user', content: promptText(seed, words) }], {
+    addGenerationPrompt: true,
+  });
   return tok.encode(text, { addSpecialTokens: false });
 }
 
@@ -56,7 +59,10 @@ export interface Collected {
   outputs: GenerateOutput[];
 }
 
-export async function collect(stream: AsyncIterable<GenerateOutput>, onOutput?: (o: GenerateOutput) => void): Promise<Collected> {
+export async function collect(
+  stream: AsyncIterable<GenerateOutput>,
+  onOutput?: (o: GenerateOutput) => void,
+): Promise<Collected> {
   const c: Collected = { texts: [], tokens: [], logprobs: [], finish: [], deltas: [], outputs: [] };
   for await (const o of stream) {
     c.outputs.push(o);

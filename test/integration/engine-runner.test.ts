@@ -99,7 +99,13 @@ describe('OnnxRunner over paged KV blocks', () => {
       prompts.forEach((p, i) => {
         if (done[i] >= p.length) return;
         const len = Math.min(pattern[step % pattern.length][i], p.length - done[i]);
-        seqs.push({ seqId: i, tokenIds: p.slice(done[i], done[i] + len), startPosition: done[i], blockTable: tables[i], numLogits: Math.min(len, 2) });
+        seqs.push({
+          seqId: i,
+          tokenIds: p.slice(done[i], done[i] + len),
+          startPosition: done[i],
+          blockTable: tables[i],
+          numLogits: Math.min(len, 2),
+        });
       });
       const out = await runner.execute(seqs);
       for (const s of seqs) {
@@ -111,6 +117,63 @@ describe('OnnxRunner over paged KV blocks', () => {
     }
   });
 
+  it('consecutive decode steps (dense carry between calls) match dense logits as rows join and leave', async () => {
+    const blocks = new Blocks();
+    const V = runner.vocabSize;
+    const rows = [prompts[0], prompts[1], prompts[3]];
+    const dense = await Promise.all(rows.map((p) => reference.logits(p)));
+    const tables = rows.map((p) => blocks.table(p.length, runner.blockSize));
+    // Prefill all but the last 8 tokens, then feed those one at a time as decode steps.
+    const done = rows.map((p) => p.length - 8);
+    await runner.execute(
+      rows.map((p, i) => ({
+        seqId: 20 + i,
+        tokenIds: p.slice(0, done[i]),
+        startPosition: 0,
+        blockTable: tables[i],
+        numLogits: 0,
+      })),
+    );
+    // Step 3 leaves row 1 out (the carried batch breaks), step 4 brings it back.
+    const active = [
+      [0, 1, 2],
+      [0, 1, 2],
+      [0, 1, 2],
+      [0, 2],
+      [0, 1, 2],
+      [0, 1, 2],
+      [1, 2],
+      [1, 2],
+      [1],
+      [0],
+      [0],
+      [0],
+    ];
+    const carriedBefore = runner.counters.carriedCalls;
+    for (const step of active) {
+      const seqs: RunnerSequence[] = step
+        .filter((i) => done[i] < rows[i].length)
+        .map((i) => ({
+          seqId: 20 + i,
+          tokenIds: [rows[i][done[i]]],
+          startPosition: done[i],
+          blockTable: tables[i],
+          numLogits: 1,
+        }));
+      const out = await runner.execute(seqs);
+      for (const s of seqs) {
+        const i = s.seqId - 20;
+        expect(
+          maxAbsDiff(out.logits.get(s.seqId)!, dense[i].subarray(done[i] * V, (done[i] + 1) * V)),
+        ).toBeLessThan(1e-4);
+        done[i]++;
+      }
+    }
+    expect(done).toEqual(rows.map((p) => p.length));
+    // Unchanged consecutive batches reused the previous presents: steps 2, 3, 6, 8 and 11.
+    expect(runner.counters.carriedCalls - carriedBefore).toBe(5);
+  });
+
   it('copyBlock carries keys and values to a new block (copy-on-write)', async () => {
     const blocks = new Blocks();
     const prompt = prompts[2];
@@ -118,20 +181,38 @@ describe('OnnxRunner over paged KV blocks', () => {
     const dense = await reference.logits(prompt);
     const table = blocks.table(prompt.length, runner.blockSize);
     const cut = prompt.length - 1;
-    await runner.execute([{ seqId: 7, tokenIds: prompt.slice(0, cut), startPosition: 0, blockTable: table, numLogits: 0 }]);
+    await runner.execute([
+      {
+        seqId: 7,
+        tokenIds: prompt.slice(0, cut),
+        startPosition: 0,
+        blockTable: table,
+        numLogits: 0,
+      },
+    ]);
     const copy = blocks.table(runner.blockSize, runner.blockSize)[0];
     const last = table.length - 1;
     runner.copyBlock(table[last], copy);
     const forked = [...table.slice(0, last), copy];
     const out = await runner.execute([
-      { seqId: 8, tokenIds: prompt.slice(cut), startPosition: cut, blockTable: forked, numLogits: 1 },
+      {
+        seqId: 8,
+        tokenIds: prompt.slice(cut),
+        startPosition: cut,
+        blockTable: forked,
+        numLogits: 1,
+      },
     ]);
-    expect(maxAbsDiff(out.logits.get(8)!, dense.subarray(cut * V, (cut + 1) * V))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(out.logits.get(8)!, dense.subarray(cut * V, (cut + 1) * V))).toBeLessThan(
+      1e-4,
+    );
   });
 
   it('rejects a block table that does not cover the tokens', async () => {
     await expect(
-      runner.execute([{ seqId: 1, tokenIds: [1, 2, 3], startPosition: 30, blockTable: [0], numLogits: 1 }]),
+      runner.execute([
+        { seqId: 1, tokenIds: [1, 2, 3], startPosition: 30, blockTable: [0], numLogits: 1 },
+      ]),
     ).rejects.toThrow(/block table/);
   });
 });

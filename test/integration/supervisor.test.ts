@@ -7,7 +7,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nodeForkLauncher } from '../../electron/main/service-process.js';
-import { ServiceSupervisor, type SupervisorOptions } from '../../electron/main/service-supervisor.js';
+import {
+  ServiceSupervisor,
+  type SupervisorOptions,
+} from '../../electron/main/service-supervisor.js';
 import {
   health,
   isAlive,
@@ -16,7 +19,9 @@ import {
   waitUntilDead,
 } from '../unit/electron/fixtures/supervisor-helpers.js';
 
-const FIXTURE = fileURLToPath(new URL('../unit/electron/fixtures/ipc-service.mjs', import.meta.url));
+const FIXTURE = fileURLToPath(
+  new URL('../unit/electron/fixtures/ipc-service.mjs', import.meta.url),
+);
 
 const supervisors: ServiceSupervisor[] = [];
 
@@ -79,7 +84,12 @@ describe('ServiceSupervisor with real processes', () => {
     await sup.stop();
     rec.off();
     expect(rec.states()).toEqual(['stopping', 'stopped']);
-    expect(sup.snapshot()).toMatchObject({ state: 'stopped', pid: null, apiUrl: null, lastError: null });
+    expect(sup.snapshot()).toMatchObject({
+      state: 'stopped',
+      pid: null,
+      apiUrl: null,
+      lastError: null,
+    });
     await waitUntilDead(ready.pid!);
     await expect(health(ready.apiUrl!)).rejects.toThrow();
   });
@@ -111,7 +121,9 @@ describe('ServiceSupervisor with real processes', () => {
       return next!.at - c.at;
     });
     measured.forEach((ms, i) => expect(ms).toBeGreaterThanOrEqual([100, 200, 400][i] - 1));
-    console.log(`crash-loop back-off delays measured (ms): ${measured.map((m) => m.toFixed(0)).join(', ')}`);
+    console.log(
+      `crash-loop back-off delays measured (ms): ${measured.map((m) => m.toFixed(0)).join(', ')}`,
+    );
 
     expect(final.generation).toBe(4);
     expect(final.restarts).toBe(3);

@@ -52,7 +52,13 @@ export function watchPageErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    // Failed fetches are reported with their URL by the 'response' listener below.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
+      errors.push(`console: ${m.text()}`);
+    }
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) errors.push(`http ${r.status()}: ${r.request().method()} ${new URL(r.url()).pathname}`);
   });
   return errors;
 }
@@ -61,7 +67,8 @@ function newestMtime(entry: string): number {
   const st = fs.statSync(entry);
   if (!st.isDirectory()) return st.mtimeMs;
   let newest = st.mtimeMs;
-  for (const e of fs.readdirSync(entry)) newest = Math.max(newest, newestMtime(path.join(entry, e)));
+  for (const e of fs.readdirSync(entry))
+    newest = Math.max(newest, newestMtime(path.join(entry, e)));
   return newest;
 }
 
@@ -79,7 +86,14 @@ export function ensureUiBuilt(): void {
   if (built > Math.max(...sources.map(newestMtime))) return;
   execFileSync(
     process.execPath,
-    [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'],
+    [
+      path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'),
+      'build',
+      '--config',
+      'renderer/vite.config.ts',
+      '--logLevel',
+      'warn',
+    ],
     { cwd: ROOT, stdio: 'inherit' },
   );
 }

@@ -11,7 +11,9 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import ts from 'typescript';
 import type {
+  AppEvents,
   AppLike,
+  BrowserWindowEvents,
   BrowserWindowLike,
   BrowserWindowOptions,
   ElectronLike,
@@ -27,6 +29,7 @@ import type {
   TrayLike,
   UtilityForkOptions,
   UtilityProcessLike,
+  WebContentsEvents,
   WebContentsLike,
 } from '../../electron/main/electron-like.js';
 
@@ -61,8 +64,11 @@ export class FakeApp extends EventEmitter implements AppLike {
     queueMicrotask(() => this.readyResolve());
   }
 
-  override on(event: string, listener: Listener): this {
-    return super.on(event, listener as (...args: unknown[]) => void);
+  override on<E extends keyof AppEvents>(
+    event: E,
+    listener: (...args: AppEvents[E]) => void,
+  ): this {
+    return super.on(event, listener as unknown as (...args: unknown[]) => void);
   }
 
   requestSingleInstanceLock(): boolean {
@@ -170,8 +176,11 @@ export class FakeWebContents extends EventEmitter implements WebContentsLike {
     super();
   }
 
-  override on(event: string, listener: Listener): this {
-    return super.on(event, listener as (...args: unknown[]) => void);
+  override on<E extends keyof WebContentsEvents>(
+    event: E,
+    listener: (...args: WebContentsEvents[E]) => void,
+  ): this {
+    return super.on(event, listener as unknown as (...args: unknown[]) => void);
   }
 
   send(channel: string, ...args: unknown[]): void {
@@ -221,12 +230,18 @@ export class FakeBrowserWindow extends EventEmitter implements BrowserWindowLike
     fake.windows.push(this);
   }
 
-  override on(event: string, listener: Listener): this {
-    return super.on(event, listener as (...args: unknown[]) => void);
+  override on<E extends keyof BrowserWindowEvents>(
+    event: E,
+    listener: (...args: BrowserWindowEvents[E]) => void,
+  ): this {
+    return super.on(event, listener as unknown as (...args: unknown[]) => void);
   }
 
-  override once(event: string, listener: Listener): this {
-    return super.once(event, listener as (...args: unknown[]) => void);
+  override once<E extends keyof BrowserWindowEvents>(
+    event: E,
+    listener: (...args: BrowserWindowEvents[E]) => void,
+  ): this {
+    return super.once(event, listener as unknown as (...args: unknown[]) => void);
   }
 
   loadURL(url: string): Promise<void> {
@@ -368,7 +383,9 @@ export class FakeTray extends EventEmitter implements TrayLike {
   }
 
   labels(): string[] {
-    return (this.menu?.template ?? []).filter((i) => i.type !== 'separator').map((i) => i.label ?? '');
+    return (this.menu?.template ?? [])
+      .filter((i) => i.type !== 'separator')
+      .map((i) => i.label ?? '');
   }
 }
 
@@ -397,8 +414,11 @@ export class FakeUtilityProcess extends EventEmitter implements UtilityProcessLi
     super();
   }
 
+  override on(event: 'spawn', listener: () => void): this;
+  override on(event: 'exit', listener: (code: number) => void): this;
+  override on(event: 'message', listener: (message: unknown) => void): this;
   override on(event: string, listener: Listener): this {
-    return super.on(event, listener as (...args: unknown[]) => void);
+    return super.on(event, listener as unknown as (...args: unknown[]) => void);
   }
 
   postMessage(message: unknown): void {
@@ -509,7 +529,11 @@ export class FakeElectron implements ElectronLike {
   }
 
   /** ipcRenderer.invoke from the page in `win`: arguments and result are structured-cloned. */
-  async invoke(win: FakeBrowserWindow | { webContents: { id: number } }, channel: string, ...args: unknown[]) {
+  async invoke(
+    win: FakeBrowserWindow | { webContents: { id: number } },
+    channel: string,
+    ...args: unknown[]
+  ) {
     const handler = this.ipcHandlers.get(channel);
     if (!handler) throw new Error(`No handler registered for '${channel}'`);
     const result = await handler({ sender: { id: win.webContents.id } }, ...structuredClone(args));

@@ -3,6 +3,7 @@ import type {
   DeploymentSummary,
   ImportRequest,
   JobSummary,
+  LoadedVersionDetail,
   LogLine,
   MetricsBucket,
   ModelSummary,
@@ -32,6 +33,9 @@ export const admin = {
     requestJson<VersionSummary>('POST', '/api/models/import', body),
   pull: (body: PullRequest) => requestJson<JobSummary>('POST', '/api/models/pull', body),
   job: (id: string) => requestJson<JobSummary>('GET', `/api/jobs/${enc(id)}`),
+  jobs: (signal?: AbortSignal) => requestJson<JobSummary[]>('GET', '/api/jobs', undefined, signal),
+  loadedDetails: (signal?: AbortSignal) =>
+    requestJson<LoadedVersionDetail[]>('GET', '/api/ps', undefined, signal),
   load: (model: string, version: string) =>
     requestJson<VersionSummary>('POST', `${versionPath(model, version)}/load`),
   unload: (model: string, version: string) =>
@@ -83,6 +87,11 @@ export const admin = {
 
 /** GET /v1/models: the ids clients can pass as `model`. */
 export async function openaiModels(signal?: AbortSignal): Promise<string[]> {
-  const body = await requestJson<{ data?: Array<{ id?: unknown }> }>('GET', '/v1/models', undefined, signal);
+  const body = await requestJson<{ data?: Array<{ id?: unknown }> }>(
+    'GET',
+    '/v1/models',
+    undefined,
+    signal,
+  );
   return (body.data ?? []).map((m) => m.id).filter((id): id is string => typeof id === 'string');
 }

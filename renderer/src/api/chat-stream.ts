@@ -20,6 +20,8 @@ export interface ChatRequest {
   max_tokens?: number;
   seed?: number;
   stop?: string[];
+  /** Orchard extension: keep generating past the end-of-sequence token (for load tests). */
+  ignore_eos?: boolean;
 }
 
 export interface ChatResult {

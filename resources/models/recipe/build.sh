@@ -15,6 +15,8 @@ PY=/usr/bin/python3
 export ORCHARD_RECIPE_WORK="${ORCHARD_RECIPE_WORK:-${TMPDIR:-/tmp}/orchard-model-recipe}"
 export ORCHARD_THREADS="${ORCHARD_THREADS:-2}"
 export OMP_NUM_THREADS="$ORCHARD_THREADS"
+export PYTHONDONTWRITEBYTECODE=1
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"  # shared machine: do not spin-wait
 mkdir -p "$ORCHARD_RECIPE_WORK"
 
 PKGS="python3-torch python3-onnx python3-numpy libopenblas0-pthread fortunes fortunes-min nodejs"
@@ -32,6 +34,8 @@ else
   CHAT1_STEPS=${CHAT1_STEPS:-200}; CHAT2_STEPS=${CHAT2_STEPS:-100}; DRAFT_STEPS=${DRAFT_STEPS:-140}
 fi
 BATCH=${BATCH:-8}
+# Optional wall-clock safety stops in minutes (non-deterministic; only for overloaded machines).
+MAXMIN_CHAT1=${MAXMIN_CHAT1:-0}; MAXMIN_CHAT2=${MAXMIN_CHAT2:-0}; MAXMIN_DRAFT=${MAXMIN_DRAFT:-0}
 
 TIMES="$ORCHARD_RECIPE_WORK/times.tsv"
 : START_AT="${START_AT:-}"   # resume: e.g. START_AT=train-chat1 reuses the earlier stages' outputs
@@ -50,11 +54,11 @@ stage() {
 stage corpus     $PY prepare_corpus.py
 stage tokenizer  $PY train_tokenizer.py
 stage tokenize   node tokenize.mjs "$ORCHARD_RECIPE_WORK"
-stage train-chat1 $PY train.py chat1 --steps "$CHAT1_STEPS" --batch "$BATCH"
+stage train-chat1 $PY train.py chat1 --steps "$CHAT1_STEPS" --batch "$BATCH" --max-minutes "$MAXMIN_CHAT1"
 stage export-chat1 $PY export.py chat1 orchard-chat-1
-stage train-chat2 $PY train.py chat2 --steps "$CHAT2_STEPS" --batch "$BATCH"
+stage train-chat2 $PY train.py chat2 --steps "$CHAT2_STEPS" --batch "$BATCH" --max-minutes "$MAXMIN_CHAT2"
 stage export-chat2 $PY export.py chat2 orchard-chat-2
-stage train-draft $PY train.py draft --steps "$DRAFT_STEPS" --batch "$BATCH"
+stage train-draft $PY train.py draft --steps "$DRAFT_STEPS" --batch "$BATCH" --max-minutes "$MAXMIN_DRAFT"
 stage export-draft $PY export.py draft orchard-draft
 stage evaluate   $PY evaluate.py
 stage cards      $PY cards.py

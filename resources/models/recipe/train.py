@@ -90,6 +90,8 @@ def main():
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=None)
     ap.add_argument("--eval-every", type=int, default=0)
+    ap.add_argument("--max-minutes", type=float, default=0,
+                    help="safety stop on an overloaded machine (breaks determinism; the log records the real step count)")
     args = ap.parse_args()
     seeds = {"chat1": 1, "chat2": 2, "draft": 3}
     setup_torch(seeds[args.stage])
@@ -111,6 +113,7 @@ def main():
         for p in teacher.parameters():
             p.requires_grad_(False)
         peak, warmup = args.lr or 3e-3, 100
+    warmup = min(warmup, max(1, args.steps // 5))
     model.train()
     opt = make_opt(model, peak)
     print(f"[{args.stage}] params={count_params(model)} steps={args.steps} batch={args.batch} seq={SEQ}", flush=True)
@@ -139,12 +142,16 @@ def main():
             tps = (step + 1) * args.batch * SEQ / el
             print(f"[{args.stage}] step {step} loss {loss.item():.4f} lr {opt.param_groups[0]['lr']:.2e} "
                   f"{el:.0f}s {tps:.0f} tok/s", flush=True)
+        if args.max_minutes and time.time() - t0 > 60 * args.max_minutes:
+            print(f"[{args.stage}] deadline reached after {step + 1} steps", flush=True)
+            break
         if args.eval_every and step % args.eval_every == 0 and step:
             print(f"[{args.stage}] step {step} val_loss {eval_loss(model, val, 64):.4f}", flush=True)
     wall = time.time() - t0
     vl = eval_loss(model, val, 64)  # quick estimate; evaluate.py measures the full held-out split
-    info = {"stage": args.stage, "steps": args.steps, "batch": args.batch, "seq": SEQ,
-            "tokens": args.steps * args.batch * SEQ, "wall_s": round(wall, 1), "val_loss": vl,
+    done = step + 1
+    info = {"stage": args.stage, "steps": done, "planned_steps": args.steps, "batch": args.batch, "seq": SEQ,
+            "tokens": done * args.batch * SEQ, "wall_s": round(wall, 1), "val_loss": vl,
             "val_ppl": math.exp(vl), "params": count_params(model), "peak_lr": peak,
             "val_windows_in_log": 64, "final_train_loss": loss.item(), "train_tokens_per_epoch": int(len(train))}
     if teacher is not None:

@@ -13,7 +13,9 @@ import type { ServiceView } from '../../../electron/shared/ipc-contract.js';
 import { eventually, startShell, waitReady, type Harness } from './fixtures/shell-harness.js';
 import { waitForSnapshot } from './fixtures/supervisor-helpers.js';
 
-const PRELOAD_SOURCE = fileURLToPath(new URL('../../../electron/preload/preload.cts', import.meta.url));
+const PRELOAD_SOURCE = fileURLToPath(
+  new URL('../../../electron/preload/preload.cts', import.meta.url),
+);
 
 let h: Harness | null = null;
 afterEach(async () => {

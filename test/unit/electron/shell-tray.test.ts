@@ -7,7 +7,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ModelSummary } from '../../../src/shared/admin-api.js';
-import { eventually, startShell, waitReady, FIXTURE_KEY, type Harness } from './fixtures/shell-harness.js';
+import {
+  eventually,
+  startShell,
+  waitReady,
+  FIXTURE_KEY,
+  type Harness,
+} from './fixtures/shell-harness.js';
 import { waitForSnapshot, waitUntilDead } from './fixtures/supervisor-helpers.js';
 
 let h: Harness | null = null;
@@ -71,8 +77,14 @@ describe('tray', () => {
     expect(tray.item('deployment:orchard-chat')?.label).toBe(
       'orchard-chat: version 1, canary 2 (10%)',
     );
-    expect(tray.item('version:orchard-chat@1')).toMatchObject({ checked: true, label: 'Version 1 (loaded)' });
-    expect(tray.item('version:orchard-chat@2')).toMatchObject({ checked: false, label: 'Version 2' });
+    expect(tray.item('version:orchard-chat@1')).toMatchObject({
+      checked: true,
+      label: 'Version 1 (loaded)',
+    });
+    expect(tray.item('version:orchard-chat@2')).toMatchObject({
+      checked: false,
+      label: 'Version 2',
+    });
   });
 
   it('Load and Unload call the service and the menu follows what the service reports', async () => {
@@ -139,7 +151,12 @@ describe('tray', () => {
   it('Start at login (Windows/macOS): uses app.setLoginItemSettings with the hidden flag', async () => {
     h = await startShell({
       platform: 'win32',
-      loginItems: { platform: 'win32', execPath: 'C:\\Orchard\\Orchard.exe', appArgs: [], autostartDir: '' },
+      loginItems: {
+        platform: 'win32',
+        execPath: 'C:\\Orchard\\Orchard.exe',
+        appArgs: [],
+        autostartDir: '',
+      },
     });
     await waitReady(h);
     h.fake.tray.click('open-at-login');

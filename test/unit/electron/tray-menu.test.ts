@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { DeploymentSummary, ModelSummary, VersionSummary } from '../../../src/shared/admin-api.js';
+import type {
+  DeploymentSummary,
+  ModelSummary,
+  VersionSummary,
+} from '../../../src/shared/admin-api.js';
 import type { MenuItemOptions } from '../../../electron/main/electron-like.js';
 import {
   NO_MODELS,
@@ -29,7 +33,11 @@ function recorder() {
   return { calls, actions };
 }
 
-function version(v: string, loaded: boolean, state: VersionSummary['state'] = 'ready'): VersionSummary {
+function version(
+  v: string,
+  loaded: boolean,
+  state: VersionSummary['state'] = 'ready',
+): VersionSummary {
   return {
     model: 'orchard-chat',
     version: v,
@@ -246,7 +254,13 @@ describe('buildTrayMenu', () => {
 
   it('status lines for a ready service with nothing loaded', () => {
     expect(
-      statusLines({ state: 'ready', apiUrl: null, serving: [], lastError: null, nextRestartDelayMs: null }),
+      statusLines({
+        state: 'ready',
+        apiUrl: null,
+        serving: [],
+        lastError: null,
+        nextRestartDelayMs: null,
+      }),
     ).toEqual(['Server running']);
   });
 });

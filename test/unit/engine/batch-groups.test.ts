@@ -3,7 +3,13 @@ import { planGroups } from '../../../src/engine/batch-groups.js';
 import type { RunnerSequence } from '../../../src/engine/runner-types.js';
 
 function seq(seqId: number, len: number, start: number): RunnerSequence {
-  return { seqId, tokenIds: new Array<number>(len).fill(3), startPosition: start, blockTable: [], numLogits: 1 };
+  return {
+    seqId,
+    tokenIds: new Array<number>(len).fill(3),
+    startPosition: start,
+    blockTable: [],
+    numLogits: 1,
+  };
 }
 
 const ids = (groups: RunnerSequence[][]) => groups.map((g) => g.map((s) => s.seqId));
@@ -15,7 +21,10 @@ describe('planGroups', () => {
   });
 
   it('groups prefill chunks of similar length and past, splits the rest', () => {
-    const groups = planGroups([seq(0, 500, 0), seq(1, 480, 0), seq(2, 12, 0), seq(3, 10, 0), seq(4, 470, 900)], true);
+    const groups = planGroups(
+      [seq(0, 500, 0), seq(1, 480, 0), seq(2, 12, 0), seq(3, 10, 0), seq(4, 470, 900)],
+      true,
+    );
     expect(ids(groups)).toEqual([[0, 1], [4], [2, 3]]);
   });
 

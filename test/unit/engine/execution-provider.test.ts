@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createSessionWithProvider, planProviders, sessionProviders } from '../../../src/engine/execution-provider.js';
+import {
+  createSessionWithProvider,
+  planProviders,
+  sessionProviders,
+} from '../../../src/engine/execution-provider.js';
 import type { BackendInfo, ConcreteProvider } from '../../../src/engine/execution-provider.js';
 
 const LINUX_BUILD: BackendInfo[] = [
@@ -32,7 +36,14 @@ describe('planProviders', () => {
   it('offers DirectML on Windows and CoreML on macOS when the build has them', () => {
     const win = planProviders('auto', [...LINUX_BUILD, { name: 'dml', bundled: true }], 'win32');
     expect(win.candidates).toEqual(['dml', 'webgpu', 'cpu']);
-    const mac = planProviders('auto', [{ name: 'cpu', bundled: true }, { name: 'coreml', bundled: true }], 'darwin');
+    const mac = planProviders(
+      'auto',
+      [
+        { name: 'cpu', bundled: true },
+        { name: 'coreml', bundled: true },
+      ],
+      'darwin',
+    );
     expect(mac.candidates).toEqual(['coreml', 'cpu']);
     const cuda = planProviders('auto', [{ name: 'cuda', bundled: true }], 'linux');
     expect(cuda.candidates).toEqual(['cuda', 'cpu']);
@@ -47,10 +58,16 @@ describe('planProviders', () => {
 describe('createSessionWithProvider', () => {
   it('auto falls back to CPU when WebGPU fails to initialise, saying why', async () => {
     const f = factory(['cpu']);
-    const sel = await createSessionWithProvider('auto', { backends: LINUX_BUILD, platform: 'linux', ...f });
+    const sel = await createSessionWithProvider('auto', {
+      backends: LINUX_BUILD,
+      platform: 'linux',
+      ...f,
+    });
     expect(f.tried).toEqual(['webgpu', 'cpu']);
     expect(sel.provider).toBe('cpu');
-    expect(sel.reason).toContain('webgpu failed to initialise: webgpu init failed: no adapter found');
+    expect(sel.reason).toContain(
+      'webgpu failed to initialise: webgpu init failed: no adapter found',
+    );
     expect(sel.reason).toContain('cuda is not bundled');
     expect(sel.reason).not.toContain('stack');
   });
@@ -58,7 +75,10 @@ describe('createSessionWithProvider', () => {
   it('auto uses the best provider that works', async () => {
     const f = factory(['cuda', 'cpu']);
     const sel = await createSessionWithProvider('auto', {
-      backends: [{ name: 'cpu', bundled: true }, { name: 'cuda', bundled: true }],
+      backends: [
+        { name: 'cpu', bundled: true },
+        { name: 'cuda', bundled: true },
+      ],
       platform: 'linux',
       ...f,
     });
@@ -69,18 +89,34 @@ describe('createSessionWithProvider', () => {
 
   it('an explicit provider that is missing or fails is an error, not a silent CPU run', async () => {
     await expect(
-      createSessionWithProvider('cuda', { backends: LINUX_BUILD, platform: 'linux', ...factory(['cpu']) }),
+      createSessionWithProvider('cuda', {
+        backends: LINUX_BUILD,
+        platform: 'linux',
+        ...factory(['cpu']),
+      }),
     ).rejects.toThrow(/cuda is not available: cuda is not bundled/);
     await expect(
-      createSessionWithProvider('webgpu', { backends: LINUX_BUILD, platform: 'linux', ...factory(['cpu']) }),
+      createSessionWithProvider('webgpu', {
+        backends: LINUX_BUILD,
+        platform: 'linux',
+        ...factory(['cpu']),
+      }),
     ).rejects.toThrow(/webgpu failed to initialise/);
-    const cpu = await createSessionWithProvider('cpu', { backends: LINUX_BUILD, platform: 'linux', ...factory(['cpu']) });
+    const cpu = await createSessionWithProvider('cpu', {
+      backends: LINUX_BUILD,
+      platform: 'linux',
+      ...factory(['cpu']),
+    });
     expect(cpu).toMatchObject({ provider: 'cpu', reason: 'using cpu as requested' });
   });
 
   it('reports every failure when nothing works', async () => {
     await expect(
-      createSessionWithProvider('auto', { backends: LINUX_BUILD, platform: 'linux', ...factory([]) }),
+      createSessionWithProvider('auto', {
+        backends: LINUX_BUILD,
+        platform: 'linux',
+        ...factory([]),
+      }),
     ).rejects.toThrow(/webgpu failed.*cpu failed/);
   });
 });

@@ -68,6 +68,20 @@ export interface ComputeRecord {
   tokenIds: number[];
 }
 
+/** A fake model: raw logits after the prefix whose hash is `state`. */
+export type FakeModel = (state: number, vocab: number, out: Float32Array) => Float32Array;
+
+export interface FakeRunnerOptions {
+  model?: FakeModel;
+  /**
+   * Allow a write that leaves a slot exactly as it was (same token after the same prefix), even
+   * into a slot another sequence reads this step: a real runner writes the same keys and values
+   * there. The draft model's store needs it (it may catch up inside blocks shared through the
+   * prefix cache); the target's store stays strict.
+   */
+  tolerateIdenticalWrites?: boolean;
+}
+
 export class FakeRunner implements ModelRunner {
   readonly geometry: KvGeometry = { numLayers: 2, numKvHeads: 2, headDim: 8, dtypeBytes: 4 };
   readonly slotTokens: Int32Array;
@@ -79,11 +93,17 @@ export class FakeRunner implements ModelRunner {
   /** Resolve execute() on a later macrotask, so tests can interleave aborts with a step. */
   asyncDelay = false;
 
+  private readonly model: FakeModel;
+  private readonly tolerateIdenticalWrites: boolean;
+
   constructor(
     readonly vocabSize: number,
     readonly blockSize: number,
     readonly numBlocks: number,
+    options: FakeRunnerOptions = {},
   ) {
+    this.model = options.model ?? fakeLogits;
+    this.tolerateIdenticalWrites = options.tolerateIdenticalWrites ?? false;
     this.slotTokens = new Int32Array(numBlocks * blockSize).fill(-1);
     this.slotState = new Uint32Array(numBlocks * blockSize);
   }
@@ -108,7 +128,8 @@ export class FakeRunner implements ModelRunner {
         if (!Number.isInteger(b) || b < 0 || b >= this.numBlocks)
           throw new Error(`bad block id ${b}`);
       }
-      if (s.numLogits !== 0 && s.numLogits !== 1) throw new Error(`numLogits ${s.numLogits}`);
+      if (!Number.isInteger(s.numLogits) || s.numLogits < 0 || s.numLogits > s.tokenIds.length)
+        throw new Error(`numLogits ${s.numLogits}`);
       // Read the past through the block table and check it is one consistent prefix.
       let h = ROOT;
       for (let p = 0; p < s.startPosition; p++) {
@@ -123,26 +144,38 @@ export class FakeRunner implements ModelRunner {
       pasts.push(h);
     }
     const writes = new Set<number>();
-    for (const s of sequences) {
-      for (let i = 0; i < s.tokenIds.length; i++) {
-        const p = s.startPosition + i;
-        const slot = s.blockTable[Math.floor(p / bs)] * bs + (p % bs);
-        if (writes.has(slot)) throw new Error(`two sequences write slot ${slot} in one step`);
-        const reader = reads.get(slot);
-        if (reader !== undefined)
-          throw new Error(`sequence ${s.seqId} overwrites a slot sequence ${reader} reads`);
-        writes.add(slot);
-      }
-    }
-    const logits = new Map<number, Float32Array>();
     sequences.forEach((s, k) => {
       let h = pasts[k];
       for (let i = 0; i < s.tokenIds.length; i++) {
         const p = s.startPosition + i;
         const slot = s.blockTable[Math.floor(p / bs)] * bs + (p % bs);
         h = mix(h, s.tokenIds[i]);
+        if (
+          this.tolerateIdenticalWrites &&
+          this.slotTokens[slot] === s.tokenIds[i] &&
+          this.slotState[slot] === h
+        )
+          continue;
+        if (writes.has(slot)) throw new Error(`two sequences write slot ${slot} in one step`);
+        const reader = reads.get(slot);
+        if (reader !== undefined)
+          throw new Error(`sequence ${s.seqId} overwrites a slot sequence ${reader} reads`);
+        writes.add(slot);
+      }
+    });
+    const logits = new Map<number, Float32Array>();
+    const V = this.vocabSize;
+    sequences.forEach((s, k) => {
+      let h = pasts[k];
+      const rows = new Float32Array(s.numLogits * V);
+      const firstRow = s.tokenIds.length - s.numLogits;
+      for (let i = 0; i < s.tokenIds.length; i++) {
+        const p = s.startPosition + i;
+        const slot = s.blockTable[Math.floor(p / bs)] * bs + (p % bs);
+        h = mix(h, s.tokenIds[i]);
         this.slotTokens[slot] = s.tokenIds[i];
         this.slotState[slot] = h;
+        if (i >= firstRow) this.model(h, V, rows.subarray((i - firstRow) * V, (i - firstRow + 1) * V));
       }
       this.computedTokens += s.tokenIds.length;
       this.log.push({
@@ -150,7 +183,7 @@ export class FakeRunner implements ModelRunner {
         startPosition: s.startPosition,
         tokenIds: s.tokenIds.slice(),
       });
-      if (s.numLogits > 0) logits.set(s.seqId, fakeLogits(h, this.vocabSize));
+      if (s.numLogits > 0) logits.set(s.seqId, rows);
     });
     if (this.asyncDelay) await new Promise((resolve) => setTimeout(resolve, 0));
     return { logits };

@@ -7,14 +7,23 @@ import { parseGraphSignature, readModelConfig } from '../../../src/engine/model-
 
 type Meta = InferenceSession.ValueMetadata;
 
-function tensor(name: string, type: 'float32' | 'float16' | 'int64', shape: Array<number | string>): Meta {
+function tensor(
+  name: string,
+  type: 'float32' | 'float16' | 'int64',
+  shape: Array<number | string>,
+): Meta {
   return { name, isTensor: true, type, shape } as Meta;
 }
 
-function llamaGraph(opts: { layers?: number; kv?: 'float32' | 'float16'; positionIds?: boolean; keep?: boolean } = {}) {
+function llamaGraph(
+  opts: { layers?: number; kv?: 'float32' | 'float16'; positionIds?: boolean; keep?: boolean } = {},
+) {
   const layers = opts.layers ?? 2;
   const kv = opts.kv ?? 'float32';
-  const inputs: Meta[] = [tensor('input_ids', 'int64', ['batch', 'seq']), tensor('attention_mask', 'int64', ['batch', 'total'])];
+  const inputs: Meta[] = [
+    tensor('input_ids', 'int64', ['batch', 'seq']),
+    tensor('attention_mask', 'int64', ['batch', 'total']),
+  ];
   if (opts.positionIds !== false) inputs.push(tensor('position_ids', 'int64', ['batch', 'seq']));
   if (opts.keep) inputs.push(tensor('num_logits_to_keep', 'int64', []));
   const outputs: Meta[] = [tensor('logits', 'float32', ['batch', 'seq', 4096])];
@@ -49,7 +58,10 @@ describe('parseGraphSignature', () => {
   });
 
   it('names what is missing when a graph has no KV cache', () => {
-    const inputs = [tensor('input_ids', 'int64', ['b', 's']), tensor('attention_mask', 'int64', ['b', 't'])];
+    const inputs = [
+      tensor('input_ids', 'int64', ['b', 's']),
+      tensor('attention_mask', 'int64', ['b', 't']),
+    ];
     const outputs = [tensor('logits', 'float32', ['b', 's', 4096])];
     expect(() => parseGraphSignature(inputs, outputs, GEOMETRY)).toThrow(
       /lacks: past key for layer 0; past value for layer 0; .*present value for layer 1/,
@@ -58,18 +70,32 @@ describe('parseGraphSignature', () => {
 
   it('rejects a graph exported for another config, an unknown input, or an integer KV cache', () => {
     const g = llamaGraph({ layers: 3 });
-    expect(() => parseGraphSignature(g.inputs, g.outputs, GEOMETRY)).toThrow(/layer 2, but config.json has 2 layers/);
+    expect(() => parseGraphSignature(g.inputs, g.outputs, GEOMETRY)).toThrow(
+      /layer 2, but config.json has 2 layers/,
+    );
     const h = llamaGraph();
-    expect(() => parseGraphSignature(h.inputs, h.outputs, { ...GEOMETRY, numKvHeads: 4 })).toThrow(/4 KV heads/);
+    expect(() => parseGraphSignature(h.inputs, h.outputs, { ...GEOMETRY, numKvHeads: 4 })).toThrow(
+      /4 KV heads/,
+    );
     expect(() =>
-      parseGraphSignature([...h.inputs, tensor('use_cache_branch', 'int64', [1])], h.outputs, GEOMETRY),
+      parseGraphSignature(
+        [...h.inputs, tensor('use_cache_branch', 'int64', [1])],
+        h.outputs,
+        GEOMETRY,
+      ),
     ).toThrow(/'use_cache_branch'/);
     const q = llamaGraph();
     q.inputs[3] = tensor('past_key_values.0.key', 'int64', ['batch', 2, 'past', 32]);
-    expect(() => parseGraphSignature(q.inputs, q.outputs, GEOMETRY)).toThrow(/float32 or float16 KV cache/);
+    expect(() => parseGraphSignature(q.inputs, q.outputs, GEOMETRY)).toThrow(
+      /float32 or float16 KV cache/,
+    );
     const noMask = llamaGraph();
     expect(() =>
-      parseGraphSignature(noMask.inputs.filter((i) => i.name !== 'attention_mask'), noMask.outputs, GEOMETRY),
+      parseGraphSignature(
+        noMask.inputs.filter((i) => i.name !== 'attention_mask'),
+        noMask.outputs,
+        GEOMETRY,
+      ),
     ).toThrow(/input 'attention_mask'/);
   });
 });
@@ -83,7 +109,8 @@ describe('readModelConfig', () => {
   function modelDir(config: object, generation?: object): string {
     dir = mkdtempSync(path.join(os.tmpdir(), 'orchard-config-'));
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-    if (generation) writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify(generation));
+    if (generation)
+      writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify(generation));
     mkdirSync(path.join(dir, 'onnx'));
     writeFileSync(path.join(dir, 'onnx', 'model.onnx'), '');
     return dir;
@@ -103,7 +130,14 @@ describe('readModelConfig', () => {
 
   it('derives head_dim, and takes stop ids from generation_config.json', async () => {
     const cfg = await readModelConfig(modelDir(LLAMA, { eos_token_id: [1, 5], bos_token_id: 0 }));
-    expect(cfg).toMatchObject({ headDim: 32, numKvHeads: 2, numLayers: 4, contextLength: 1024, eosTokenIds: [1, 5], bosTokenId: 0 });
+    expect(cfg).toMatchObject({
+      headDim: 32,
+      numKvHeads: 2,
+      numLayers: 4,
+      contextLength: 1024,
+      eosTokenIds: [1, 5],
+      bosTokenId: 0,
+    });
     expect(cfg.onnxPath).toBe(path.join(dir, 'onnx', 'model.onnx'));
     expect(cfg.numParams).toBeNull();
   });
@@ -116,8 +150,8 @@ describe('readModelConfig', () => {
   });
 
   it('says which field is wrong', async () => {
-    await expect(readModelConfig(modelDir({ ...LLAMA, num_hidden_layers: 'four' }))).rejects.toThrow(
-      /'num_hidden_layers' must be a positive integer/,
-    );
+    await expect(
+      readModelConfig(modelDir({ ...LLAMA, num_hidden_layers: 'four' })),
+    ).rejects.toThrow(/'num_hidden_layers' must be a positive integer/);
   });
 });

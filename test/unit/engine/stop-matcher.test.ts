@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { StopMatcher } from '../../../src/engine/stop-matcher.js';
 
-function run(stops: string[], pieces: string[]): { emitted: string[]; stopped: boolean; matched?: string } {
+function run(
+  stops: string[],
+  pieces: string[],
+): { emitted: string[]; stopped: boolean; matched?: string } {
   const m = new StopMatcher(stops);
   const emitted: string[] = [];
   for (const p of pieces) {

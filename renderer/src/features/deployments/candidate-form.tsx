@@ -23,7 +23,7 @@ export function CandidateForm({
     e.preventDefault();
     setBusy(true);
     try {
-      await onStart({ version: chosen, weight: mode === 'shadow' ? 0 : Number(weight), mode });
+      await onStart({ version: chosen, weight: Number(weight), mode });
     } finally {
       setBusy(false);
     }
@@ -67,16 +67,17 @@ export function CandidateForm({
         </select>
       </div>
       <div className="field field-narrow">
-        <label htmlFor={`${idPrefix}-cand-weight`}>Traffic %</label>
+        <label htmlFor={`${idPrefix}-cand-weight`}>
+          {mode === 'shadow' ? 'Mirrored %' : 'Traffic %'}
+        </label>
         <input
           id={`${idPrefix}-cand-weight`}
           className="input"
           type="number"
-          min={0}
+          min={1}
           max={100}
           step={1}
-          value={mode === 'shadow' ? '0' : weight}
-          disabled={mode === 'shadow'}
+          value={weight}
           onChange={(e) => setWeight(e.target.value)}
         />
       </div>

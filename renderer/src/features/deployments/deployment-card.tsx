@@ -134,7 +134,8 @@ export function DeploymentCard({
                 weight={candidate.weight}
                 stableName={stableName}
                 candidateName={candidateName}
-                disabled={busy || candidate.mode === 'shadow'}
+                mode={candidate.mode}
+                disabled={busy}
                 onCommit={(w) => run(() => admin.setWeight(d.name, w)).catch(() => undefined)}
               />
               <label className="switch">
@@ -146,7 +147,7 @@ export function DeploymentCard({
                     void runQuiet(() =>
                       admin.startCandidate(d.name, {
                         version: candidate.version,
-                        weight: e.target.checked ? 0 : candidate.weight,
+                        weight: candidate.weight,
                         mode: e.target.checked ? 'shadow' : 'canary',
                       }),
                     )
@@ -193,7 +194,8 @@ export function DeploymentCard({
             </p>
             {others.length === 0 ? (
               <p className="faint small">No other ready version to switch to.</p>
-            ) : (
+            ) : null}
+            {others.length === 0 ? null : (
               <div className="row wrap">
                 <label htmlFor={`${idPrefix}-switch`} className="visually-hidden">
                   Version to deploy
@@ -217,6 +219,18 @@ export function DeploymentCard({
                   onClick={() => setPending({ kind: 'deploy', version: switchVersion })}
                 >
                   Deploy
+                </button>
+              </div>
+            )}
+            {candidate ? null : (
+              <div>
+                <button
+                  type="button"
+                  className="btn btn-ghost-danger btn-small"
+                  disabled={busy}
+                  onClick={() => setPending({ kind: 'rollback' })}
+                >
+                  <Icon name="undo" size={15} /> Roll back to the previous stable version
                 </button>
               </div>
             )}
@@ -307,9 +321,16 @@ export function DeploymentCard({
         }}
       >
         {pending?.kind === 'rollback' ? (
-          <p>
-            {candidateName} stops receiving traffic; every request goes to {stableName}.
-          </p>
+          candidate ? (
+            <p>
+              {candidateName} stops receiving traffic; every request goes to {stableName}.
+            </p>
+          ) : (
+            <p>
+              {d.name} switches back to the version it served before {stableName}, after loading and
+              warming it up.
+            </p>
+          )
         ) : pending?.kind === 'promote' ? (
           <p>{candidateName} becomes the stable version and receives all traffic.</p>
         ) : (

@@ -3,7 +3,8 @@ import type { RolloutEvent } from '../../api/types.js';
 import { formatDateTime, formatRelative } from '../../components/format.js';
 import { Icon, type IconName } from '../../components/icons.js';
 
-const KIND: Record<RolloutEvent['kind'], { label: string; icon: IconName; tone: string }> = {
+// Keyed by string: the service may add kinds (e.g. 'speculative') before this list knows them.
+const KIND: Record<string, { label: string; icon: IconName; tone: string } | undefined> = {
   created: { label: 'Created', icon: 'plus', tone: 'neutral' },
   deploy: { label: 'Switched stable', icon: 'deployments', tone: 'info' },
   canary: { label: 'Canary started', icon: 'rocket', tone: 'accent' },
@@ -14,6 +15,7 @@ const KIND: Record<RolloutEvent['kind'], { label: string; icon: IconName; tone: 
   'auto-promote': { label: 'Auto promote', icon: 'check', tone: 'good' },
   shadow: { label: 'Shadow', icon: 'eye', tone: 'accent' },
   policy: { label: 'Policy changed', icon: 'settings', tone: 'neutral' },
+  speculative: { label: 'Speculative decoding', icon: 'rocket', tone: 'neutral' },
 };
 
 export function RolloutTimeline({ events, now }: { events: RolloutEvent[]; now: number }) {

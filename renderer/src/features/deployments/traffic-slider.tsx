@@ -1,15 +1,16 @@
 /**
- * Canary traffic weight. The range input moves freely; the weight is applied when the user
+ * Candidate traffic weight (percent of requests a canary answers, or a shadow mirrors). The range input moves freely; the weight is applied when the user
  * lets go (the native `change` event: pointer release, or a key press), debounced so holding
  * an arrow key sends one request rather than twenty.
  */
-import { useEffect, useEffectEvent, useRef, useState, type CSSProperties } from 'react';
+import { useEffect, useEffectEvent, useRef, useState } from 'react';
 
 export function TrafficSlider({
   id,
   weight,
   stableName,
   candidateName,
+  mode,
   disabled,
   onCommit,
 }: {
@@ -18,6 +19,7 @@ export function TrafficSlider({
   weight: number;
   stableName: string;
   candidateName: string;
+  mode: 'canary' | 'shadow';
   disabled?: boolean;
   onCommit: (weight: number) => Promise<void>;
 }) {
@@ -56,11 +58,12 @@ export function TrafficSlider({
     };
   }, []);
 
+  const shadow = mode === 'shadow';
   return (
     <div className="traffic">
       <div className="traffic-head">
         <label htmlFor={id} className="field-label">
-          Traffic to candidate
+          {shadow ? 'Traffic mirrored to shadow' : 'Traffic to candidate'}
         </label>
         <output htmlFor={id} className="traffic-value" aria-live="polite">
           {value}%{applying ? <span className="faint"> · applying…</span> : null}
@@ -70,26 +73,34 @@ export function TrafficSlider({
         ref={inputRef}
         id={id}
         type="range"
-        min={0}
+        min={1}
         max={100}
         step={1}
         value={value}
         disabled={disabled}
-        aria-valuetext={`${value}% to ${candidateName}, ${100 - value}% to ${stableName}`}
+        aria-valuetext={
+          shadow
+            ? `${value}% of requests mirrored to ${candidateName}; ${stableName} answers all`
+            : `${value}% to ${candidateName}, ${100 - value}% to ${stableName}`
+        }
         onChange={(e) => setDraft(Number(e.target.value))}
-        style={{ '--fill': `${value}%` } as CSSProperties}
         className="traffic-range"
       />
       <div className="traffic-split" aria-hidden="true">
-        <span className="split-stable" style={{ width: `${100 - value}%` }} />
-        <span className="split-candidate" style={{ width: `${value}%` }} />
+        <span className="split-stable" style={{ width: `${shadow ? 100 : 100 - value}%` }} />
+        {shadow ? null : <span className="split-candidate" style={{ width: `${value}%` }} />}
       </div>
+      {shadow ? (
+        <div className="traffic-split traffic-split-shadow" aria-hidden="true">
+          <span className="split-candidate" style={{ width: `${value}%` }} />
+        </div>
+      ) : null}
       <div className="traffic-legend">
         <span>
-          <span className="dot dot-stable" /> stable {100 - value}%
+          <span className="dot dot-stable" /> stable answers {shadow ? 100 : 100 - value}%
         </span>
         <span>
-          candidate {value}% <span className="dot dot-candidate" />
+          {shadow ? 'mirrored' : 'candidate'} {value}% <span className="dot dot-candidate" />
         </span>
       </div>
     </div>

@@ -40,6 +40,18 @@ export function ModelsView() {
 
   useLiveEvent('job', upsertJob);
 
+  // Jobs already running when the view opens (started before, or from the CLI).
+  useEffect(() => {
+    const ctrl = new AbortController();
+    admin.jobs(ctrl.signal).then(
+      (list) => {
+        for (const j of list) if (j.state === 'running') upsertJob(j);
+      },
+      () => undefined,
+    );
+    return () => ctrl.abort();
+  }, [upsertJob]);
+
   // SSE carries progress; polling covers a dropped connection so a pull never looks stuck.
   const running = jobs
     .filter((j) => j.state === 'running')

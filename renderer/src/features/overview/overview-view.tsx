@@ -2,13 +2,14 @@
 import { useCallback } from 'react';
 import { admin } from '../../api/admin.js';
 import { useLiveHistory, useLiveSnapshot, useNow, useResource } from '../../api/hooks.js';
-import { formatBytes, formatDuration, formatPercent, formatRate } from '../../components/format.js';
+import { formatBytes, formatDuration, formatRate } from '../../components/format.js';
 import { Icon } from '../../components/icons.js';
 import { Badge, PageHeader, Panel, Stat } from '../../components/layout.js';
-import { EmptyState, ErrorState, Loading } from '../../components/states.js';
+import { ErrorState, Loading } from '../../components/states.js';
 import { TimeChart } from '../../components/time-chart.js';
 import { href } from '../../router.js';
 import { ApiAccess } from './api-access.js';
+import { LoadedVersions } from './loaded-versions.js';
 import type { LiveSnapshot } from '../../api/types.js';
 
 function throughputData(history: LiveSnapshot[]) {
@@ -131,56 +132,7 @@ export function OverviewView() {
           </a>
         }
       >
-        {live.loaded.length === 0 ? (
-          <EmptyState icon="models" title="No model version is loaded">
-            Versions load on their first request, or load one yourself from{' '}
-            <a href={href('models')}>Models</a>.
-          </EmptyState>
-        ) : (
-          <div className="table-wrap">
-            <table className="table" aria-label="Loaded versions">
-              <thead>
-                <tr>
-                  <th>Version</th>
-                  <th>Device</th>
-                  <th className="num">Memory</th>
-                  <th className="num">Running</th>
-                  <th className="num">Waiting</th>
-                  <th>KV cache</th>
-                  <th className="num">Prefix hits</th>
-                </tr>
-              </thead>
-              <tbody>
-                {live.loaded.map((v) => (
-                  <tr key={v.servedName}>
-                    <td>
-                      <strong className="mono">{v.servedName}</strong>
-                    </td>
-                    <td>{v.device}</td>
-                    <td className="num">{formatBytes(v.memoryBytes)}</td>
-                    <td className="num">{v.stats.running}</td>
-                    <td className="num">{v.stats.waiting}</td>
-                    <td>
-                      <div
-                        className="meter"
-                        title={`${v.stats.kv.usedBlocks} of ${v.stats.kv.totalBlocks} blocks`}
-                      >
-                        <div className="meter-bar">
-                          <div
-                            className="meter-fill"
-                            style={{ width: `${Math.min(100, v.stats.kv.usage * 100)}%` }}
-                          />
-                        </div>
-                        <span>{formatPercent(v.stats.kv.usage)}</span>
-                      </div>
-                    </td>
-                    <td className="num">{formatPercent(v.stats.prefixCache.hitRate)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <LoadedVersions loaded={live.loaded} now={now} />
       </Panel>
     </>
   );

@@ -9,6 +9,7 @@ export interface SamplingDraft {
   maxTokens: string;
   seed: string;
   stop: string;
+  ignoreEos: boolean;
 }
 
 export const DEFAULT_SAMPLING: SamplingDraft = {
@@ -19,6 +20,7 @@ export const DEFAULT_SAMPLING: SamplingDraft = {
   maxTokens: '256',
   seed: '',
   stop: '',
+  ignoreEos: false,
 };
 
 export function toOptions(d: SamplingDraft): SamplingOptions {
@@ -36,6 +38,7 @@ export function toOptions(d: SamplingDraft): SamplingOptions {
     .filter((s) => s.length > 0)
     .slice(0, 4);
   if (stop.length > 0) out.stop = stop;
+  if (d.ignoreEos) out.ignore_eos = true;
   return out;
 }
 
@@ -177,6 +180,14 @@ export function SamplingPanel({
           onChange={(e) => set('stop', e.target.value)}
         />
       </div>
+      <label className="switch">
+        <input
+          type="checkbox"
+          checked={value.ignoreEos}
+          onChange={(e) => set('ignoreEos', e.target.checked)}
+        />
+        <span>Ignore end of sequence</span>
+      </label>
       <button
         type="button"
         className="btn btn-small btn-ghost"

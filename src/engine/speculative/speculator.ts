@@ -1,0 +1,207 @@
+/**
+ * Speculative decoding inside the engine step. Around the scheduler it:
+ * 1. before schedule(): picks how many drafts each decoding sequence should verify (adaptive,
+ *    per sequence, from its acceptance rate), and computes prompt-lookup proposals outright;
+ * 2. after schedule(): runs the draft model for the sequences that use it (and keeps the
+ *    draft's KV in step with prefill chunks of those sequences) and writes the drafts into the
+ *    plan;
+ * 3. after the target's step: verifies drafts by rejection sampling, then records what was
+ *    accepted.
+ *
+ * Speculating and plain sequences share one step. Speculation switches itself off while more
+ * than `maxRunning` sequences run: a large batch already keeps the hardware busy, and drafts
+ * would only add work.
+ */
+import type { SamplingParams, SpeculativeMode } from '../../shared/sampling.js';
+import type { KvCacheManager } from '../kv-cache-manager.js';
+import type { ModelRunner } from '../runner-types.js';
+import type { SampledToken, Sampler } from '../sampler.js';
+import type { SchedulePlan, ScheduledSequence } from '../scheduler.js';
+import type { Sequence } from '../sequence.js';
+import type { EngineStats } from '../types.js';
+import { AcceptanceEstimate, bestNumDrafts } from './draft-length.js';
+import { DraftProposer, type DraftJob } from './draft-proposer.js';
+import { proposeByLookup } from './ngram-proposer.js';
+import { RejectionSampler, type DraftTokens } from './rejection-sampler.js';
+
+export interface SpeculativeConfig {
+  /** For requests that do not choose (SamplingParams.speculative). */
+  defaultMode: SpeculativeMode;
+  minDrafts: number;
+  maxDrafts: number;
+  /** Speculate only while at most this many sequences are running. */
+  maxRunning: number;
+  /** Prompt lookup: longest and shortest suffix n-gram to match. */
+  lookupMaxN: number;
+  lookupMinN: number;
+  /**
+   * Cost of one draft token relative to one plain decode step: the draft model's forward pass
+   * plus one more position in the target's verification. Sets how deep to speculate for a
+   * given acceptance rate.
+   */
+  draftCost: number;
+  /** Same for prompt lookup, where only the extra verified position costs anything. */
+  lookupCost: number;
+  /** Acceptance rate assumed before a sequence has shown its own. */
+  draftPrior: number;
+  lookupPrior: number;
+}
+
+export const DEFAULT_SPECULATIVE_CONFIG: Readonly<SpeculativeConfig> = Object.freeze({
+  defaultMode: 'off',
+  minDrafts: 1,
+  maxDrafts: 8,
+  maxRunning: 8,
+  lookupMaxN: 4,
+  lookupMinN: 2,
+  draftCost: 0.3,
+  lookupCost: 0.08,
+  draftPrior: 0.7,
+  lookupPrior: 0.5,
+});
+
+export const SPECULATIVE_MODES: readonly SpeculativeMode[] = ['off', 'draft', 'lookup'];
+
+export function parseSpeculativeMode(value: string): SpeculativeMode {
+  const found = SPECULATIVE_MODES.find((m) => m === value);
+  if (!found)
+    throw new Error(`unknown speculative mode '${value}'; expected one of ${SPECULATIVE_MODES.join(', ')}`);
+  return found;
+}
+
+interface StepState {
+  lookups: Map<Sequence, number[]>;
+  drafts: Map<number, DraftTokens>;
+  jobs: DraftJob[];
+  accepted: Map<number, number>;
+}
+
+export class Speculator {
+  readonly config: SpeculativeConfig;
+  private readonly draft: DraftProposer | null;
+  private readonly verifier: RejectionSampler;
+  private readonly estimates = new WeakMap<Sequence, AcceptanceEstimate>();
+  private active = false;
+  private step: StepState = { lookups: new Map(), drafts: new Map(), jobs: [], accepted: new Map() };
+  private proposed = 0;
+  private accepted = 0;
+  private verifications = 0;
+
+  constructor(
+    kv: KvCacheManager,
+    sampler: Sampler,
+    draftRunner: ModelRunner | null,
+    config: Partial<SpeculativeConfig> = {},
+  ) {
+    this.config = { ...DEFAULT_SPECULATIVE_CONFIG, ...config };
+    const c = this.config;
+    if (!(c.minDrafts >= 1 && c.maxDrafts >= c.minDrafts && Number.isInteger(c.maxDrafts)))
+      throw new RangeError('speculative drafts: need 1 <= minDrafts <= maxDrafts');
+    this.draft = draftRunner ? new DraftProposer(draftRunner, kv) : null;
+    this.verifier = new RejectionSampler(sampler, sampler.vocabSize);
+  }
+
+  get hasDraftModel(): boolean {
+    return this.draft !== null;
+  }
+
+  /** The mode a request runs with: its own choice, else the default; 'draft' needs a draft model. */
+  modeOf(params: SamplingParams): SpeculativeMode {
+    const mode = params.speculative ?? this.config.defaultMode;
+    return mode === 'draft' && this.draft === null ? 'off' : mode;
+  }
+
+  /** Before schedule(): drafts wanted per decoding sequence. */
+  planDrafts(running: readonly Sequence[]): void {
+    const c = this.config;
+    this.step = { lookups: new Map(), drafts: new Map(), jobs: [], accepted: new Map() };
+    this.active = running.length <= c.maxRunning;
+    for (const seq of running) {
+      seq.plannedDrafts = 0;
+      if (!this.active || seq.numTokens - seq.numComputedTokens !== 1) continue;
+      const mode = this.modeOf(seq.request.params);
+      if (mode === 'off') continue;
+      const alpha = this.estimate(seq, mode).rate;
+      if (mode === 'lookup') {
+        const k = bestNumDrafts(alpha, c.lookupCost, c.minDrafts, c.maxDrafts);
+        const proposal = proposeByLookup(seq.tokens, k, c.lookupMinN, c.lookupMaxN);
+        if (proposal.length === 0) continue;
+        this.step.lookups.set(seq, proposal);
+        seq.plannedDrafts = proposal.length;
+      } else {
+        seq.plannedDrafts = bestNumDrafts(alpha, c.draftCost, c.minDrafts, c.maxDrafts);
+      }
+    }
+  }
+
+  /** After schedule(): fills the plan's draft tokens (running the draft model where needed). */
+  async propose(plan: SchedulePlan): Promise<void> {
+    const { step } = this;
+    for (const entry of plan.scheduled) {
+      const { seq, numDrafts } = entry;
+      const mode = this.modeOf(seq.request.params);
+      if (mode === 'lookup' && numDrafts > 0) {
+        const tokenIds = step.lookups.get(seq)!.slice(0, numDrafts);
+        const ids = entry.runner.tokenIds;
+        ids.splice(ids.length - numDrafts, numDrafts, ...tokenIds);
+        step.drafts.set(seq.seqId, { tokenIds, probs: tokenIds.map(() => null) });
+      } else if (mode === 'draft' && this.active) {
+        const realEnd = entry.runner.startPosition + entry.numNewTokens - numDrafts;
+        step.jobs.push({ entry, numDrafts, realEnd, result: null });
+      }
+    }
+    if (this.draft === null || step.jobs.length === 0) return;
+    await this.draft.propose(step.jobs);
+    for (const job of step.jobs) {
+      if (job.result !== null) step.drafts.set(job.entry.seq.seqId, job.result);
+    }
+  }
+
+  /** The tokens a verified sequence emits: accepted drafts, then one from the target. */
+  verify(entry: ScheduledSequence, logits: Float32Array): SampledToken[] {
+    const { seq } = entry;
+    const drafts = this.step.drafts.get(seq.seqId);
+    if (drafts === undefined) throw new Error(`no drafts for sequence ${seq.seqId}`);
+    const params = seq.request.params;
+    const result = this.verifier.verify(logits, drafts, params, seq.choice);
+    this.proposed += drafts.tokenIds.length;
+    this.accepted += result.accepted;
+    this.verifications++;
+    this.estimate(seq, this.modeOf(params)).record(result.accepted, drafts.tokenIds.length);
+    this.step.accepted.set(seq.seqId, result.accepted);
+    return result.tokens;
+  }
+
+  /** After the scheduler's update(): how much of the draft's KV stays valid. */
+  afterUpdate(): void {
+    if (this.draft === null) return;
+    for (const job of this.step.jobs) {
+      this.draft.settle(job, this.step.accepted.get(job.entry.seq.seqId) ?? 0);
+    }
+    this.step.jobs = [];
+  }
+
+  /** Keeps the draft's KV in step with copy-on-write in the target's blocks. */
+  copyBlock(src: number, dst: number): void {
+    this.draft?.copyBlock(src, dst);
+  }
+
+  stats(): EngineStats['speculative'] {
+    return {
+      proposed: this.proposed,
+      accepted: this.accepted,
+      acceptanceRate: this.proposed === 0 ? 0 : this.accepted / this.proposed,
+      meanAcceptedLength:
+        this.verifications === 0 ? 0 : (this.verifications + this.accepted) / this.verifications,
+    };
+  }
+
+  private estimate(seq: Sequence, mode: SpeculativeMode): AcceptanceEstimate {
+    let e = this.estimates.get(seq);
+    if (e === undefined) {
+      e = new AcceptanceEstimate(mode === 'draft' ? this.config.draftPrior : this.config.lookupPrior);
+      this.estimates.set(seq, e);
+    }
+    return e;
+  }
+}

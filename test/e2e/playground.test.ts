@@ -1,0 +1,79 @@
+/**
+ * Playground against a real `orchard serve`: a chat reply streams in token by token with its
+ * served version, time to first token and speed; a long reply can be stopped mid-stream, and
+ * stopping really frees the engine (nothing left running on the server).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOrchardUi, unlabelledControls, type OrchardUi } from './support/orchard-ui.js';
+import type { StatusResponse } from '../../src/shared/admin-api.js';
+
+let ui: OrchardUi;
+
+beforeAll(async () => {
+  ui = await startOrchardUi();
+});
+
+afterAll(async () => {
+  await ui?.close();
+});
+
+describe('playground', () => {
+  it('streams a chat reply and shows the served version, TTFT and tokens/s', async () => {
+    const { page } = ui;
+    await ui.open('Playground');
+    const picker = page.getByLabel('Model', { exact: true });
+    await expect.poll(() => picker.inputValue()).toMatch(/^orchard-chat/);
+
+    await page.getByLabel('Max tokens').fill('48');
+    await page.getByLabel('Seed').fill('7');
+    const input = page.getByLabel('Message', { exact: true });
+    await input.fill('Tell me about apple trees.');
+    await input.press('Enter');
+
+    const reply = page.locator('.message-assistant').last();
+    await reply.locator('[data-status="done"]').or(reply.and(page.locator('[data-status="done"]'))).waitFor();
+    const text = (await reply.getByTestId('assistant-text').innerText()).trim();
+    expect(text.length).toBeGreaterThan(0);
+    await expect.poll(() => reply.getByTestId('served-model').innerText()).toMatch(/^orchard-chat@\d+$/);
+    expect(await reply.getByTestId('ttft').innerText()).toMatch(/^\d+(\.\d+)? (ms|s)$/);
+    expect(await reply.getByTestId('tokens-per-second').innerText()).toMatch(/^\d+(\.\d+)?$/);
+    // The user's message is shown, and the composer is ready again.
+    await expect.poll(() => page.locator('.message-user').last().innerText()).toBe('Tell me about apple trees.');
+    expect(await input.inputValue()).toBe('');
+    expect(await page.getByRole('button', { name: 'Send' }).isVisible()).toBe(true);
+    expect(await unlabelledControls(page)).toEqual([]);
+    await ui.screenshot('playground');
+  });
+
+  it('stops a long reply mid-stream and the server stops generating it', async () => {
+    const { page } = ui;
+    await ui.open('Playground');
+    await page.getByText('Ignore end of sequence').click();
+    await page.getByLabel('Max tokens').fill('900');
+    const input = page.getByLabel('Message', { exact: true });
+    await input.fill('Write a very long story about an orchard.');
+    await page.getByRole('button', { name: 'Send' }).click();
+
+    const reply = page.locator('.message-assistant').last();
+    // Partial text on screen while the reply is still streaming: it arrives incrementally.
+    await page.waitForFunction(() => {
+      const el = [...document.querySelectorAll('.message-assistant')].pop();
+      const text = el?.querySelector('[data-testid="assistant-text"]')?.textContent ?? '';
+      return el?.getAttribute('data-status') === 'streaming' && text.length > 0;
+    });
+    await page.getByRole('button', { name: 'Stop' }).click();
+
+    await expect.poll(() => reply.getAttribute('data-status')).toBe('stopped');
+    await reply.getByText('Stopped', { exact: true }).waitFor();
+    const tokens = Number((await reply.locator('.reply-meta').innerText()).match(/(\d+)\s+tokens/)?.[1]);
+    expect(tokens).toBeGreaterThan(0);
+    expect(tokens).toBeLessThan(900);
+    // The abort reached the engine: nothing keeps running on the server.
+    await expect
+      .poll(async () => (await ui.api<StatusResponse>('GET', '/api/status')).live.running, { timeout: 20_000 })
+      .toBe(0);
+    // And the page can chat again.
+    expect(await page.getByRole('button', { name: 'Send' }).isVisible()).toBe(true);
+    expect(ui.pageErrors.filter((e) => !e.includes('404'))).toEqual([]);
+  });
+});
