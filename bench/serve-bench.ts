@@ -26,6 +26,7 @@ const PROMPT_LEN = 64;
 const OUT_LEN = quick ? 16 : 64;
 const THREADS = 2;
 const KV_MB = 128;
+const ROUNDS = quick ? 1 : 3;
 
 interface StreamTiming {
   ok: boolean;
@@ -50,7 +51,12 @@ interface LevelResult {
   wallMs: number;
 }
 
-function summarize(mode: LevelResult['mode'], streams: number, runs: StreamTiming[], wallMs: number): LevelResult {
+function summarize(
+  mode: LevelResult['mode'],
+  streams: number,
+  runs: StreamTiming[],
+  wallMs: number,
+): LevelResult {
   const ok = runs.filter((r) => r.ok);
   const tokens = ok.reduce((s, r) => s + r.tokens, 0);
   const tpot = ok.filter((r) => r.tokens > 1).map((r) => (r.end - r.ttft) / (r.tokens - 1));
@@ -58,8 +64,14 @@ function summarize(mode: LevelResult['mode'], streams: number, runs: StreamTimin
   return {
     mode,
     streams,
-    ttftP50: percentile(ok.map((r) => r.ttft), 50),
-    ttftP95: percentile(ok.map((r) => r.ttft), 95),
+    ttftP50: percentile(
+      ok.map((r) => r.ttft),
+      50,
+    ),
+    ttftP95: percentile(
+      ok.map((r) => r.ttft),
+      95,
+    ),
     tpotP50: percentile(tpot, 50),
     itlP50: percentile(gaps, 50),
     itlP95: percentile(gaps, 95),
@@ -77,7 +89,14 @@ async function engineStream(engine: Engine, prompt: number[], seed: number): Pro
   try {
     for await (const out of engine.generate({
       promptTokenIds: prompt,
-      params: samplingParams({ temperature: 0, maxTokens: OUT_LEN, ignoreEos: true, seed }),
+      // logprobs on, as the HTTP clients ask for them (they count tokens with them).
+      params: samplingParams({
+        temperature: 0,
+        maxTokens: OUT_LEN,
+        ignoreEos: true,
+        seed,
+        logprobs: true,
+      }),
     })) {
       const n = out.choices.reduce((s, c) => s + c.tokenIds.length, 0);
       if (n === 0) continue;
@@ -95,7 +114,12 @@ async function engineStream(engine: Engine, prompt: number[], seed: number): Pro
 }
 
 // ─── HTTP: `orchard serve` in a child process, streaming clients here ────────────────────
-async function httpStream(baseUrl: string, key: string, prompt: number[], seed: number): Promise<StreamTiming> {
+async function httpStream(
+  baseUrl: string,
+  key: string,
+  prompt: number[],
+  seed: number,
+): Promise<StreamTiming> {
   const t0 = performance.now();
   const timing: StreamTiming = { ok: true, ttft: NaN, gaps: [], tokens: 0, end: 0 };
   let last = 0;
@@ -117,8 +141,11 @@ async function httpStream(baseUrl: string, key: string, prompt: number[], seed: 
     if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
     const decoder = new TextDecoder();
     let buffered = '';
-    for await (const bytes of res.body) {
-      buffered += decoder.decode(bytes as Uint8Array, { stream: true });
+    const reader = res.body.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffered += decoder.decode(value, { stream: true });
       let cut: number;
       while ((cut = buffered.indexOf('\n\n')) >= 0) {
         const event = buffered.slice(0, cut);
@@ -147,7 +174,9 @@ async function httpStream(baseUrl: string, key: string, prompt: number[], seed: 
   return timing;
 }
 
-async function startServe(home: string): Promise<{ child: ChildProcess; baseUrl: string; key: string }> {
+async function startServe(
+  home: string,
+): Promise<{ child: ChildProcess; baseUrl: string; key: string }> {
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('ORCHARD_')) delete env[k];
   const child = spawn(
@@ -155,12 +184,18 @@ async function startServe(home: string): Promise<{ child: ChildProcess; baseUrl:
     [
       path.join(ROOT, 'bin/orchard.js'),
       'serve',
-      '--home', home,
-      '--port', '0',
-      '--model', MODEL_DIR,
-      '--threads', String(THREADS),
-      '--kv-cache-mb', String(KV_MB),
-      '--log-level', 'warn',
+      '--home',
+      home,
+      '--port',
+      '0',
+      '--model',
+      MODEL_DIR,
+      '--threads',
+      String(THREADS),
+      '--kv-cache-mb',
+      String(KV_MB),
+      '--log-level',
+      'warn',
     ],
     { env, stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -194,30 +229,39 @@ async function main(): Promise<void> {
   console.error(`engine: loading ${MODEL_DIR}`);
   const engine = await loadEngine(MODEL_DIR, engineOptionsFromSettings(settings));
   const maxLevel = Math.max(...LEVELS);
-  const prompts = Array.from({ length: maxLevel }, (_, i) => promptTokens(engine.tokenizer, i, PROMPT_LEN));
-  await runLevel(4, prompts, (p, s) => engineStream(engine, p, s)); // warm-up
-  for (const n of LEVELS) {
-    const { runs, wallMs } = await runLevel(n, prompts, (p, s) => engineStream(engine, p, s));
-    results.push(summarize('engine', n, runs, wallMs));
-    console.error(`engine ×${n}: ${fmt(wallMs)} ms`);
-  }
-  await engine.unload();
-
+  const prompts = Array.from({ length: maxLevel }, (_, i) =>
+    promptTokens(engine.tokenizer, i, PROMPT_LEN),
+  );
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'orchard-bench-'));
   console.error('http: starting orchard serve');
   const serve = await startServe(home);
+  const viaEngine = (p: number[], s: number) => engineStream(engine, p, s);
+  const viaHttp = (p: number[], s: number) => httpStream(serve.baseUrl, serve.key, p, s);
   try {
-    const one = (p: number[], s: number) => httpStream(serve.baseUrl, serve.key, p, s);
-    await runLevel(4, prompts, one); // warm-up
+    await runLevel(4, prompts, viaEngine); // warm-up
+    await runLevel(4, prompts, viaHttp);
+    // Both stay loaded (an idle engine costs no CPU) and take turns, so load from anything
+    // else on the machine hits both alike; the best of the rounds is kept for each.
     for (const n of LEVELS) {
-      const { runs, wallMs } = await runLevel(n, prompts, one);
-      results.push(summarize('http', n, runs, wallMs));
-      console.error(`http ×${n}: ${fmt(wallMs)} ms`);
+      const best: Partial<Record<LevelResult['mode'], LevelResult>> = {};
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [mode, one] of [
+          ['engine', viaEngine],
+          ['http', viaHttp],
+        ] as const) {
+          const { runs, wallMs } = await runLevel(n, prompts, one);
+          const r = summarize(mode, n, runs, wallMs);
+          console.error(`${mode} ×${n} round ${round + 1}: ${fmt(r.tokensPerSecond)} tok/s`);
+          if (!best[mode] || r.tokensPerSecond > best[mode].tokensPerSecond) best[mode] = r;
+        }
+      }
+      results.push(best.engine!, best.http!);
     }
   } finally {
     serve.child.kill('SIGTERM');
     await new Promise((r) => serve.child.once('exit', r));
     fs.rmSync(home, { recursive: true, force: true });
+    await engine.unload();
   }
 
   const rows = LEVELS.flatMap((n) => {
@@ -242,16 +286,29 @@ async function main(): Promise<void> {
   );
   console.log(
     table(
-      ['mode', 'TTFT p50 ms', 'TTFT p95 ms', 'TPOT p50 ms', 'ITL p50 ms', 'ITL p95 ms', 'tok/s', 'errors', 'tput overhead'],
+      [
+        'mode',
+        'TTFT p50 ms',
+        'TTFT p95 ms',
+        'TPOT p50 ms',
+        'ITL p50 ms',
+        'ITL p95 ms',
+        'tok/s',
+        'errors',
+        'tput overhead',
+      ],
       rows,
     ),
   );
-  const at32 = (mode: 'engine' | 'http') => results.find((r) => r.mode === mode && r.streams === 32);
+  const at32 = (mode: 'engine' | 'http') =>
+    results.find((r) => r.mode === mode && r.streams === 32);
   const e32 = at32('engine');
   const h32 = at32('http');
   const overhead32 = e32 && h32 ? (1 - h32.tokensPerSecond / e32.tokensPerSecond) * 100 : null;
   if (overhead32 !== null) {
-    console.log(`\nHTTP + streaming overhead at 32 streams: ${fmt(overhead32)} % of throughput (target ≤ 10 %)`);
+    console.log(
+      `\nHTTP + streaming overhead at 32 streams: ${fmt(overhead32)} % of throughput (target ≤ 10 %)`,
+    );
   }
   const dir = path.join(ROOT, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
@@ -262,7 +319,14 @@ async function main(): Promise<void> {
       {
         at: new Date().toISOString(),
         machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
-        params: { levels: LEVELS, promptLen: PROMPT_LEN, outLen: OUT_LEN, threads: THREADS, kvCacheMb: KV_MB },
+        params: {
+          levels: LEVELS,
+          promptLen: PROMPT_LEN,
+          outLen: OUT_LEN,
+          threads: THREADS,
+          kvCacheMb: KV_MB,
+          rounds: ROUNDS,
+        },
         results,
         overheadAt32Percent: overhead32,
       },

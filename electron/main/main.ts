@@ -49,6 +49,12 @@ const shell = createShell(electron, {
   electronVersion: (process.versions as Record<string, string | undefined>).electron ?? null,
 });
 
+// `npm start` in a terminal: Ctrl-C (or a SIGTERM) quits the way the tray's Quit does, so the
+// service drains instead of dying with the app.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => electron.app.quit());
+}
+
 try {
   await shell.start();
 } catch (err) {

@@ -15,6 +15,7 @@ import {
   decideAfterCrash,
   type RestartPolicy,
 } from './restart-policy.js';
+import { summarizeStderr } from './service-exit.js';
 import type { ExitInfo, ServiceLauncher, ServiceProcess } from './service-process.js';
 
 export interface Clock {
@@ -37,6 +38,8 @@ export interface ServiceSnapshot {
   uiUrl: string | null;
   serving: string[];
   lastError: string | null;
+  /** A problem the running service reported while serving (e.g. a model that did not load). */
+  warning: string | null;
   /** Restarts after crashes since this supervisor was created. */
   restarts: number;
   crashesInWindow: number;
@@ -76,6 +79,7 @@ export class ServiceSupervisor {
   private uiUrl: string | null = null;
   private serving: string[] = [];
   private lastError: string | null = null;
+  private warning: string | null = null;
   /** The error the running process itself reported, preferred over exit codes. */
   private reportedError: string | null = null;
   private killReason: string | null = null;
@@ -110,6 +114,7 @@ export class ServiceSupervisor {
       uiUrl: this.uiUrl,
       serving: [...this.serving],
       lastError: this.lastError,
+      warning: this.warning,
       restarts: this.restarts,
       crashesInWindow: crashesWithin(this.policy, this.crashTimes, this.clock.now()).length,
       nextRestartAt: this.nextRestartAt,
@@ -209,6 +214,7 @@ export class ServiceSupervisor {
     const gen = ++this.generation;
     this.stopRequested = false;
     this.reportedError = null;
+    this.warning = null;
     this.killReason = null;
     this.stderrTail = '';
     this.apiUrl = null;
@@ -266,10 +272,14 @@ export class ServiceSupervisor {
     if (m.uiUrl !== undefined) this.uiUrl = m.uiUrl;
     if (m.serving !== undefined) this.serving = [...m.serving];
     if (m.error !== undefined) {
-      this.lastError = m.error;
       // Only an `error` state explains a later exit; a `ready` one carries a warning (e.g. a
       // model that did not load while the server itself runs).
-      if (m.state === 'error') this.reportedError = m.error;
+      if (m.state === 'error') {
+        this.reportedError = m.error;
+        this.lastError = m.error;
+      } else {
+        this.warning = m.error;
+      }
     }
   }
 
@@ -280,6 +290,7 @@ export class ServiceSupervisor {
     this.apiUrl = null;
     this.uiUrl = null;
     this.serving = [];
+    this.warning = null;
     if (this.stopRequested) {
       this.stopRequested = false;
       this.state = 'stopped';
@@ -352,55 +363,6 @@ export class ServiceSupervisor {
   }
 }
 
-/** Lines that certainly report an error: pino's ERROR/FATAL, a JS error, the CLI's own. */
-const ERROR_LINE = /\b(ERROR|FATAL)\b|^(\w*Error|orchard:)[\s:[]/;
-/** Lines that probably do, unless they are warnings. */
-const ERROR_WORDS = /\b(error|fatal|cannot|can't|failed|exception|refused|denied|EADDRINUSE)\b/i;
-const WARNING = /^(warn|warning)\b|\bWARN\b/i;
-
-/**
- * The most telling line of what the service wrote to stderr before it died: an error-level
- * JSON log record, else a line that certainly reports an error; for an exit code (not a kill)
- * also a line that reads like one, else the last line. Returns '' when nothing fits.
- */
-export function summarizeStderr(text: string, killedBySignal = false): string {
-  const lines = text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter(Boolean);
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i];
-    if (!line.startsWith('{')) continue;
-    try {
-      const rec = JSON.parse(line) as {
-        level?: unknown;
-        msg?: unknown;
-        err?: { message?: unknown };
-      };
-      const level = rec.level;
-      const severe =
-        (typeof level === 'number' && level >= 50) || level === 'error' || level === 'fatal';
-      if (severe && typeof rec.msg === 'string') {
-        const detail = typeof rec.err?.message === 'string' ? `: ${rec.err.message}` : '';
-        return clip(rec.msg + detail);
-      }
-    } catch {
-      // not JSON after all
-    }
-  }
-  const last = (test: (l: string) => boolean) => [...lines].reverse().find(test);
-  const certain = last((l) => ERROR_LINE.test(l));
-  if (certain) return clip(certain);
-  // After a kill the process had no say; stray output is not the reason it stopped.
-  if (killedBySignal) return '';
-  const likely = last((l) => ERROR_WORDS.test(l) && !WARNING.test(l));
-  return clip(likely ?? lines.at(-1) ?? '');
-}
-
 function seconds(ms: number): string {
   return ms < 10_000 ? String(Math.round(ms / 100) / 10) : String(Math.round(ms / 1000));
-}
-
-function clip(text: string): string {
-  return text.length <= 400 ? text : text.slice(0, 399) + '…';
 }

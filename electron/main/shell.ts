@@ -87,6 +87,7 @@ export function serviceView(s: ServiceSnapshot): ServiceView {
     apiUrl: s.apiUrl,
     serving: s.serving,
     lastError: s.lastError,
+    warning: s.warning,
     restarts: s.restarts,
     nextRestartAt: s.nextRestartAt,
   };

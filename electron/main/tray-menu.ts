@@ -19,7 +19,7 @@ export const NO_MODELS: ModelsView = { status: 'idle', models: [], deployments: 
 export interface TrayMenuState {
   service: Pick<
     ServiceSnapshot,
-    'state' | 'apiUrl' | 'serving' | 'lastError' | 'nextRestartDelayMs'
+    'state' | 'apiUrl' | 'serving' | 'lastError' | 'warning' | 'nextRestartDelayMs'
   >;
   models: ModelsView;
   hasApiKey: boolean;
@@ -66,7 +66,9 @@ export function statusLines(service: TrayMenuState['service']): string[] {
     case 'ready': {
       const what =
         service.serving.length > 0 ? `Serving ${service.serving.join(', ')}` : 'Server running';
-      return service.apiUrl ? [clip(what), `on ${service.apiUrl}`] : [clip(what)];
+      const lines = service.apiUrl ? [clip(what), `on ${service.apiUrl}`] : [clip(what)];
+      if (service.warning) lines.push(clip(`Warning: ${service.warning}`));
+      return lines;
     }
     case 'starting':
       return ['Starting the server…'];

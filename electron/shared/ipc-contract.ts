@@ -19,6 +19,8 @@ export interface ServiceView {
   /** What is served, e.g. ["orchard-chat → orchard-chat@1"]. */
   serving: string[];
   lastError: string | null;
+  /** A problem reported while serving, e.g. a model that did not load. */
+  warning: string | null;
   /** Restarts after crashes since the shell started. */
   restarts: number;
   /** Epoch ms of the next restart attempt while `crashed`. */

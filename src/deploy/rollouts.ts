@@ -11,7 +11,7 @@ import type { RequestOutcome } from '../service/model-provider.js';
 import type { EventInput } from '../registry/deployments-repo.js';
 import type { DeploymentRecord, VersionRecord } from '../registry/records.js';
 import type { Registry } from '../registry/registry.js';
-import type { LifecycleManager, LoadTarget } from './lifecycle.js';
+import type { EngineHold, LifecycleManager, LoadTarget } from './lifecycle.js';
 import { fmtMiB } from './lifecycle.js';
 import { CandidateWindow } from './live-window.js';
 import { evaluatePolicy } from './policy.js';
@@ -90,7 +90,16 @@ export class RolloutController {
   private async loadAndWarm(v: VersionRecord, progress: Progress): Promise<{ release(): void }> {
     const target = this.deps.targetOf(v);
     progress(`loading ${target.key} (estimated ${fmtMiB(target.memoryEstimateBytes)})`);
-    const hold = await this.deps.lifecycle.acquire(target);
+    let hold: EngineHold;
+    try {
+      hold = await this.deps.lifecycle.acquire(target);
+    } catch (err) {
+      // A version that cannot load is the candidate's fault, not the service's.
+      if (err instanceof OrchardError && err.code === 'load_failed') {
+        throw new OrchardError(err.message, 422, 'invalid_request_error', 'version', 'load_failed');
+      }
+      throw err;
+    }
     progress(`warming up ${target.key}`);
     const result = await this.warm(hold.engine);
     if (!result.ok) {

@@ -3,6 +3,7 @@
  * engines the same way.
  */
 import type { Settings } from '../shared/settings.js';
+import { parseSpeculativeMode } from './speculative/speculator.js';
 import type { EngineOptions, ExecutionProviderName } from './types.js';
 
 const PROVIDERS: readonly ExecutionProviderName[] = [
@@ -33,6 +34,7 @@ type EngineSettings = Pick<
   | 'maxWaiting'
   | 'maxBatchTokens'
   | 'prefixCaching'
+  | 'speculative'
 >;
 
 export function engineOptionsFromSettings(settings: EngineSettings): EngineOptions {
@@ -45,5 +47,6 @@ export function engineOptionsFromSettings(settings: EngineSettings): EngineOptio
     maxWaitingRequests: settings.maxWaiting,
     maxBatchTokens: settings.maxBatchTokens,
     enablePrefixCaching: settings.prefixCaching,
+    speculative: parseSpeculativeMode(settings.speculative),
   };
 }

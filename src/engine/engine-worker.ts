@@ -9,6 +9,8 @@ import type { HostMessage, WorkerError, WorkerMessage } from '../shared/engine-p
 import { EngineCore } from './engine-core.js';
 import { openModelSession } from './onnx-session.js';
 import { OnnxRunner } from './onnx-runner.js';
+import type { ModelRunner } from './runner-types.js';
+import { openDraftRunner, resolveDraftModelDir } from './speculative/draft-model.js';
 import type { EngineOptions, LoadProgress, ModelInfo } from './types.js';
 
 if (!parentPort) throw new Error('engine-worker must run in a worker thread');
@@ -29,6 +31,7 @@ function toWorkerError(err: unknown): WorkerError {
 
 let core: EngineCore | null = null;
 let runner: OnnxRunner | null = null;
+let draftRunner: ModelRunner | null = null;
 let looping = false;
 let unloading = false;
 const inbox: HostMessage[] = [];
@@ -55,6 +58,11 @@ async function load(modelDir: string, options: EngineOptions): Promise<void> {
     kvCacheBytes: options.kvCacheBytes,
     blockSize: options.blockSize,
   });
+  const draftDir = await resolveDraftModelDir(modelDir, options);
+  if (draftDir !== null) {
+    progress('opening the draft model', 0.85);
+    draftRunner = await openDraftRunner(modelDir, draftDir, options, runner.numBlocks);
+  }
   const { config } = model;
   core = new EngineCore(runner, {
     numBlocks: runner.numBlocks,
@@ -65,7 +73,7 @@ async function load(modelDir: string, options: EngineOptions): Promise<void> {
     enablePrefixCaching: options.enablePrefixCaching,
     maxModelLen: config.contextLength,
     eosTokenIds: config.eosTokenIds,
-  });
+  }, { draftRunner, speculative: { defaultMode: options.speculative ?? 'off' } });
   const info: ModelInfo = {
     dir: config.dir,
     modelType: config.modelType,
@@ -80,6 +88,7 @@ async function load(modelDir: string, options: EngineOptions): Promise<void> {
     eosTokenIds: config.eosTokenIds,
     executionProvider: model.provider,
     executionProviderReason: model.providerReason,
+    draftModelDir: draftDir,
   };
   progress('ready', 1);
   post({ type: 'loaded', info, stats: core.stats() });
@@ -154,9 +163,12 @@ async function runLoop(): Promise<void> {
 
 async function finishUnload(): Promise<void> {
   const r = runner;
+  const d = draftRunner;
   runner = null;
+  draftRunner = null;
   core = null;
   await r?.close();
+  await d?.close();
   post({ type: 'unloaded' });
   port.close();
 }

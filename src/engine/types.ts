@@ -52,6 +52,8 @@ export interface ModelInfo {
   /** The provider actually in use, and why it was chosen (e.g. "cuda not bundled; using cpu"). */
   executionProvider: string;
   executionProviderReason: string;
+  /** The draft model loaded for speculative 'draft' decoding, if any. */
+  draftModelDir?: string | null;
 }
 
 export interface ChatMessage {

@@ -84,10 +84,17 @@ export async function importFolder(registry: Registry, options: ImportOptions): 
     const digest = manifestDigest(entries);
     const target = path.join(registry.paths.models, digest);
     report({ stage: 'rename', bytesDone: summary.sizeBytes, bytesTotal: summary.sizeBytes });
-    if (await pathExists(target)) {
+    if ((await pathExists(target)) && (await storeMatches(target, entries))) {
       // Same content is already stored (another version, or a leftover the next start would drop).
       await fs.rm(staging, { recursive: true, force: true });
     } else {
+      if (await pathExists(target)) {
+        // The stored copy was damaged on disk: the fresh copy replaces it (and heals any version
+        // sharing the digest), the damaged one goes to tmp/ for removal.
+        const damaged = path.join(registry.paths.tmp, `damaged-${randomBytes(6).toString('hex')}`);
+        await fs.rename(target, damaged);
+        await fs.rm(damaged, { recursive: true, force: true });
+      }
       await fs.rename(staging, target);
       await fsyncDir(registry.paths.models);
       placed = target;
@@ -142,6 +149,7 @@ async function stage(
     } else {
       const { sha256, sizeBytes } = await copyFileHashed(from, to, (n) => {
         done += n;
+        report({ stage: 'copy', bytesDone: done, bytesTotal: total, file: f.path });
       });
       if (sizeBytes !== f.sizeBytes) {
         throw new InvalidRequestError(`'${f.path}' changed while it was being imported.`, 'path', 'invalid_model');
@@ -151,6 +159,16 @@ async function stage(
   }
   report({ stage: 'copy', bytesDone: total, bytesTotal: total });
   return entries;
+}
+
+/** True when every file under `dir` is exactly what the manifest lists. */
+async function storeMatches(dir: string, entries: FileEntry[]): Promise<boolean> {
+  for (const e of entries) {
+    const abs = resolveInside(dir, e.path);
+    const st = await fs.stat(abs).catch(() => null);
+    if (!st || st.size !== e.sizeBytes || (await sha256File(abs)) !== e.sha256) return false;
+  }
+  return true;
 }
 
 /** Moved files need an fsync of their own too; then every folder, deepest first. */

@@ -18,7 +18,8 @@ import type { ServerDeps } from './server-deps.js';
 
 /** JSON bodies must be valid UTF-8: replacing bad bytes silently would change the prompt. */
 export function parseJsonBody(raw: Buffer): unknown {
-  if (raw.length === 0) throw new InvalidRequestError('The request body is empty; expected a JSON object.');
+  if (raw.length === 0)
+    throw new InvalidRequestError('The request body is empty; expected a JSON object.');
   if (!isUtf8(raw)) throw new InvalidRequestError('The request body is not valid UTF-8.');
   try {
     return JSON.parse(raw.toString('utf8'));
@@ -57,6 +58,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     },
   );
+
+  // Token chunks are small writes: send each at once rather than waiting to coalesce.
+  app.server.on('connection', (socket: import('node:net').Socket) => socket.setNoDelay(true));
 
   registerErrorHandling(app, deps.logger);
   registerGuard(app, deps);

@@ -38,7 +38,12 @@ export function toOpenAIError(err: unknown): MappedError {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return {
           status: 413,
-          body: body('Request body is too large.', 'invalid_request_error', null, 'payload_too_large'),
+          body: body(
+            'Request body is too large.',
+            'invalid_request_error',
+            null,
+            'payload_too_large',
+          ),
         };
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return {
@@ -61,7 +66,10 @@ export function toOpenAIError(err: unknown): MappedError {
       return { status, body: body(err.message, 'invalid_request_error') };
     }
   }
-  return { status: 500, body: body('Internal server error.', 'server_error', null, 'internal_error') };
+  return {
+    status: 500,
+    body: body('Internal server error.', 'server_error', null, 'internal_error'),
+  };
 }
 
 export function registerErrorHandling(app: FastifyInstance, logger: Logger): void {

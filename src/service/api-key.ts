@@ -36,7 +36,8 @@ export function readApiKeyFile(home: string): string | null {
 }
 
 export function loadOrCreateApiKey(home: string, fromSetting: string): ApiKeyInfo {
-  if (fromSetting !== '') return { key: fromSetting, source: 'setting', file: null, created: false };
+  if (fromSetting !== '')
+    return { key: fromSetting, source: 'setting', file: null, created: false };
   ensureHome(home);
   const file = path.join(home, API_KEY_FILE);
   const existing = readApiKeyFile(home);

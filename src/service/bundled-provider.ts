@@ -9,12 +9,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Engine, EngineOptions, LoadProgress } from '../engine/types.js';
 import { ModelNotFoundError, NotReadyError } from '../shared/errors.js';
-import type {
-  AcquireContext,
-  ModelLease,
-  ModelProvider,
-  ServedModel,
-} from './model-provider.js';
+import type { AcquireContext, ModelLease, ModelProvider, ServedModel } from './model-provider.js';
 import { shippedModelsDir } from './paths.js';
 import { SettingsError } from './settings-loader.js';
 
@@ -62,7 +57,10 @@ export function resolveModelSource(model: string, modelsDir = shippedModelsDir()
     if (looksLikeModelFolder(dir)) return { dir, name, version };
   } else {
     const versions = (fs.existsSync(modelsDir) ? fs.readdirSync(modelsDir) : [])
-      .map((f) => ({ f, m: new RegExp(`^${model.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)$`).exec(f) }))
+      .map((f) => ({
+        f,
+        m: new RegExp(`^${model.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)$`).exec(f),
+      }))
       .filter((x) => x.m !== null && looksLikeModelFolder(path.join(modelsDir, x.f)))
       .sort((a, b) => Number(a.m![1]) - Number(b.m![1]));
     if (versions.length > 0) {

@@ -197,7 +197,8 @@ export async function createService(
       // Stop accepting connections; requests on open keep-alive connections now get 503.
       if (app.server.listening) app.server.close();
       const { cancelled } = await inflight.drain(settings.shutdownGraceMs);
-      if (cancelled > 0) logger.warn({ cancelled }, 'cancelled requests still running at the deadline');
+      if (cancelled > 0)
+        logger.warn({ cancelled }, 'cancelled requests still running at the deadline');
       await waitIdle(inflight, 5000);
       await app.close();
       await provider.close();

@@ -31,14 +31,21 @@ describe('playground', () => {
     await input.press('Enter');
 
     const reply = page.locator('.message-assistant').last();
-    await reply.locator('[data-status="done"]').or(reply.and(page.locator('[data-status="done"]'))).waitFor();
+    await reply
+      .locator('[data-status="done"]')
+      .or(reply.and(page.locator('[data-status="done"]')))
+      .waitFor();
     const text = (await reply.getByTestId('assistant-text').innerText()).trim();
     expect(text.length).toBeGreaterThan(0);
-    await expect.poll(() => reply.getByTestId('served-model').innerText()).toMatch(/^orchard-chat@\d+$/);
+    await expect
+      .poll(() => reply.getByTestId('served-model').innerText())
+      .toMatch(/^orchard-chat@\d+$/);
     expect(await reply.getByTestId('ttft').innerText()).toMatch(/^\d+(\.\d+)? (ms|s)$/);
     expect(await reply.getByTestId('tokens-per-second').innerText()).toMatch(/^\d+(\.\d+)?$/);
     // The user's message is shown, and the composer is ready again.
-    await expect.poll(() => page.locator('.message-user').last().innerText()).toBe('Tell me about apple trees.');
+    await expect
+      .poll(() => page.locator('.message-user').last().innerText())
+      .toBe('Tell me about apple trees.');
     expect(await input.inputValue()).toBe('');
     expect(await page.getByRole('button', { name: 'Send' }).isVisible()).toBe(true);
     expect(await unlabelledControls(page)).toEqual([]);
@@ -65,12 +72,16 @@ describe('playground', () => {
 
     await expect.poll(() => reply.getAttribute('data-status')).toBe('stopped');
     await reply.getByText('Stopped', { exact: true }).waitFor();
-    const tokens = Number((await reply.locator('.reply-meta').innerText()).match(/(\d+)\s+tokens/)?.[1]);
+    const tokens = Number(
+      (await reply.locator('.reply-meta').innerText()).match(/(\d+)\s+tokens/)?.[1],
+    );
     expect(tokens).toBeGreaterThan(0);
     expect(tokens).toBeLessThan(900);
     // The abort reached the engine: nothing keeps running on the server.
     await expect
-      .poll(async () => (await ui.api<StatusResponse>('GET', '/api/status')).live.running, { timeout: 20_000 })
+      .poll(async () => (await ui.api<StatusResponse>('GET', '/api/status')).live.running, {
+        timeout: 20_000,
+      })
       .toBe(0);
     // And the page can chat again.
     expect(await page.getByRole('button', { name: 'Send' }).isVisible()).toBe(true);

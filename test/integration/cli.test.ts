@@ -18,7 +18,11 @@ function cleanEnv(): NodeJS.ProcessEnv {
 }
 
 function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: cleanEnv(), encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    env: cleanEnv(),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -34,7 +38,9 @@ describe('orchard config / key', () => {
     expect(r.stdout).toMatch(/port\s+9999\s+flag\s+TCP port/);
     expect(r.stdout).toMatch(/kvCacheMb\s+256\s+default/);
     expect(r.stdout).toContain('ORCHARD_KV_CACHE_MB');
-    const json = JSON.parse(run(['config', '--home', home, '--json']).stdout) as Array<{ name: string }>;
+    const json = JSON.parse(run(['config', '--home', home, '--json']).stdout) as Array<{
+      name: string;
+    }>;
     expect(json.map((s) => s.name)).toContain('shutdownGraceMs');
   });
 
@@ -72,12 +78,28 @@ describe('orchard serve', () => {
   beforeAll(async () => {
     child = spawn(
       process.execPath,
-      [BIN, 'serve', '--home', home, '--port', '0', '--threads', '1', '--kv-cache-mb', '32', '--shutdown-grace-ms', '20000'],
+      [
+        BIN,
+        'serve',
+        '--home',
+        home,
+        '--port',
+        '0',
+        '--threads',
+        '1',
+        '--kv-cache-mb',
+        '32',
+        '--shutdown-grace-ms',
+        '20000',
+      ],
       { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no URLs printed:\n${stdout}\n${stderr}`)), 90_000);
+      const timer = setTimeout(
+        () => reject(new Error(`no URLs printed:\n${stdout}\n${stderr}`)),
+        90_000,
+      );
       child.stdout!.on('data', (d: Buffer) => {
         stdout += d.toString();
         const api = /API: (\S+)/.exec(stdout);
@@ -129,7 +151,9 @@ describe('orchard serve', () => {
       stream: true,
       ...({ ignore_eos: true } as unknown as Record<string, never>),
     });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    );
     let finish: string | null = null;
     let chunks = 0;
     for await (const chunk of stream) {

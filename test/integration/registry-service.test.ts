@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentSummary, JobSummary, LoadedVersionDetail, ModelSummary, VersionSummary } from '../../src/shared/admin-api.js';
 import { FakeHub } from '../support/fake-hub.js';
 import { SHIPPED_DIR, tempHome } from './rollout-helpers.js';
-import { postJson, startTestService, waitFor, type TestService } from './server-harness.js';
+import { postJson, startTestService, type TestService } from './server-harness.js';
 
 let t: TestService;
 let hub: FakeHub;
@@ -45,8 +45,7 @@ async function versionsOf(model: string): Promise<string[]> {
 }
 
 async function waitJob(id: string): Promise<JobSummary> {
-  let job: JobSummary | null = null;
-  await waitFor(() => job !== null && job.state !== 'running', 60_000).catch(() => undefined);
+  let job: JobSummary;
   for (let i = 0; i < 600; i++) {
     job = await getJson<JobSummary>(`/api/jobs/${id}`);
     if (job.state !== 'running') return job;

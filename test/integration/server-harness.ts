@@ -6,7 +6,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
-import { createService, type Service, type ServiceOptions, type StartedUrls } from '../../src/service/service.js';
+import {
+  createService,
+  type Service,
+  type ServiceOptions,
+  type StartedUrls,
+} from '../../src/service/service.js';
 import { resolveSettings } from '../../src/service/settings-loader.js';
 import type { Settings } from '../../src/shared/settings.js';
 
@@ -62,7 +67,10 @@ export async function postJson(
   const res = await t.api(pathname, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' || body instanceof Uint8Array ? (body as string) : JSON.stringify(body),
+    body:
+      typeof body === 'string' || body instanceof Uint8Array
+        ? (body as string)
+        : JSON.stringify(body),
   });
   const text = await res.text();
   let json: Record<string, unknown> = {};

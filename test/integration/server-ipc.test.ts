@@ -7,22 +7,32 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { isServiceStatusMessage, type ServiceStatusMessage } from '../../src/shared/service-messages.js';
+import {
+  isServiceStatusMessage,
+  type ServiceStatusMessage,
+} from '../../src/shared/service-messages.js';
 
 it('reports starting → ready (URLs) → stopping → stopped and obeys commands', async () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'orchard-ipc-'));
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('ORCHARD_')) delete env[k];
-  const child = fork(path.resolve('bin/orchard.js'), ['serve', '--home', home, '--port', '0', '--threads', '1', '--kv-cache-mb', '32'], {
-    env,
-    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-  });
+  const child = fork(
+    path.resolve('bin/orchard.js'),
+    ['serve', '--home', home, '--port', '0', '--threads', '1', '--kv-cache-mb', '32'],
+    {
+      env,
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    },
+  );
   const seen: ServiceStatusMessage[] = [];
   const waitFor = (pred: (m: ServiceStatusMessage) => boolean) =>
     new Promise<ServiceStatusMessage>((resolve, reject) => {
       const found = seen.find(pred);
       if (found) return resolve(found);
-      const timer = setTimeout(() => reject(new Error(`timed out; saw ${JSON.stringify(seen)}`)), 90_000);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out; saw ${JSON.stringify(seen)}`)),
+        90_000,
+      );
       const onMessage = (m: unknown) => {
         if (isServiceStatusMessage(m) && pred(m)) {
           clearTimeout(timer);

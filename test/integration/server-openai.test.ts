@@ -33,7 +33,11 @@ describe('models and tokenizer routes', () => {
   });
 
   it('tokenizes prompts and messages, and detokenizes', async () => {
-    const r = await postJson(t, '/tokenize', { model: MODEL, prompt: 'Hello apples', add_special_tokens: false });
+    const r = await postJson(t, '/tokenize', {
+      model: MODEL,
+      prompt: 'Hello apples',
+      add_special_tokens: false,
+    });
     expect(r.json.count).toBe((r.json.tokens as number[]).length);
     expect(r.json.max_model_len).toBe(1024);
     const back = await postJson(t, '/detokenize', { model: MODEL, tokens: r.json.tokens });
@@ -163,7 +167,13 @@ describe('chat completions', () => {
   });
 
   it('stops at a stop string and never emits it', async () => {
-    const base = { model: MODEL, messages, max_tokens: 40, temperature: 0, ...extra({ ignore_eos: true }) };
+    const base = {
+      model: MODEL,
+      messages,
+      max_tokens: 40,
+      temperature: 0,
+      ...extra({ ignore_eos: true }),
+    };
     const full = (await t.client.chat.completions.create(base)).choices[0].message.content ?? '';
     expect(full.length).toBeGreaterThan(12);
     const stop = full.slice(8, 11);
@@ -191,7 +201,8 @@ describe('chat completions', () => {
 
   it('applies logit_bias', async () => {
     const [id] = await tokenize({ prompt: ' apple', add_special_tokens: false });
-    const piece = (await postJson(t, '/detokenize', { model: MODEL, tokens: [id] })).json.prompt as string;
+    const piece = (await postJson(t, '/detokenize', { model: MODEL, tokens: [id] })).json
+      .prompt as string;
     const r = await t.client.chat.completions.create({
       model: MODEL,
       messages,
@@ -316,7 +327,10 @@ describe('service routes', () => {
     const status = (await (await t.api('/api/status')).json()) as {
       apiBaseUrl: string;
       auth: boolean;
-      live: { loaded: Array<{ servedName: string; memoryBytes: number }>; latency: Record<string, { requests: number }> };
+      live: {
+        loaded: Array<{ servedName: string; memoryBytes: number }>;
+        latency: Record<string, { requests: number }>;
+      };
     };
     expect(status.apiBaseUrl).toBe(t.urls.apiUrl);
     expect(status.auth).toBe(true);
@@ -324,9 +338,14 @@ describe('service routes', () => {
     expect(status.live.loaded[0].memoryBytes).toBeGreaterThan(0);
     expect(status.live.latency['orchard-chat@1'].requests).toBeGreaterThan(0);
     expect(((await (await t.api('/api/key')).json()) as { apiKey: string }).apiKey).toBe(t.key);
-    const settings = (await (await t.api('/api/settings')).json()) as Array<{ name: string; source: string }>;
+    const settings = (await (await t.api('/api/settings')).json()) as Array<{
+      name: string;
+      source: string;
+    }>;
     expect(settings.find((s) => s.name === 'port')?.source).toBe('flag');
-    const logs = (await (await t.api('/api/logs?level=info&limit=5')).json()) as Array<{ msg: string }>;
+    const logs = (await (await t.api('/api/logs?level=info&limit=5')).json()) as Array<{
+      msg: string;
+    }>;
     expect(Array.isArray(logs)).toBe(true);
     expect(logs.length).toBeLessThanOrEqual(5);
 

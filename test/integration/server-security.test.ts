@@ -16,7 +16,10 @@ let uiDir: string;
 beforeAll(async () => {
   uiDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orchard-ui-'));
   fs.mkdirSync(path.join(uiDir, 'assets'));
-  fs.writeFileSync(path.join(uiDir, 'index.html'), '<!doctype html><div id="root">orchard-ui</div>');
+  fs.writeFileSync(
+    path.join(uiDir, 'index.html'),
+    '<!doctype html><div id="root">orchard-ui</div>',
+  );
   fs.writeFileSync(path.join(uiDir, 'assets', 'app-1.js'), 'console.log(1)');
   fs.writeFileSync(path.join(path.dirname(uiDir), 'outside-secret.txt'), 'secret');
   t = await startTestService({ corsOrigins: 'https://app.example.com' }, { uiDir });
@@ -37,7 +40,14 @@ function cookieOf(res: Response): string {
 describe('API key', () => {
   it('guards every route but /health', async () => {
     expect((await get('/health')).status).toBe(200);
-    for (const p of ['/v1/models', '/ready', '/metrics', '/api/status', '/api/key', '/api/settings']) {
+    for (const p of [
+      '/v1/models',
+      '/ready',
+      '/metrics',
+      '/api/status',
+      '/api/key',
+      '/api/settings',
+    ]) {
       expect((await get(p)).status, p).toBe(401);
       expect((await get(p, { authorization: `Bearer ${t.key}` })).status, p).toBe(200);
     }
@@ -56,10 +66,18 @@ describe('Host and Origin', () => {
         new Promise<{ status: number }>((resolve, reject) => {
           const url = new URL(t.urls.baseUrl);
           http
-            .get({ host: url.hostname, port: url.port, path: '/health', headers: { host: 'rebind.example' } }, (res) => {
-              res.resume();
-              resolve({ status: res.statusCode ?? 0 });
-            })
+            .get(
+              {
+                host: url.hostname,
+                port: url.port,
+                path: '/health',
+                headers: { host: 'rebind.example' },
+              },
+              (res) => {
+                res.resume();
+                resolve({ status: res.statusCode ?? 0 });
+              },
+            )
             .on('error', reject);
         }),
     );
@@ -67,7 +85,10 @@ describe('Host and Origin', () => {
   });
 
   it('allows listed CORS origins with headers and preflight, refuses others', async () => {
-    const ok = await get('/v1/models', { origin: 'https://app.example.com', authorization: `Bearer ${t.key}` });
+    const ok = await get('/v1/models', {
+      origin: 'https://app.example.com',
+      authorization: `Bearer ${t.key}`,
+    });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     const pre = await fetch(t.urls.baseUrl + '/v1/chat/completions', {
@@ -80,11 +101,17 @@ describe('Host and Origin', () => {
     });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-headers')).toContain('authorization');
-    const bad = await get('/v1/models', { origin: 'https://evil.example', authorization: `Bearer ${t.key}` });
+    const bad = await get('/v1/models', {
+      origin: 'https://evil.example',
+      authorization: `Bearer ${t.key}`,
+    });
     expect(bad.status).toBe(403);
     expect(bad.headers.get('access-control-allow-origin')).toBeNull();
     // Same-origin pages (the UI itself) are fine.
-    const same = await get('/v1/models', { origin: t.urls.baseUrl, authorization: `Bearer ${t.key}` });
+    const same = await get('/v1/models', {
+      origin: t.urls.baseUrl,
+      authorization: `Bearer ${t.key}`,
+    });
     expect(same.status).toBe(200);
   });
 });
@@ -109,7 +136,11 @@ describe('UI sign-in', () => {
     const chat = await fetch(t.urls.baseUrl + '/v1/chat/completions', {
       method: 'POST',
       headers: { cookie, 'content-type': 'application/json', origin: t.urls.baseUrl },
-      body: JSON.stringify({ model: 'orchard-chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }),
+      body: JSON.stringify({
+        model: 'orchard-chat',
+        messages: [{ role: 'user', content: 'hi' }],
+        max_tokens: 2,
+      }),
     });
     expect(chat.status).toBe(200);
 
@@ -145,7 +176,9 @@ describe('UI sign-in', () => {
     const unauth = await get('/');
     expect(unauth.status).toBe(401);
     expect(await unauth.text()).toContain('sign-in link');
-    const signIn = await get(new URL(t.service.newUiUrl()).pathname + new URL(t.service.newUiUrl()).search);
+    const signIn = await get(
+      new URL(t.service.newUiUrl()).pathname + new URL(t.service.newUiUrl()).search,
+    );
     const cookie = cookieOf(signIn);
     const index = await get('/', { cookie });
     expect(index.status).toBe(200);
@@ -161,7 +194,11 @@ describe('UI sign-in', () => {
     expect(asset.headers.get('cache-control')).toContain('immutable');
     const spa = await get('/deployments/orchard-chat', { cookie });
     expect(await spa.text()).toContain('orchard-ui');
-    for (const p of ['/../outside-secret.txt', '/%2e%2e/outside-secret.txt', '/assets/..%2f..%2foutside-secret.txt']) {
+    for (const p of [
+      '/../outside-secret.txt',
+      '/%2e%2e/outside-secret.txt',
+      '/assets/..%2f..%2foutside-secret.txt',
+    ]) {
       const r = await get(p, { cookie });
       expect(await r.text(), p).not.toContain('secret');
     }
@@ -174,8 +211,13 @@ describe('UI sign-in', () => {
 describe('exposure rules', () => {
   it('refuses --no-auth on a non-loopback address', async () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'orchard-exp-'));
-    const resolved = resolveSettings({ flags: { home, host: '0.0.0.0', auth: false, port: 0 }, env: {} });
-    await expect(createService(resolved, { logConsole: null })).rejects.toBeInstanceOf(SettingsError);
+    const resolved = resolveSettings({
+      flags: { home, host: '0.0.0.0', auth: false, port: 0 },
+      env: {},
+    });
+    await expect(createService(resolved, { logConsole: null })).rejects.toBeInstanceOf(
+      SettingsError,
+    );
     await expect(createService(resolved, { logConsole: null })).rejects.toThrow(/loopback/);
     fs.rmSync(home, { recursive: true, force: true });
   });

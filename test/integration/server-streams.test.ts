@@ -95,18 +95,28 @@ describe('a full queue', () => {
       const controller = new AbortController();
       const startLong = () =>
         t.client.chat.completions
-          .create({ model: MODEL, messages, max_tokens: 600, ...extra({ ignore_eos: true }) }, { signal: controller.signal })
+          .create(
+            { model: MODEL, messages, max_tokens: 600, ...extra({ ignore_eos: true }) },
+            { signal: controller.signal },
+          )
           .catch(() => null);
       const long = Promise.all([startLong(), startLong()]);
       const stats = () => t.service.provider.loaded()[0].engine.stats();
       await waitFor(() => stats().running === 1 && stats().waiting === 1);
-      const r = await postJson(t, '/v1/chat/completions', { model: MODEL, messages, max_tokens: 2 });
+      const r = await postJson(t, '/v1/chat/completions', {
+        model: MODEL,
+        messages,
+        max_tokens: 2,
+      });
       expect(r.status).toBe(429);
       expect((r.json.error as { type: string }).type).toBe('rate_limit_error');
       controller.abort();
       await long;
       await waitFor(() => t.service.provider.loaded()[0].engine.stats().running === 0);
-      expect((await postJson(t, '/v1/chat/completions', { model: MODEL, messages, max_tokens: 2 })).status).toBe(200);
+      expect(
+        (await postJson(t, '/v1/chat/completions', { model: MODEL, messages, max_tokens: 2 }))
+          .status,
+      ).toBe(200);
     } finally {
       await t.close();
     }
@@ -137,9 +147,9 @@ describe('graceful shutdown', () => {
     await waitFor(() => engine.stats().running === 2);
     const stopping = t.service.stop();
     // New work is refused while draining.
-    const refused = await fetch(t.urls.baseUrl + '/ready', { headers: { authorization: `Bearer ${t.key}` } }).catch(
-      () => null,
-    );
+    const refused = await fetch(t.urls.baseUrl + '/ready', {
+      headers: { authorization: `Bearer ${t.key}` },
+    }).catch(() => null);
     if (refused) expect(refused.status).toBe(503);
     expect(await short).toBe('length');
     const longResult = await long;

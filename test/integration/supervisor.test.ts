@@ -167,6 +167,19 @@ describe('ServiceSupervisor with real processes', () => {
     await waitForSnapshot(sup, (s) => s.generation === 2);
   });
 
+  it('a warning sent with ready is kept apart from the reason a later crash gives', async () => {
+    const sup = fixtureSupervisor('ready-with-warning', { policy: { initialDelayMs: 60_000 } });
+    sup.start();
+    const ready = await waitForSnapshot(sup, (s) => s.state === 'ready');
+    expect(ready).toMatchObject({
+      warning: 'orchard-chat@1: model.onnx is missing',
+      lastError: null,
+    });
+    process.kill(ready.pid!, 'SIGKILL');
+    const crashed = await waitForSnapshot(sup, (s) => s.state === 'crashed');
+    expect(crashed).toMatchObject({ warning: null, lastError: 'the server was killed by SIGKILL' });
+  });
+
   it('hands out a fresh one-time sign-in URL on request', async () => {
     const sup = fixtureSupervisor('normal');
     sup.start();

@@ -26,6 +26,8 @@ export interface TimeChartProps {
   zeroBased?: boolean;
   /** Fixed y maximum (e.g. 1 for fractions). */
   yMax?: number;
+  /** Fixed x window in seconds (e.g. the last hour), instead of fitting the data. */
+  xRange?: [number, number];
 }
 
 const darkQuery =
@@ -64,17 +66,20 @@ export function TimeChart({
   emptyText = 'No data yet',
   zeroBased = true,
   yMax,
+  xRange,
 }: TimeChartProps) {
   const hostRef = useRef<HTMLDivElement>(null);
   const plotRef = useRef<uPlot | null>(null);
   const dataRef = useRef(data);
   const formatRef = useRef(format);
+  const xRangeRef = useRef(xRange);
   const dark = useSyncExternalStore(subscribeTheme, isDark, () => false);
   const layoutKey = series.map((s) => `${s.label}|${s.color}|${s.dash?.join(',') ?? ''}`).join(';');
 
   useLayoutEffect(() => {
     dataRef.current = data;
     formatRef.current = format;
+    xRangeRef.current = xRange;
   });
 
   useEffect(() => {
@@ -95,7 +100,10 @@ export function TimeChart({
       legend: { show: false },
       cursor: { points: { size: 6 }, drag: { x: false, y: false } },
       scales: {
-        x: { time: true },
+        x: {
+          time: true,
+          range: (_u, min, max) => xRangeRef.current ?? [min, max],
+        },
         y: {
           range: (_u, min, max) => {
             const lo = zeroBased ? 0 : min;
@@ -115,7 +123,6 @@ export function TimeChart({
           stroke: resolveColor(s.color),
           width: 2,
           dash: s.dash,
-          points: { show: false },
           spanGaps: false,
         })),
       ],

@@ -8,10 +8,33 @@ import type { SettingName } from '../../shared/settings.js';
 import { registerConfig } from './config.js';
 import { registerKey } from './key.js';
 import { registerServe } from './serve.js';
+import { registerCanary } from './canary.js';
+import { registerDeploy } from './deploy.js';
+import { registerImport } from './import.js';
+import { registerModels } from './models.js';
+import { registerPromote } from './promote.js';
+import { registerPs } from './ps.js';
+import { registerPull } from './pull.js';
+import { registerRollback } from './rollback.js';
+import { registerShadow } from './shadow.js';
 
 export type RegisterCommand = (program: Command) => void;
 
 /** The flags an admin command needs to reach the service. */
 export const ADMIN_SETTINGS: readonly SettingName[] = ['home', 'host', 'port', 'apiKey'];
 
-export const COMMANDS: readonly RegisterCommand[] = [registerServe, registerConfig, registerKey];
+export const COMMANDS: readonly RegisterCommand[] = [
+  registerServe,
+  registerConfig,
+  registerKey,
+  // Registry and rollouts (through the admin API).
+  registerModels,
+  registerPs,
+  registerImport,
+  registerPull,
+  registerDeploy,
+  registerCanary,
+  registerShadow,
+  registerPromote,
+  registerRollback,
+];

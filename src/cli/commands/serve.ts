@@ -17,7 +17,9 @@ export function registerServe(program: Command): void {
     out.write(`  API: ${urls.apiUrl}\n`);
     out.write(`  UI:  ${urls.uiUrl}\n`);
     if (resolved.settings.auth) {
-      out.write(`  Send the API key as "Authorization: Bearer <key>"; \`orchard key\` prints it.\n`);
+      out.write(
+        `  Send the API key as "Authorization: Bearer <key>"; \`orchard key\` prints it.\n`,
+      );
     } else {
       out.write(`  Authentication is off (loopback only).\n`);
     }

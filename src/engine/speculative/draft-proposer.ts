@@ -28,8 +28,9 @@ export interface DraftJob {
   numDrafts: number;
   /** The sequence's real tokens the target has after this step: tokens[0, realEnd). */
   realEnd: number;
-  /** Filled by propose() when numDrafts > 0. */
+  /** Filled by propose(): drafts (when numDrafts > 0) and where the draft's valid KV ended before. */
   result: DraftTokens | null;
+  from?: number;
 }
 
 export class DraftProposer {
@@ -54,6 +55,7 @@ export class DraftProposer {
       let from = seq.draftComputedTokens ?? this.filledPrefix(seq, target.startPosition);
       // Proposing needs logits after the last real token, so that token is always computed.
       if (job.numDrafts > 0) from = Math.min(from, job.realEnd - 1);
+      job.from = from;
       if (job.numDrafts > 0) {
         job.result = { tokenIds: [], probs: [] };
         proposing.push(job);
@@ -115,7 +117,7 @@ export class DraftProposer {
       job.numDrafts > 0
         ? Math.min(job.realEnd + accepted, job.realEnd + job.numDrafts - 1)
         : job.realEnd;
-    const before = seq.draftComputedTokens;
+    const before = Math.min(job.from ?? 0, seq.draftComputedTokens);
     seq.draftComputedTokens = Math.min(valid, seq.numComputedTokens);
     const bs = this.kv.blockSize;
     for (let i = Math.floor(before / bs); i < Math.floor(seq.draftComputedTokens / bs); i++) {

@@ -54,8 +54,12 @@ export class LatencyWindow {
         continue;
       }
       if (firstFresh > 0) list.splice(0, firstFresh);
-      const ttft = list.flatMap((e) => (e.ttftMs === undefined ? [] : [e.ttftMs])).sort((a, b) => a - b);
-      const tpot = list.flatMap((e) => (e.tpotMs === undefined ? [] : [e.tpotMs])).sort((a, b) => a - b);
+      const ttft = list
+        .flatMap((e) => (e.ttftMs === undefined ? [] : [e.ttftMs]))
+        .sort((a, b) => a - b);
+      const tpot = list
+        .flatMap((e) => (e.tpotMs === undefined ? [] : [e.tpotMs]))
+        .sort((a, b) => a - b);
       out[name] = {
         ttftP50: percentile(ttft, 50),
         ttftP95: percentile(ttft, 95),

@@ -71,32 +71,70 @@ export class ServingMetrics {
         registers,
         collect() {
           this.reset();
-          for (const l of loaded()) this.set({ model: l.model, version: l.version }, read(l.engine));
+          for (const l of loaded())
+            this.set({ model: l.model, version: l.version }, read(l.engine));
         },
       });
     };
-    engineGauge('orchard:num_requests_running', 'Requests in the engine batch.', (e) => e.stats().running);
-    engineGauge('orchard:num_requests_waiting', 'Requests waiting for a slot.', (e) => e.stats().waiting);
+    engineGauge(
+      'orchard:num_requests_running',
+      'Requests in the engine batch.',
+      (e) => e.stats().running,
+    );
+    engineGauge(
+      'orchard:num_requests_waiting',
+      'Requests waiting for a slot.',
+      (e) => e.stats().waiting,
+    );
     engineGauge('orchard:kv_cache_usage_perc', 'KV cache usage, 0..1.', (e) => e.stats().kv.usage);
     const counter = (name: string, help: string): Counter<'model' | 'version'> =>
       new Counter({ name, help, labelNames: LABELS, registers });
     this.promptTokens = counter('orchard:prompt_tokens_total', 'Prompt tokens processed.');
     this.generationTokens = counter('orchard:generation_tokens_total', 'Tokens generated.');
-    this.prefixQueries = counter('orchard:prefix_cache_queries_total', 'Prompt tokens looked up in the prefix cache.');
-    this.prefixHits = counter('orchard:prefix_cache_hits_total', 'Prompt tokens served from the prefix cache.');
+    this.prefixQueries = counter(
+      'orchard:prefix_cache_queries_total',
+      'Prompt tokens looked up in the prefix cache.',
+    );
+    this.prefixHits = counter(
+      'orchard:prefix_cache_hits_total',
+      'Prompt tokens served from the prefix cache.',
+    );
     this.success = new Counter({
       name: 'orchard:request_success_total',
       help: 'Finished choices by finish reason.',
       labelNames: [...LABELS, 'finished_reason'],
       registers,
     });
-    this.failures = counter('orchard:request_failure_total', 'Requests that failed on the server side.');
-    const histogram = (name: string, help: string, buckets: number[]): Histogram<'model' | 'version'> =>
+    this.failures = counter(
+      'orchard:request_failure_total',
+      'Requests that failed on the server side.',
+    );
+    const histogram = (
+      name: string,
+      help: string,
+      buckets: number[],
+    ): Histogram<'model' | 'version'> =>
       new Histogram({ name, help, labelNames: LABELS, buckets, registers });
-    this.ttft = histogram('orchard:time_to_first_token_seconds', 'Time to first token.', TTFT_BUCKETS);
-    this.itl = histogram('orchard:inter_token_latency_seconds', 'Time between output tokens.', ITL_BUCKETS);
-    this.e2e = histogram('orchard:e2e_request_latency_seconds', 'Request latency, end to end.', REQUEST_BUCKETS);
-    this.queue = histogram('orchard:request_queue_time_seconds', 'Time spent waiting for a slot.', REQUEST_BUCKETS);
+    this.ttft = histogram(
+      'orchard:time_to_first_token_seconds',
+      'Time to first token.',
+      TTFT_BUCKETS,
+    );
+    this.itl = histogram(
+      'orchard:inter_token_latency_seconds',
+      'Time between output tokens.',
+      ITL_BUCKETS,
+    );
+    this.e2e = histogram(
+      'orchard:e2e_request_latency_seconds',
+      'Request latency, end to end.',
+      REQUEST_BUCKETS,
+    );
+    this.queue = histogram(
+      'orchard:request_queue_time_seconds',
+      'Time spent waiting for a slot.',
+      REQUEST_BUCKETS,
+    );
   }
 
   startRequest(servedName: string, startedAt = performance.now()): RequestRecorder {

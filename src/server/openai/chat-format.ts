@@ -56,7 +56,11 @@ export class ChatAccumulator {
     private readonly logprobs: boolean,
     private readonly topN: number,
   ) {
-    this.choices = Array.from({ length: n }, () => ({ text: '', logprobs: [], finishReason: null }));
+    this.choices = Array.from({ length: n }, () => ({
+      text: '',
+      logprobs: [],
+      finishReason: null,
+    }));
   }
 
   add(deltas: readonly ChoiceDelta[]): void {
@@ -128,7 +132,9 @@ export class ChatChunker {
   /** The opening chunk of each choice: the assistant role and empty content, as OpenAI sends. */
   roles(n: number): ChatChunk[] {
     return Array.from({ length: n }, (_, index) =>
-      this.chunk([{ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]),
+      this.chunk([
+        { index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null },
+      ]),
     );
   }
 

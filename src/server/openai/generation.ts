@@ -105,7 +105,8 @@ export class Generation {
         this.usage.completionTokens += item.output.usage.completionTokens;
         this.usage.cachedPromptTokens += item.output.usage.cachedPromptTokens;
       }
-      if (item.output.timing && this.queueMs === undefined) this.queueMs = item.output.timing.queueMs;
+      if (item.output.timing && this.queueMs === undefined)
+        this.queueMs = item.output.timing.queueMs;
       yield item;
     }
   }

@@ -8,15 +8,14 @@ import { neutral, type UnsupportedRule } from './validate.js';
 const MAX_STOP = 4;
 
 const stop = z
-  .union([z.string().min(1), z.array(z.string().min(1)).max(MAX_STOP)])
+  .union([z.string().min(1), z.array(z.string().min(1)).max(MAX_STOP)], {
+    error: `expected a non-empty string or a list of at most ${MAX_STOP} of them`,
+  })
   .nullish();
 
 /** OpenAI's logit_bias: token id (as a string) → -100..100. */
 const logitBias = z
-  .record(
-    z.string().regex(/^\d+$/, 'keys must be token ids'),
-    z.number().min(-100).max(100),
-  )
+  .record(z.string().regex(/^\d+$/, 'keys must be token ids'), z.number().min(-100).max(100))
   .nullish();
 
 /** Ollama-like keep_alive: seconds as a number, or a duration such as "5m", "30s", "-1". */
@@ -30,9 +29,7 @@ const keepAlive = z
 const samplingFields = {
   model: z.string().min(1),
   stream: z.boolean().nullish(),
-  stream_options: z
-    .strictObject({ include_usage: z.boolean().nullish() })
-    .nullish(),
+  stream_options: z.strictObject({ include_usage: z.boolean().nullish() }).nullish(),
   stop,
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
@@ -54,7 +51,9 @@ const samplingFields = {
 export const chatMessageSchema = z.strictObject({
   role: z.enum(['system', 'developer', 'user', 'assistant']),
   // Strings or text parts; parts are checked one by one in the translator for precise errors.
-  content: z.union([z.string(), z.array(z.unknown())]),
+  content: z.union([z.string(), z.array(z.unknown())], {
+    error: 'expected a string or a list of text content parts',
+  }),
 });
 
 export const chatCompletionSchema = z.strictObject({
@@ -79,12 +78,12 @@ const tokenIds = z.array(z.number().int().min(0)).min(1);
 
 export const completionSchema = z.strictObject({
   ...samplingFields,
-  prompt: z.union([
-    z.string(),
-    z.array(z.string()).min(1).max(16),
-    tokenIds,
-    z.array(tokenIds).min(1).max(16),
-  ]),
+  prompt: z.union(
+    [z.string(), z.array(z.string()).min(1).max(16), tokenIds, z.array(tokenIds).min(1).max(16)],
+    {
+      error: 'expected a string, a list of strings, token ids, or lists of token ids (at most 16)',
+    },
+  ),
   max_tokens: z.number().int().min(1).nullish(),
   logprobs: z.number().int().min(0).max(20).nullish(),
   echo: z.boolean().nullish(),

@@ -37,7 +37,10 @@ function messageText(content: string | unknown[], index: number): string {
       );
     }
     if (typeof p.text !== 'string') {
-      throw new InvalidRequestError(`Invalid value for '${param}.text': expected a string.`, `${param}.text`);
+      throw new InvalidRequestError(
+        `Invalid value for '${param}.text': expected a string.`,
+        `${param}.text`,
+      );
     }
     parts.push(p.text);
   });
@@ -91,10 +94,7 @@ export function translateChat(
   const logprobs = body.logprobs ?? false;
   const top = body.top_logprobs ?? 0;
   if (!logprobs && top > 0) {
-    throw new InvalidRequestError(
-      "'top_logprobs' requires 'logprobs' to be true.",
-      'top_logprobs',
-    );
+    throw new InvalidRequestError("'top_logprobs' requires 'logprobs' to be true.", 'top_logprobs');
   }
   const sampling = commonSampling(body, facts);
   const promptText = renderChatPrompt(tokenizer, chatMessages(body));

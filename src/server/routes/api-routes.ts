@@ -65,7 +65,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ServerDeps): Promise
   const stopLogFeed = deps.logs.onLine((line) => deps.events.publish('log', line));
   app.addHook('onClose', async () => stopLogFeed());
 
-  app.get('/api/events', async (request, reply) => {
+  app.get('/api/events', async (_request, reply) => {
     const sse = SseWriter.open(reply);
     await sse.event('stats', snapshot());
     const unsubscribe = deps.events.subscribe((m: HubMessage) => {
@@ -74,10 +74,6 @@ export async function apiRoutes(app: FastifyInstance, deps: ServerDeps): Promise
     ensureTicker();
     const keepalive = setInterval(() => void sse.comment('keepalive'), KEEPALIVE_MS);
     keepalive.unref();
-    request.raw.socket.on('close', () => {
-      clearInterval(keepalive);
-      unsubscribe();
-    });
     reply.raw.on('close', () => {
       clearInterval(keepalive);
       unsubscribe();

@@ -4,7 +4,12 @@ import { ModelNotFoundError } from '../../shared/errors.js';
 import type { ServedModel } from '../../service/model-provider.js';
 import type { ServerDeps } from '../server-deps.js';
 
-function modelBody(m: ServedModel): { id: string; object: 'model'; created: number; owned_by: string } {
+function modelBody(m: ServedModel): {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+} {
   return { id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy };
 }
 

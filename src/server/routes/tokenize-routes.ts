@@ -17,7 +17,12 @@ async function withLease<T>(
   const lease = await deps.provider.acquire(model, { keepAliveMs: keepAliveMs(undefined) });
   try {
     const result = work(lease);
-    lease.done({ ok: true, e2eMs: performance.now() - started, promptTokens: 0, completionTokens: 0 });
+    lease.done({
+      ok: true,
+      e2eMs: performance.now() - started,
+      promptTokens: 0,
+      completionTokens: 0,
+    });
     return result;
   } catch (err) {
     lease.done({
@@ -39,11 +44,7 @@ export async function tokenizeRoutes(app: FastifyInstance, deps: ServerDeps): Pr
       const tokens =
         'messages' in body
           ? tokenizer.encode(
-              renderChatPrompt(
-                tokenizer,
-                chatMessages(body),
-                body.add_generation_prompt ?? true,
-              ),
+              renderChatPrompt(tokenizer, chatMessages(body), body.add_generation_prompt ?? true),
               { addSpecialTokens: false },
             )
           : tokenizer.encode(body.prompt, { addSpecialTokens: body.add_special_tokens ?? true });

@@ -23,9 +23,13 @@ declare module 'fastify' {
 }
 
 const CORS_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
-const CORS_HEADERS = 'authorization, content-type, openai-organization, openai-project, x-stainless-*';
+const CORS_HEADERS =
+  'authorization, content-type, openai-organization, openai-project, x-stainless-*';
 
-export function authenticate(request: FastifyRequest, deps: ServerDeps): 'key' | 'session' | 'off' | null {
+export function authenticate(
+  request: FastifyRequest,
+  deps: ServerDeps,
+): 'key' | 'session' | 'off' | null {
   if (!deps.settings.auth) return 'off';
   const token = bearerToken(request.headers.authorization);
   if (token !== null && keysEqual(token, deps.apiKey)) return 'key';

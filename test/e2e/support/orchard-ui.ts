@@ -8,7 +8,13 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createService, type Service, type StartedUrls } from '../../../src/service/service.js';
 import { resolveSettings } from '../../../src/service/settings-loader.js';
-import { ROOT, ensureUiBuilt, launchBrowser, newContext, watchPageErrors } from '../../support/browser.js';
+import {
+  ROOT,
+  ensureUiBuilt,
+  launchBrowser,
+  newContext,
+  watchPageErrors,
+} from '../../support/browser.js';
 
 export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
 
@@ -74,7 +80,10 @@ export async function startOrchardUi(options: StartOptions = {}): Promise<Orchar
     page,
     pageErrors,
     async open(view, heading) {
-      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: heading ?? view, exact: true }).click();
+      await page
+        .getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: heading ?? view, exact: true })
+        .click();
       await page.waitForURL((u) => u.hash.startsWith(`#/${view.toLowerCase()}`));
       await page.getByRole('heading', { level: 1, name: heading ?? view }).waitFor();
     },

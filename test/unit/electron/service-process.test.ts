@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { utilityProcessLauncher, type ExitInfo } from '../../../electron/main/service-process.js';
-import { summarizeStderr } from '../../../electron/main/service-supervisor.js';
+import { summarizeStderr } from '../../../electron/main/service-exit.js';
 import { createFakeElectron, type FakeUtilityProcess } from '../../support/fake-electron.js';
 
 describe('utilityProcessLauncher', () => {

@@ -81,6 +81,7 @@ function state(over: Partial<TrayMenuState['service']> = {}, rest: Partial<TrayM
       apiUrl: 'http://127.0.0.1:11435/v1',
       serving: ['orchard-chat → orchard-chat@1'],
       lastError: null,
+      warning: null,
       nextRestartDelayMs: null,
       ...over,
     },
@@ -259,8 +260,26 @@ describe('buildTrayMenu', () => {
         apiUrl: null,
         serving: [],
         lastError: null,
+        warning: null,
         nextRestartDelayMs: null,
       }),
     ).toEqual(['Server running']);
+  });
+
+  it('ready with a warning from the service (a model that did not load) shows it', () => {
+    const { actions } = recorder();
+    const menu = buildTrayMenu(
+      state({ serving: [], warning: 'orchard-chat@1: model.onnx is missing' }),
+      actions,
+    );
+    expect(item(menu, 'status').label).toBe('Server running');
+    expect(item(menu, 'status-2').label).toBe('Warning: orchard-chat@1: model.onnx is missing');
+    expect(trayIconKind('ready')).toBe('serving');
+  });
+
+  it('a crash reported earlier does not show while serving again', () => {
+    const { actions } = recorder();
+    const menu = buildTrayMenu(state({ lastError: 'the server was killed by SIGKILL' }), actions);
+    expect(JSON.stringify(menu)).not.toContain('SIGKILL');
   });
 });

@@ -23,7 +23,9 @@ describe('engineOptionsFromSettings', () => {
       maxWaitingRequests: s.maxWaiting,
       maxBatchTokens: s.maxBatchTokens,
       enablePrefixCaching: false,
+      speculative: 'off',
     });
+    expect(engineOptionsFromSettings({ ...s, speculative: 'lookup' }).speculative).toBe('lookup');
   });
 
   it('rejects an unknown device', () => {

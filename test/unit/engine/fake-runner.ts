@@ -66,10 +66,18 @@ export interface ComputeRecord {
   seqId: number;
   startPosition: number;
   tokenIds: number[];
+  numLogits: number;
+  /** Which execute() call (1-based). */
+  call: number;
 }
 
 /** A fake model: raw logits after the prefix whose hash is `state`. */
-export type FakeModel = (state: number, vocab: number, out: Float32Array) => Float32Array;
+export type FakeModel = (
+  state: number,
+  vocab: number,
+  out: Float32Array,
+  lastToken: number,
+) => Float32Array;
 
 export interface FakeRunnerOptions {
   model?: FakeModel;
@@ -143,7 +151,7 @@ export class FakeRunner implements ModelRunner {
       }
       pasts.push(h);
     }
-    const writes = new Set<number>();
+    const writes = new Map<number, number>(); // slot → prefix hash written there
     sequences.forEach((s, k) => {
       let h = pasts[k];
       for (let i = 0; i < s.tokenIds.length; i++) {
@@ -152,15 +160,15 @@ export class FakeRunner implements ModelRunner {
         h = mix(h, s.tokenIds[i]);
         if (
           this.tolerateIdenticalWrites &&
-          this.slotTokens[slot] === s.tokenIds[i] &&
-          this.slotState[slot] === h
+          (writes.get(slot) === h ||
+            (this.slotTokens[slot] === s.tokenIds[i] && this.slotState[slot] === h))
         )
           continue;
         if (writes.has(slot)) throw new Error(`two sequences write slot ${slot} in one step`);
         const reader = reads.get(slot);
         if (reader !== undefined)
           throw new Error(`sequence ${s.seqId} overwrites a slot sequence ${reader} reads`);
-        writes.add(slot);
+        writes.set(slot, h);
       }
     });
     const logits = new Map<number, Float32Array>();
@@ -175,13 +183,16 @@ export class FakeRunner implements ModelRunner {
         h = mix(h, s.tokenIds[i]);
         this.slotTokens[slot] = s.tokenIds[i];
         this.slotState[slot] = h;
-        if (i >= firstRow) this.model(h, V, rows.subarray((i - firstRow) * V, (i - firstRow + 1) * V));
+        if (i >= firstRow)
+          this.model(h, V, rows.subarray((i - firstRow) * V, (i - firstRow + 1) * V), s.tokenIds[i]);
       }
       this.computedTokens += s.tokenIds.length;
       this.log.push({
         seqId: s.seqId,
         startPosition: s.startPosition,
         tokenIds: s.tokenIds.slice(),
+        numLogits: s.numLogits,
+        call: this.executeCalls,
       });
       if (s.numLogits > 0) logits.set(s.seqId, rows);
     });

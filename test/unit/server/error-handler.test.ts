@@ -14,7 +14,9 @@ describe('toOpenAIError', () => {
   it('maps typed errors to status and OpenAI body', () => {
     expect(toOpenAIError(new InvalidRequestError('bad', 'temperature'))).toEqual({
       status: 400,
-      body: { error: { message: 'bad', type: 'invalid_request_error', param: 'temperature', code: null } },
+      body: {
+        error: { message: 'bad', type: 'invalid_request_error', param: 'temperature', code: null },
+      },
     });
     expect(toOpenAIError(new ContextLengthExceededError('long')).body.error.code).toBe(
       'context_length_exceeded',
@@ -34,8 +36,14 @@ describe('toOpenAIError', () => {
       code: 'FST_ERR_CTP_BODY_TOO_LARGE',
       statusCode: 413,
     });
-    expect(toOpenAIError(tooLarge)).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
-    const media = Object.assign(new Error('x'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 });
+    expect(toOpenAIError(tooLarge)).toMatchObject({
+      status: 413,
+      body: { error: { code: 'payload_too_large' } },
+    });
+    const media = Object.assign(new Error('x'), {
+      code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+      statusCode: 415,
+    });
     expect(toOpenAIError(media).status).toBe(415);
   });
 

@@ -20,7 +20,9 @@ afterAll(() => fs.rmSync(path.dirname(root), { recursive: true, force: true }));
 
 describe('resolveStatic', () => {
   it('finds files inside the folder', () => {
-    expect(resolveStatic(root, '/assets/app.js')).toBe(fs.realpathSync(path.join(root, 'assets', 'app.js')));
+    expect(resolveStatic(root, '/assets/app.js')).toBe(
+      fs.realpathSync(path.join(root, 'assets', 'app.js')),
+    );
     expect(resolveStatic(root, '/index.html')).not.toBeNull();
   });
 

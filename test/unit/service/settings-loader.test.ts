@@ -53,9 +53,9 @@ describe('resolveSettings', () => {
   });
 
   it('names the source and the setting of a bad value', () => {
-    expect(() => resolveSettings({ flags: { port: '70000' }, env: { ORCHARD_HOME: home } })).toThrow(
-      /--port.*between 0 and 65535/,
-    );
+    expect(() =>
+      resolveSettings({ flags: { port: '70000' }, env: { ORCHARD_HOME: home } }),
+    ).toThrow(/--port.*between 0 and 65535/);
     expect(() => resolveSettings({ env: { ORCHARD_HOME: home, ORCHARD_DEVICE: 'tpu' } })).toThrow(
       /ORCHARD_DEVICE.*one of auto, cpu/,
     );
@@ -69,7 +69,9 @@ describe('resolveSettings', () => {
 
   it('rejects unknown keys and a broken settings file', () => {
     fs.writeFileSync(path.join(home, 'settings.json'), JSON.stringify({ colour: 'red' }));
-    expect(() => resolveSettings({ env: { ORCHARD_HOME: home } })).toThrow(/unknown setting 'colour'/);
+    expect(() => resolveSettings({ env: { ORCHARD_HOME: home } })).toThrow(
+      /unknown setting 'colour'/,
+    );
     fs.writeFileSync(path.join(home, 'settings.json'), '{ nope');
     expect(() => resolveSettings({ env: { ORCHARD_HOME: home } })).toThrow(/not valid JSON/);
     fs.writeFileSync(path.join(home, 'settings.json'), JSON.stringify({ home: '/elsewhere' }));

@@ -65,8 +65,6 @@ export function CreateDeployment({
             value={name}
             onChange={(e) => setName(e.target.value)}
             placeholder="e.g. chat"
-            pattern="[A-Za-z0-9][A-Za-z0-9._-]*"
-            title="Letters, digits, dot, dash, underscore"
           />
         </div>
         <div className="field">

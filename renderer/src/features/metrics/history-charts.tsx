@@ -1,5 +1,5 @@
 /** Per-minute history from /api/metrics/history for the compared versions. */
-import { useCallback, useMemo } from 'react';
+import { useCallback, useEffect, useMemo } from 'react';
 import { admin } from '../../api/admin.js';
 import { useResource } from '../../api/hooks.js';
 import type { MetricsBucket } from '../../api/types.js';
@@ -52,8 +52,8 @@ const CHARTS: HistoryChartDef[] = [
 export function HistoryCharts({ targets, minutes }: { targets: Target[]; minutes: number }) {
   const key = targets.map((t) => t.servedName).join(',');
   const load = useCallback(
-    (signal: AbortSignal) =>
-      Promise.all(
+    async (signal: AbortSignal) => {
+      const byVersion = await Promise.all(
         key
           .split(',')
           .filter(Boolean)
@@ -65,13 +65,23 @@ export function HistoryCharts({ targets, minutes }: { targets: Target[]; minutes
             );
             return { served, buckets };
           }),
-      ),
+      );
+      // The charts show the whole chosen period, up to the moment of the answer.
+      const end = Date.now() / 1000;
+      return { byVersion, xRange: [end - minutes * 60, end] as [number, number] };
+    },
     [key, minutes],
   );
   const history = useResource(load);
+  const reload = history.reload;
+  // The current minute keeps filling; refresh while the view is open.
+  useEffect(() => {
+    const t = setInterval(reload, 30_000);
+    return () => clearInterval(t);
+  }, [reload]);
 
   const charts = useMemo(() => {
-    const byVersion = history.data ?? [];
+    const byVersion = history.data?.byVersion ?? [];
     return CHARTS.map((def) => {
       const series: ChartSeries[] = [];
       const metrics: Array<{ index: number; metric: HistoryMetric }> = [];
@@ -103,6 +113,7 @@ export function HistoryCharts({ targets, minutes }: { targets: Target[]; minutes
             series={series}
             data={data}
             format={def.format}
+            xRange={history.data?.xRange}
             emptyText="No requests in this period"
           />
         </div>

@@ -91,10 +91,11 @@ export function ImportForm({ onImported }: { onImported: (v: VersionSummary) => 
   );
 }
 
-export function PullForm({ onStarted }: { onStarted: (job: JobSummary) => void }) {
+export function PullForm({ onStarted }: { onStarted: (job: JobSummary, title: string) => void }) {
   const [repo, setRepo] = useState('');
   const [revision, setRevision] = useState('');
   const [name, setName] = useState('');
+  const [version, setVersion] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -104,11 +105,12 @@ export function PullForm({ onStarted }: { onStarted: (job: JobSummary) => void }
     setError(null);
     try {
       const job = await admin.pull({
+        ...(version.trim() ? { version: version.trim() } : {}),
         repo: repo.trim(),
         ...(revision.trim() ? { revision: revision.trim() } : {}),
         ...(name.trim() ? { name: name.trim() } : {}),
       });
-      onStarted(job);
+      onStarted(job, `Pulling ${repo.trim()}${revision.trim() ? `@${revision.trim()}` : ''}`);
     } catch (err) {
       setError(errorMessage(err));
     } finally {
@@ -131,13 +133,11 @@ export function PullForm({ onStarted }: { onStarted: (job: JobSummary) => void }
           value={repo}
           onChange={(e) => setRepo(e.target.value)}
           required
-          pattern="[^/\s]+/[^/\s]+"
-          title="org/name"
           spellCheck={false}
           autoComplete="off"
         />
       </div>
-      <div className="form-row">
+      <div className="form-row form-row-3">
         <div className="field">
           <label htmlFor="pull-revision">Revision</label>
           <input
@@ -157,6 +157,16 @@ export function PullForm({ onStarted }: { onStarted: (job: JobSummary) => void }
             value={name}
             onChange={(e) => setName(e.target.value)}
             placeholder="from the repo"
+          />
+        </div>
+        <div className="field">
+          <label htmlFor="pull-version">Version (optional)</label>
+          <input
+            id="pull-version"
+            className="input"
+            value={version}
+            onChange={(e) => setVersion(e.target.value)}
+            placeholder="next number"
           />
         </div>
       </div>

@@ -6,18 +6,20 @@ import { Badge, ProgressBar } from '../../components/layout.js';
 
 export function JobList({
   jobs,
+  titles,
   onDismiss,
 }: {
   jobs: JobSummary[];
+  /** What each job is, by id (e.g. "Pulling org/repo"); a job's message changes as it runs. */
+  titles: Record<string, string>;
   onDismiss: (id: string) => void;
 }) {
   if (jobs.length === 0) return null;
   return (
-    <ul className="job-list" aria-label="Downloads">
+    <ul className="job-list" aria-label="Jobs">
       {jobs.map((job) => {
-        const title = job.result
-          ? `${job.result.model}@${job.result.version}`
-          : job.message || job.kind;
+        const what = titles[job.id] ?? job.kind;
+        const title = job.result ? `${what} → ${job.result.model}@${job.result.version}` : what;
         return (
           <li key={job.id} className={`job job-${job.state}`} data-job-state={job.state}>
             <div className="job-head">

@@ -18,6 +18,7 @@ export function ModelsView() {
   const models = useResource(load);
   const [tab, setTab] = useState<'pull' | 'import'>('pull');
   const [jobs, setJobs] = useState<JobSummary[]>([]);
+  const [jobTitles, setJobTitles] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState<Record<string, VersionAction | undefined>>({});
   const [actionError, setActionError] = useState<string | null>(null);
   const [confirmDelete, setConfirmDelete] = useState<VersionSummary | null>(null);
@@ -33,6 +34,10 @@ export function ModelsView() {
         next[i] = job;
         return next;
       });
+      // A job this page did not start: its first message says what it is.
+      setJobTitles((t) =>
+        t[job.id] || job.state !== 'running' ? t : { ...t, [job.id]: job.message },
+      );
       if (job.state !== 'running') reloadModels();
     },
     [reloadModels],
@@ -149,7 +154,11 @@ export function ModelsView() {
         >
           <ImportForm onImported={() => models.reload()} />
         </div>
-        <JobList jobs={jobs} onDismiss={(id) => setJobs((j) => j.filter((x) => x.id !== id))} />
+        <JobList
+          jobs={jobs}
+          titles={jobTitles}
+          onDismiss={(id) => setJobs((j) => j.filter((x) => x.id !== id))}
+        />
       </Panel>
 
       <InlineError message={actionError} onDismiss={() => setActionError(null)} />

@@ -69,8 +69,8 @@ export function VersionTable({
                   <StateBadge v={v} />
                 </td>
                 <td className="num">{formatBytes(v.sizeBytes)}</td>
-                <td>
-                  {v.architecture || '—'}
+                <td title={v.architecture}>
+                  {v.architecture ? v.architecture.split(' · ').slice(0, 2).join(' · ') : '—'}
                   <div className="faint cell-sub">{formatParams(v.numParams)}</div>
                 </td>
                 <td className="num">{formatCount(v.contextLength)}</td>

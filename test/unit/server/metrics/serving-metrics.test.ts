@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { LatencyWindow, TokenRate, percentile } from '../../../../src/server/metrics/latency-window.js';
+import {
+  LatencyWindow,
+  TokenRate,
+  percentile,
+} from '../../../../src/server/metrics/latency-window.js';
 import { ServingMetrics, splitServedName } from '../../../../src/server/metrics/serving-metrics.js';
 
 describe('latency window', () => {
@@ -46,17 +50,35 @@ describe('serving metrics', () => {
     rec.onTokens(1, 1, 150);
     rec.onTokens(1, 1, 200);
     const t = rec.finish(
-      { ok: true, promptTokens: 10, completionTokens: 3, cachedPromptTokens: 4, finishReasons: ['length'], queueMs: 5 },
+      {
+        ok: true,
+        promptTokens: 10,
+        completionTokens: 3,
+        cachedPromptTokens: 4,
+        finishReasons: ['length'],
+        queueMs: 5,
+      },
       250,
     );
     expect(t).toEqual({ ttftMs: 100, e2eMs: 250 });
     // A second finish records nothing more.
-    rec.finish({ ok: true, promptTokens: 10, completionTokens: 3, cachedPromptTokens: 4, finishReasons: ['length'] }, 300);
+    rec.finish(
+      {
+        ok: true,
+        promptTokens: 10,
+        completionTokens: 3,
+        cachedPromptTokens: 4,
+        finishReasons: ['length'],
+      },
+      300,
+    );
     const { body } = await m.text();
     expect(body).toContain('orchard:prompt_tokens_total{model="chat",version="2"} 10');
     expect(body).toContain('orchard:generation_tokens_total{model="chat",version="2"} 3');
     expect(body).toContain('orchard:prefix_cache_hits_total{model="chat",version="2"} 4');
-    expect(body).toContain('orchard:request_success_total{model="chat",version="2",finished_reason="length"} 1');
+    expect(body).toContain(
+      'orchard:request_success_total{model="chat",version="2",finished_reason="length"} 1',
+    );
     expect(body).toContain('orchard:time_to_first_token_seconds_count{model="chat",version="2"} 1');
     expect(body).toContain('orchard:inter_token_latency_seconds_count{model="chat",version="2"} 2');
     expect(body).toContain('orchard:e2e_request_latency_seconds_count{model="chat",version="2"} 1');

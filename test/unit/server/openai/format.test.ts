@@ -23,7 +23,11 @@ function lp(token: string, logprob: number): TokenLogprob {
   };
 }
 
-function delta(index: number, text: string, finish: ChoiceDelta['finishReason'] = null): ChoiceDelta {
+function delta(
+  index: number,
+  text: string,
+  finish: ChoiceDelta['finishReason'] = null,
+): ChoiceDelta {
   return { index, text, tokenIds: [1], logprobs: [lp(text, -0.5)], finishReason: finish };
 }
 
@@ -55,7 +59,11 @@ describe('chat format', () => {
     expect(roles[0].usage).toBeNull();
     const chunks = c.deltas([delta(0, 'a'), { ...delta(1, ''), logprobs: [] }]);
     expect(chunks).toHaveLength(1);
-    expect(chunks[0].choices[0]).toMatchObject({ index: 0, delta: { content: 'a' }, logprobs: null });
+    expect(chunks[0].choices[0]).toMatchObject({
+      index: 0,
+      delta: { content: 'a' },
+      logprobs: null,
+    });
     const last = c.usage(usage);
     expect(last.choices).toEqual([]);
     expect(last.usage?.total_tokens).toBe(7);
@@ -64,7 +72,12 @@ describe('chat format', () => {
 
 describe('completion format', () => {
   it('numbers choices prompt × n + i and echoes prompts', () => {
-    const acc = new CompletionAccumulator({ n: 2, prompts: ['P0', 'P1'], echo: true, logprobs: null });
+    const acc = new CompletionAccumulator({
+      n: 2,
+      prompts: ['P0', 'P1'],
+      echo: true,
+      logprobs: null,
+    });
     acc.add(1, [delta(1, 'x', 'stop')]);
     acc.add(0, [delta(0, 'y', 'length')]);
     const r = acc.response(meta, usage);
@@ -84,7 +97,11 @@ describe('completion format', () => {
   });
 
   it('continues offsets across stream chunks', () => {
-    const c = new CompletionChunker(meta, { n: 1, prompts: ['p'], echo: false, logprobs: 0 }, false);
+    const c = new CompletionChunker(
+      meta,
+      { n: 1, prompts: ['p'], echo: false, logprobs: 0 },
+      false,
+    );
     c.deltas(0, [delta(0, 'ab')]);
     const [chunk] = c.deltas(0, [delta(0, 'c')]);
     expect(chunk.choices[0].logprobs?.text_offset).toEqual([2]);

@@ -74,7 +74,9 @@ describe('translateChat', () => {
       { addGenerationPrompt: true },
     );
     expect(t.promptText).toBe(expectedPrompt);
-    expect(t.request.promptTokenIds).toEqual(tokenizer.encode(expectedPrompt, { addSpecialTokens: false }));
+    expect(t.request.promptTokenIds).toEqual(
+      tokenizer.encode(expectedPrompt, { addSpecialTokens: false }),
+    );
     expect(t.promptTokens).toBe(t.request.promptTokenIds.length);
     expect(t.request.params).toMatchObject({
       temperature: 0.7,
@@ -103,12 +105,22 @@ describe('translateChat', () => {
 
   it('joins text content parts and rejects other part types by path', () => {
     const body = chat({
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'a' },
+            { type: 'text', text: 'b' },
+          ],
+        },
+      ],
     });
     expect(translateChat(body, tokenizer, facts).promptText).toContain('a\nb');
     const err = errorOf(() =>
       translateChat(
-        chat({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] }),
+        chat({
+          messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }],
+        }),
         tokenizer,
         facts,
       ),
@@ -129,17 +141,21 @@ describe('translateChat', () => {
   });
 
   it('checks logit_bias ids and parameter combinations', () => {
-    expect(errorOf(() => translateChat(chat({ logit_bias: { '999999': 1 } }), tokenizer, facts)).param).toBe(
-      'logit_bias',
-    );
+    expect(
+      errorOf(() => translateChat(chat({ logit_bias: { '999999': 1 } }), tokenizer, facts)).param,
+    ).toBe('logit_bias');
     expect(errorOf(() => translateChat(chat({ top_logprobs: 2 }), tokenizer, facts)).param).toBe(
       'top_logprobs',
     );
     expect(
-      errorOf(() => translateChat(chat({ stream_options: { include_usage: true } }), tokenizer, facts)).param,
+      errorOf(() =>
+        translateChat(chat({ stream_options: { include_usage: true } }), tokenizer, facts),
+      ).param,
     ).toBe('stream_options');
     expect(
-      errorOf(() => translateChat(chat({ max_tokens: 3, max_completion_tokens: 4 }), tokenizer, facts)).param,
+      errorOf(() =>
+        translateChat(chat({ max_tokens: 3, max_completion_tokens: 4 }), tokenizer, facts),
+      ).param,
     ).toBe('max_tokens');
   });
 });
@@ -200,7 +216,13 @@ describe('unsupported parameters', () => {
   it('lets neutral values through', () => {
     expect(() =>
       rejectUnsupported(
-        { response_format: { type: 'text' }, tools: [], tool_choice: 'none', store: false, audio: null },
+        {
+          response_format: { type: 'text' },
+          tools: [],
+          tool_choice: 'none',
+          store: false,
+          audio: null,
+        },
         CHAT_UNSUPPORTED,
       ),
     ).not.toThrow();
@@ -215,7 +237,11 @@ describe('translateCompletion', () => {
     const t = translateCompletion(body({ logprobs: 2, max_tokens: 5 }), tokenizer, facts);
     expect(t.prompts).toHaveLength(1);
     expect(t.prompts[0].request.promptTokenIds).toEqual(tokenizer.encode('Once upon a time'));
-    expect(t.prompts[0].request.params).toMatchObject({ logprobs: true, topLogprobs: 2, maxTokens: 5 });
+    expect(t.prompts[0].request.params).toMatchObject({
+      logprobs: true,
+      topLogprobs: 2,
+      maxTokens: 5,
+    });
   });
 
   it('takes token prompts and prompt lists', () => {
@@ -227,13 +253,15 @@ describe('translateCompletion', () => {
   });
 
   it('rejects echo with logprobs, best_of ≠ n and out-of-vocabulary ids', () => {
-    expect(errorOf(() => translateCompletion(body({ echo: true, logprobs: 1 }), tokenizer, facts)).param).toBe(
-      'echo',
+    expect(
+      errorOf(() => translateCompletion(body({ echo: true, logprobs: 1 }), tokenizer, facts)).param,
+    ).toBe('echo');
+    expect(errorOf(() => translateCompletion(body({ best_of: 3 }), tokenizer, facts)).param).toBe(
+      'best_of',
     );
-    expect(errorOf(() => translateCompletion(body({ best_of: 3 }), tokenizer, facts)).param).toBe('best_of');
-    expect(errorOf(() => translateCompletion(body({ prompt: [1, 999999] }), tokenizer, facts)).param).toBe(
-      'prompt',
-    );
+    expect(
+      errorOf(() => translateCompletion(body({ prompt: [1, 999999] }), tokenizer, facts)).param,
+    ).toBe('prompt');
   });
 });
 

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { bearerToken, keysEqual, parseCookies } from '../../../../src/server/security/api-key-check.js';
+import {
+  bearerToken,
+  keysEqual,
+  parseCookies,
+} from '../../../../src/server/security/api-key-check.js';
 import { UiSessions, sessionCookie } from '../../../../src/server/security/ui-sessions.js';
 
 describe('UI sessions', () => {

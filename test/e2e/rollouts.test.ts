@@ -1,0 +1,224 @@
+/**
+ * Deployments and Metrics views against a real `orchard serve`: starting a canary from the UI,
+ * moving its traffic slider and seeing the API route accordingly (checked with the official
+ * openai client), shadow mode, the rollback policy, promote and rollback with their timeline,
+ * and live metrics of stable and candidate side by side.
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeploymentSummary, RolloutEvent } from '../../src/shared/admin-api.js';
+import { startOrchardUi, unlabelledControls, type OrchardUi } from './support/orchard-ui.js';
+
+let ui: OrchardUi;
+let client: OpenAI;
+
+beforeAll(async () => {
+  ui = await startOrchardUi();
+  client = new OpenAI({ baseURL: ui.urls.apiUrl, apiKey: ui.service.apiKey, maxRetries: 0 });
+});
+
+afterAll(async () => {
+  await ui?.close();
+});
+
+async function deployment(): Promise<DeploymentSummary> {
+  const all = await ui.api<DeploymentSummary[]>('GET', '/api/deployments');
+  return all.find((d) => d.name === 'orchard-chat')!;
+}
+
+async function servedModels(n: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await client.chat.completions.create({
+      model: 'orchard-chat',
+      messages: [{ role: 'user', content: `Name a fruit (${i}).` }],
+      max_tokens: 8,
+    });
+    out.push(r.model);
+  }
+  return out;
+}
+
+const card = () => ui.page.locator('#dep-orchard-chat');
+
+describe('deployments and metrics views', () => {
+  it('shows the stable version and starts a canary from the UI', async () => {
+    const { page } = ui;
+    await ui.open('Deployments');
+    await expect
+      .poll(() => card().getByTestId('stable-version').innerText())
+      .toBe('orchard-chat@1');
+    await card().getByLabel('Candidate version').selectOption('2');
+    await card().getByLabel('Mode').selectOption('canary');
+    await card().getByLabel('Traffic %').fill('25');
+    await card().getByRole('button', { name: 'Start rollout' }).click();
+
+    // The candidate is loaded and warmed up before it takes traffic.
+    await card().getByTestId('candidate-version').waitFor({ timeout: 90_000 });
+    expect(await card().getByTestId('candidate-version').innerText()).toBe('orchard-chat@2');
+    expect((await deployment()).candidate).toEqual({ version: '2', weight: 25, mode: 'canary' });
+    await card().locator('.timeline-item[data-kind="canary"]').waitFor();
+    expect(await page.getByLabel('Traffic to candidate').inputValue()).toBe('25');
+    expect(await unlabelledControls(page)).toEqual([]);
+
+    // Some traffic on both versions, for the screenshots of this view and of Metrics.
+    await servedModels(10);
+    await ui.screenshot('deployments');
+  });
+
+  it('moving the traffic slider to 100% sends every request to the candidate', async () => {
+    const { page } = ui;
+    const slider = page.getByLabel('Traffic to candidate');
+    await slider.focus();
+    await page.keyboard.press('End');
+    // Applied on release (the change event), not while the thumb moves.
+    await expect.poll(async () => (await deployment()).candidate?.weight).toBe(100);
+    await card().locator('.timeline-item[data-kind="weight"]').first().waitFor();
+    expect(await card().locator('.timeline-item[data-kind="weight"]').first().innerText()).toMatch(
+      /25% → 100%/,
+    );
+    expect(await servedModels(8)).toEqual(Array(8).fill('orchard-chat@2'));
+
+    // The playground, asking for the deployment by name, is answered by the candidate too.
+    await ui.open('Playground');
+    await page.getByLabel('Model', { exact: true }).selectOption('orchard-chat');
+    await page.getByLabel('Max tokens').fill('8');
+    await page.getByLabel('Message', { exact: true }).fill('Hello');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const reply = page.locator('.message-assistant').last();
+    await expect.poll(() => reply.getAttribute('data-status')).toBe('done');
+    expect(await reply.getByTestId('served-model').innerText()).toBe('orchard-chat@2');
+
+    // Back to 1% with the keyboard: the API follows again.
+    await ui.open('Deployments');
+    await page.getByLabel('Traffic to candidate').focus();
+    await page.keyboard.press('Home');
+    await expect.poll(async () => (await deployment()).candidate?.weight).toBe(1);
+  });
+
+  it('shows live metrics of stable and candidate side by side, and their history', async () => {
+    const { page } = ui;
+    await ui.open('Metrics');
+    expect(await page.getByLabel('Compare').inputValue()).toBe('dep:orchard-chat');
+    const table = page.getByRole('table', { name: 'Live comparison' });
+    const headers = await table.locator('thead th').allInnerTexts();
+    expect(headers.join(' ')).toMatch(/stable\s+orchard-chat@1/i);
+    expect(headers.join(' ')).toMatch(/candidate\s+orchard-chat@2/i);
+
+    // Traffic on both versions while the view watches.
+    await Promise.all(
+      ['orchard-chat@1', 'orchard-chat@2'].map(async (model) => {
+        for (let i = 0; i < 4; i++) {
+          await client.chat.completions.create({
+            model,
+            messages: [{ role: 'user', content: 'An apple?' }],
+            max_tokens: 24,
+          });
+        }
+      }),
+    );
+    const row = (name: string) =>
+      table.locator('tbody tr', { has: page.getByRole('rowheader', { name, exact: true }) });
+    await expect
+      .poll(async () =>
+        (await row('Requests / errors').locator('td').allInnerTexts()).map(
+          (t) => Number(t.split(' / ')[0]) > 0,
+        ),
+      )
+      .toEqual([true, true]);
+    for (const cell of await row('Time to first token p50').locator('td').allInnerTexts()) {
+      expect(cell).toMatch(/^\d+(\.\d+)? (ms|s)$/);
+    }
+    for (const title of [
+      'Throughput (tokens/s)',
+      'Time to first token',
+      'Per-token time',
+      'Queue depth',
+      'KV cache usage',
+      'Prefix cache hit rate',
+    ]) {
+      await page.getByRole('figure', { name: title }).first().locator('canvas').waitFor();
+    }
+    const ttftLegend = await page
+      .getByRole('figure', { name: 'Time to first token' })
+      .first()
+      .locator('.chart-legend')
+      .innerText();
+    expect(ttftLegend).toMatch(/stable p50\s+\d/);
+    expect(ttftLegend).toMatch(/candidate p50\s+\d/);
+
+    // History: this minute's requests are already in /api/metrics/history.
+    const history = page.locator('#history');
+    await history.getByRole('button', { name: 'Last hour' }).click();
+    const requestsLegend = history
+      .getByRole('figure', { name: 'Requests per minute' })
+      .locator('.chart-legend');
+    await expect
+      .poll(() => requestsLegend.innerText())
+      .toMatch(/stable\s+\d+[\s\S]*candidate\s+\d+/);
+    await history.getByRole('button', { name: 'Last day' }).click();
+    expect(
+      await history.getByRole('button', { name: 'Last day' }).getAttribute('aria-pressed'),
+    ).toBe('true');
+    await expect.poll(() => requestsLegend.innerText()).toMatch(/stable\s+\d+/);
+    expect(await unlabelledControls(page)).toEqual([]);
+    await page.getByRole('heading', { level: 1, name: 'Metrics' }).scrollIntoViewIfNeeded();
+    await ui.screenshot('metrics');
+  });
+
+  it('switches shadow mode and saves the auto-rollback policy', async () => {
+    const { page } = ui;
+    await ui.open('Deployments');
+    const shadow = card().getByRole('checkbox', { name: /Shadow mode/ });
+    await shadow.check();
+    await expect
+      .poll(async () => (await deployment()).candidate?.mode, { timeout: 60_000 })
+      .toBe('shadow');
+    await card().getByLabel('Traffic mirrored to shadow').waitFor();
+    await shadow.uncheck();
+    await expect
+      .poll(async () => (await deployment()).candidate?.mode, { timeout: 60_000 })
+      .toBe('canary');
+
+    await card().getByLabel('Max error rate (%)').fill('5');
+    await card().getByLabel('Min requests').fill('12');
+    await card().getByRole('button', { name: 'Save policy' }).click();
+    await card().getByText('Saved', { exact: true }).waitFor();
+    const policy = (await deployment()).policy;
+    expect(policy.maxErrorRate).toBeCloseTo(0.05);
+    expect(policy.minRequests).toBe(12);
+    expect(page.locator('.timeline-item[data-kind="policy"]').first()).toBeTruthy();
+  });
+
+  it('promotes the candidate, then rolls back to the previous stable version', async () => {
+    const { page } = ui;
+    await ui.open('Deployments');
+    await card().getByRole('button', { name: 'Promote orchard-chat@2' }).click();
+    await page
+      .getByRole('dialog', { name: 'Promote orchard-chat@2?' })
+      .getByRole('button', { name: 'Promote' })
+      .click();
+    await expect
+      .poll(() => card().getByTestId('stable-version').innerText())
+      .toBe('orchard-chat@2');
+    expect(await deployment()).toMatchObject({ stable: '2', candidate: null });
+    await card().locator('.timeline-item[data-kind="promote"]').waitFor();
+
+    await card().getByRole('button', { name: 'Roll back to the previous stable version' }).click();
+    await page
+      .getByRole('dialog', { name: 'Roll back orchard-chat?' })
+      .getByRole('button', { name: 'Roll back' })
+      .click();
+    await expect
+      .poll(() => card().getByTestId('stable-version').innerText(), { timeout: 60_000 })
+      .toBe('orchard-chat@1');
+    expect(await deployment()).toMatchObject({ stable: '1', candidate: null });
+    const events = await ui.api<RolloutEvent[]>('GET', '/api/deployments/orchard-chat/events');
+    expect(events.map((e) => e.kind)).toEqual(
+      expect.arrayContaining(['canary', 'weight', 'shadow', 'policy', 'promote', 'rollback']),
+    );
+    // Every event the API knows is on the timeline.
+    await expect.poll(() => card().locator('.timeline-item').count()).toBe(events.length);
+    expect(ui.pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import {
+  AcceptanceEstimate,
+  bestNumDrafts,
+  expectedTokens,
+} from '../../../../src/engine/speculative/draft-length.js';
+
+describe('draft length', () => {
+  it('expected tokens per step follow the truncated geometric series', () => {
+    expect(expectedTokens(0, 5)).toBe(1);
+    expect(expectedTokens(1, 5)).toBe(6);
+    expect(expectedTokens(0.5, 2)).toBeCloseTo(1 + 0.5 + 0.25, 12);
+  });
+
+  it('speculates deeper as acceptance rises and as drafts get cheaper', () => {
+    const ks = [0.1, 0.5, 0.7, 0.9, 0.99].map((a) => bestNumDrafts(a, 0.3, 1, 8));
+    expect(ks[0]).toBe(1);
+    for (let i = 1; i < ks.length; i++) expect(ks[i]).toBeGreaterThanOrEqual(ks[i - 1]);
+    expect(ks.at(-1)).toBe(8);
+    expect(bestNumDrafts(0.7, 0.05, 1, 8)).toBeGreaterThan(bestNumDrafts(0.7, 0.5, 1, 8));
+  });
+
+  it('the acceptance estimate follows recent verifications', () => {
+    const e = new AcceptanceEstimate(0.5);
+    expect(e.rate).toBe(0.5);
+    for (let i = 0; i < 30; i++) e.record(4, 4);
+    expect(e.rate).toBeGreaterThan(0.95);
+    for (let i = 0; i < 40; i++) e.record(0, 4);
+    expect(e.rate).toBeLessThan(0.1);
+    e.record(0, 0);
+    expect(e.rate).toBeLessThan(0.1);
+  });
+});
