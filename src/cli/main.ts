@@ -13,6 +13,8 @@ export function buildProgram(): Command {
   const program = new Command('orchard')
     .description('Serve small language models from your own machine.')
     .version(packageVersion())
+    // Program options only before the subcommand, so `orchard deploy x --version 2` reaches deploy.
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   for (const register of COMMANDS) register(program);

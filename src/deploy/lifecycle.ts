@@ -8,7 +8,11 @@ import type { Logger } from 'pino';
 import type { Engine, EngineOptions, LoadProgress } from '../engine/types.js';
 import { NotReadyError, OrchardError } from '../shared/errors.js';
 
-export type EngineLoader = (dir: string, options: EngineOptions, onProgress?: (p: LoadProgress) => void) => Promise<Engine>;
+export type EngineLoader = (
+  dir: string,
+  options: EngineOptions,
+  onProgress?: (p: LoadProgress) => void,
+) => Promise<Engine>;
 
 export interface Clock {
   now(): number;
@@ -176,7 +180,11 @@ export class LifecycleManager {
       s.retiring = true;
       await new Promise<void>((resolve) => {
         const check = () => {
-          if (!this.slots.has(key) || this.slots.get(key) !== s || (s.inflight === 0 && !s.engine)) {
+          if (
+            !this.slots.has(key) ||
+            this.slots.get(key) !== s ||
+            (s.inflight === 0 && !s.engine)
+          ) {
             this.waiters.delete(check);
             resolve();
           }
@@ -272,7 +280,13 @@ export class LifecycleManager {
       engine = await this.options.load(t.dir, this.options.engineOptions);
     } catch (err) {
       logger.error({ model: t.key, err }, 'model failed to load');
-      throw new OrchardError(`${t.key} failed to load: ${(err as Error).message}`, 503, 'service_unavailable', 'model', 'load_failed');
+      throw new OrchardError(
+        `${t.key} failed to load: ${(err as Error).message}`,
+        503,
+        'service_unavailable',
+        'model',
+        'load_failed',
+      );
     }
     if (this.closed) {
       await engine.unload();
@@ -281,7 +295,10 @@ export class LifecycleManager {
     slot.engine = engine;
     slot.loadedAt = this.clock.now();
     slot.lastUsedAt = slot.loadedAt;
-    logger.info({ model: t.key, ms: slot.loadedAt - started, device: engine.info.executionProvider }, 'model loaded');
+    logger.info(
+      { model: t.key, ms: slot.loadedAt - started, device: engine.info.executionProvider },
+      'model loaded',
+    );
     this.notify();
     return engine;
   }
@@ -310,7 +327,10 @@ export class LifecycleManager {
         .filter((s) => s.engine && !s.loading && s.inflight === 0)
         .sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
       if (victim) {
-        await this.unloadSlot(victim, tooMany ? `maxLoaded ${maxLoaded} reached` : 'memory budget reached');
+        await this.unloadSlot(
+          victim,
+          tooMany ? `maxLoaded ${maxLoaded} reached` : 'memory budget reached',
+        );
         continue;
       }
       if (this.clock.now() >= deadline || signal?.aborted) {
@@ -379,7 +399,9 @@ export class LifecycleManager {
     this.options.logger.info({ model: slot.target.key, why }, `unloading ${slot.target.key}`);
     slot.unloading = engine
       .unload()
-      .catch((err: Error) => this.options.logger.warn({ model: slot.target.key, err }, 'unload failed'))
+      .catch((err: Error) =>
+        this.options.logger.warn({ model: slot.target.key, err }, 'unload failed'),
+      )
       .then(() => {
         slot.engine = null;
         slot.unloading = null;
@@ -391,7 +413,13 @@ export class LifecycleManager {
   }
 
   private dropIfEmpty(slot: Slot): void {
-    if (!slot.engine && !slot.loading && !slot.unloading && slot.inflight === 0 && this.slots.get(slot.target.key) === slot) {
+    if (
+      !slot.engine &&
+      !slot.loading &&
+      !slot.unloading &&
+      slot.inflight === 0 &&
+      this.slots.get(slot.target.key) === slot
+    ) {
       this.slots.delete(slot.target.key);
     }
   }

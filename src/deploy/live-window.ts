@@ -25,7 +25,12 @@ export class OutcomeWindow {
   }
 
   stats(): WindowStats {
-    return { requests: this.requests, errors: this.errors, ttftP95: percentile(this.ttft, 95), ttftSamples: this.ttft.length };
+    return {
+      requests: this.requests,
+      errors: this.errors,
+      ttftP95: percentile(this.ttft, 95),
+      ttftSamples: this.ttft.length,
+    };
   }
 }
 

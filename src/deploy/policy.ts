@@ -32,7 +32,10 @@ export function evaluatePolicy(
   options: { allowPromote: boolean } = { allowPromote: true },
 ): PolicyDecision {
   if (candidate.requests < Math.max(1, policy.minRequests)) {
-    return { action: 'continue', reason: `waiting for ${policy.minRequests} candidate requests (${candidate.requests} so far)` };
+    return {
+      action: 'continue',
+      reason: `waiting for ${policy.minRequests} candidate requests (${candidate.requests} so far)`,
+    };
   }
   const errorRate = candidate.errors / candidate.requests;
   if (errorRate > policy.maxErrorRate) {

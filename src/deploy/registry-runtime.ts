@@ -40,7 +40,19 @@ import type { Engine } from '../engine/types.js';
 export interface RegistryRuntimeOptions {
   settings: Pick<
     Settings,
-    'home' | 'model' | 'keepAlive' | 'maxLoaded' | 'memoryBudgetMb' | 'device' | 'threads' | 'kvCacheMb' | 'blockSize' | 'maxRunning' | 'maxWaiting' | 'maxBatchTokens' | 'prefixCaching'
+    | 'home'
+    | 'model'
+    | 'keepAlive'
+    | 'maxLoaded'
+    | 'memoryBudgetMb'
+    | 'device'
+    | 'threads'
+    | 'kvCacheMb'
+    | 'blockSize'
+    | 'maxRunning'
+    | 'maxWaiting'
+    | 'maxBatchTokens'
+    | 'prefixCaching'
   >;
   logger: Logger;
   load: EngineLoader;
@@ -51,7 +63,8 @@ export interface RegistryRuntimeOptions {
   warmUp?: (engine: Engine) => Promise<WarmupResult>;
 }
 
-export type RuntimeEvent = { event: 'job'; data: JobSummary } | { event: 'rollout'; data: RolloutEvent };
+export type RuntimeEvent =
+  { event: 'job'; data: JobSummary } | { event: 'rollout'; data: RolloutEvent };
 
 export class RegistryRuntime {
   readonly lifecycle: LifecycleManager;
@@ -83,7 +96,13 @@ export class RegistryRuntime {
       clock: options.clock,
     });
     const targetOf = (v: VersionRecord) => this.targetOf(v);
-    this.rollouts = new RolloutController({ registry, lifecycle: this.lifecycle, targetOf, logger: options.logger, warmUp: options.warmUp });
+    this.rollouts = new RolloutController({
+      registry,
+      lifecycle: this.lifecycle,
+      targetOf,
+      logger: options.logger,
+      warmUp: options.warmUp,
+    });
     this.shadows = new ShadowRunner(this.lifecycle, options.logger);
     this.metrics = new MetricsRecorder(registry.metrics);
     this.provider = new RegistryProvider({
@@ -104,12 +123,24 @@ export class RegistryRuntime {
 
   /** Opens (and recovers) the registry and registers the shipped models on first run. */
   static async open(options: RegistryRuntimeOptions): Promise<RegistryRuntime> {
-    const registry = await Registry.open({ home: options.settings.home, shippedModelsDir: options.shippedModelsDir });
+    const registry = await Registry.open({
+      home: options.settings.home,
+      shippedModelsDir: options.shippedModelsDir,
+    });
     try {
       const shipped = await ensureShippedModels(registry);
-      if (shipped.registered.length > 0) options.logger.info({ versions: shipped.registered }, 'registered the shipped models');
-      if (shipped.refreshed.length > 0) options.logger.info({ versions: shipped.refreshed }, 'shipped model files changed; re-recorded');
-      if (shipped.missing.length > 0) options.logger.warn({ versions: shipped.missing }, 'shipped models missing from the app resources');
+      if (shipped.registered.length > 0)
+        options.logger.info({ versions: shipped.registered }, 'registered the shipped models');
+      if (shipped.refreshed.length > 0)
+        options.logger.info(
+          { versions: shipped.refreshed },
+          'shipped model files changed; re-recorded',
+        );
+      if (shipped.missing.length > 0)
+        options.logger.warn(
+          { versions: shipped.missing },
+          'shipped models missing from the app resources',
+        );
     } catch (err) {
       registry.close();
       throw err;
@@ -181,7 +212,8 @@ export class RegistryRuntime {
           path: req.path,
           name: req.name,
           version: req.version,
-          onProgress: (p) => j.progress(p.bytesDone, p.bytesTotal, `${p.stage}${p.file ? ` ${p.file}` : ''}`),
+          onProgress: (p) =>
+            j.progress(p.bytesDone, p.bytesTotal, `${p.stage}${p.file ? ` ${p.file}` : ''}`),
         });
         return this.versionSummary(v);
       },
@@ -199,7 +231,13 @@ export class RegistryRuntime {
       `pulling ${req.repo}`,
       async (j) => {
         try {
-          const v = await pullModel(this.registry, this.hub, req, (p) => j.progress(p.bytesDone, p.bytesTotal, p.message), controller.signal);
+          const v = await pullModel(
+            this.registry,
+            this.hub,
+            req,
+            (p) => j.progress(p.bytesDone, p.bytesTotal, p.message),
+            controller.signal,
+          );
           return this.versionSummary(v);
         } finally {
           this.pulls.delete(controller);
@@ -207,7 +245,9 @@ export class RegistryRuntime {
       },
       (v) => v,
     );
-    done.catch((err: Error) => this.options.logger.warn({ repo: req.repo, err: err.message }, 'pull failed'));
+    done.catch((err: Error) =>
+      this.options.logger.warn({ repo: req.repo, err: err.message }, 'pull failed'),
+    );
     return { ...job.summary };
   }
 
@@ -266,13 +306,25 @@ export class RegistryRuntime {
   /** Stored buckets plus the minutes not written yet. */
   metricsHistory(filter: { model?: string; version?: string; minutes: number }): MetricsBucket[] {
     const sinceMs = Date.now() - filter.minutes * MINUTE_MS;
-    const stored = this.registry.metrics.query({ model: filter.model, version: filter.version, sinceMs });
+    const stored = this.registry.metrics.query({
+      model: filter.model,
+      version: filter.version,
+      sinceMs,
+    });
     const pending = this.metrics
       .pending()
       .map((p) => ({ p, v: this.registry.versions.byId(p.versionId) }))
-      .filter(({ p, v }) => v && p.startMs >= sinceMs && (!filter.model || v.model === filter.model) && (!filter.version || v.version === filter.version))
+      .filter(
+        ({ p, v }) =>
+          v &&
+          p.startMs >= sinceMs &&
+          (!filter.model || v.model === filter.model) &&
+          (!filter.version || v.version === filter.version),
+      )
       .map(({ p, v }) => toMetricsBucket(v!.model, v!.version, p.startMs, p.values, 'minute'));
-    return [...stored, ...pending].sort((a, b) => (a.minute < b.minute ? -1 : a.minute > b.minute ? 1 : 0));
+    return [...stored, ...pending].sort((a, b) =>
+      a.minute < b.minute ? -1 : a.minute > b.minute ? 1 : 0,
+    );
   }
 
   /** Unloads every engine (through the provider), then flushes metrics and closes the database. */

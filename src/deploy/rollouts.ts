@@ -5,7 +5,12 @@
  * longer serves is retired (unloaded once its in-flight requests finish).
  */
 import type { Logger } from 'pino';
-import type { CandidateMode, DeploymentSummary, RolloutEvent, RolloutPolicy } from '../shared/admin-api.js';
+import type {
+  CandidateMode,
+  DeploymentSummary,
+  RolloutEvent,
+  RolloutPolicy,
+} from '../shared/admin-api.js';
 import { ConflictError, InvalidRequestError, OrchardError } from '../shared/errors.js';
 import type { RequestOutcome } from '../service/model-provider.js';
 import type { EventInput } from '../registry/deployments-repo.js';
@@ -44,7 +49,10 @@ export class RolloutController {
   }
 
   private emit(e: RolloutEvent): void {
-    this.deps.logger.info({ deployment: e.deployment, kind: e.kind, from: e.fromVersion, to: e.toVersion }, `rollout: ${e.detail}`);
+    this.deps.logger.info(
+      { deployment: e.deployment, kind: e.kind, from: e.fromVersion, to: e.toVersion },
+      `rollout: ${e.detail}`,
+    );
     for (const l of [...this.listeners]) {
       try {
         l(e);
@@ -60,7 +68,11 @@ export class RolloutController {
 
   /** One long rollout operation per deployment at a time. */
   private async exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
-    if (this.busy.has(name)) throw new ConflictError(`A rollout of '${name}' is in progress; try again when it has finished.`, 'name');
+    if (this.busy.has(name))
+      throw new ConflictError(
+        `A rollout of '${name}' is in progress; try again when it has finished.`,
+        'name',
+      );
     this.busy.add(name);
     try {
       return await work();
@@ -105,7 +117,13 @@ export class RolloutController {
     if (!result.ok) {
       hold.release();
       this.retireIfUnused(v);
-      throw new OrchardError(`${target.key} failed its warm-up: ${result.reason}`, 422, 'invalid_request_error', 'version', 'warmup_failed');
+      throw new OrchardError(
+        `${target.key} failed its warm-up: ${result.reason}`,
+        422,
+        'invalid_request_error',
+        'version',
+        'warmup_failed',
+      );
     }
     progress(`${target.key} warmed up (${result.reason} in ${result.ms} ms)`);
     return hold;
@@ -115,14 +133,25 @@ export class RolloutController {
     const v = this.registry.versions.get(model, version);
     const { deployment, event } = this.registry.deployments.create(
       { name, modelId: v.modelId, stableVersionId: v.id },
-      { kind: 'created', fromVersion: null, toVersion: version, detail: `created serving ${model}@${version}` },
+      {
+        kind: 'created',
+        fromVersion: null,
+        toVersion: version,
+        detail: `created serving ${model}@${version}`,
+      },
     );
     this.emit(event);
     return summaryOf(deployment);
   }
 
   /** Blue-green: load and warm the new version, switch in one transaction, retire the old one. */
-  deploy(name: string, version: string, progress: Progress = () => {}, kind: 'deploy' | 'rollback' = 'deploy', why = ''): Promise<DeploymentSummary> {
+  deploy(
+    name: string,
+    version: string,
+    progress: Progress = () => {},
+    kind: 'deploy' | 'rollback' = 'deploy',
+    why = '',
+  ): Promise<DeploymentSummary> {
     return this.exclusive(name, async () => {
       const d = this.registry.deployments.get(name);
       const v = this.registry.versions.get(d.model, version);
@@ -160,20 +189,34 @@ export class RolloutController {
       } finally {
         hold.release();
         this.retireIfUnused(old);
-        if (d.candidate && d.candidate.versionId !== v.id) this.retireIfUnused(this.registry.versions.byId(d.candidate.versionId)!);
+        if (d.candidate && d.candidate.versionId !== v.id)
+          this.retireIfUnused(this.registry.versions.byId(d.candidate.versionId)!);
       }
     });
   }
 
   /** Starts a canary or shadow after loading and warming the candidate. */
-  startCandidate(name: string, version: string, weight: number, mode: CandidateMode, progress: Progress = () => {}): Promise<DeploymentSummary> {
+  startCandidate(
+    name: string,
+    version: string,
+    weight: number,
+    mode: CandidateMode,
+    progress: Progress = () => {},
+  ): Promise<DeploymentSummary> {
     checkWeight(weight);
-    if (mode !== 'canary' && mode !== 'shadow') throw new InvalidRequestError(`mode must be 'canary' or 'shadow', got '${String(mode)}'.`, 'mode');
+    if (mode !== 'canary' && mode !== 'shadow')
+      throw new InvalidRequestError(
+        `mode must be 'canary' or 'shadow', got '${String(mode)}'.`,
+        'mode',
+      );
     return this.exclusive(name, async () => {
       const d = this.registry.deployments.get(name);
       const v = this.registry.versions.get(d.model, version);
       if (v.id === d.stableVersionId) {
-        throw new InvalidRequestError(`${d.model}@${version} is already the stable version of '${name}'.`, 'version');
+        throw new InvalidRequestError(
+          `${d.model}@${version} is already the stable version of '${name}'.`,
+          'version',
+        );
       }
       let hold: { release(): void };
       try {
@@ -206,7 +249,8 @@ export class RolloutController {
           { stableVersionId: d.stableVersionId },
         );
         this.windows.set(name, new CandidateWindow(name, v.id, Date.now()));
-        if (previous && previous.versionId !== v.id) this.retireIfUnused(this.registry.versions.byId(previous.versionId)!);
+        if (previous && previous.versionId !== v.id)
+          this.retireIfUnused(this.registry.versions.byId(previous.versionId)!);
         return summaryOf(next);
       } finally {
         hold.release();
@@ -217,11 +261,20 @@ export class RolloutController {
   setWeight(name: string, weight: number): DeploymentSummary {
     checkWeight(weight);
     const d = this.registry.deployments.get(name);
-    if (!d.candidate) throw new InvalidRequestError(`'${name}' has no canary or shadow to change the weight of.`, 'name');
+    if (!d.candidate)
+      throw new InvalidRequestError(
+        `'${name}' has no canary or shadow to change the weight of.`,
+        'name',
+      );
     const next = this.apply(
       name,
       { weight },
-      { kind: 'weight', fromVersion: d.stable, toVersion: d.candidate.version, detail: `${d.candidate.mode} ${d.candidate.version} weight ${d.candidate.weight}% → ${weight}%` },
+      {
+        kind: 'weight',
+        fromVersion: d.stable,
+        toVersion: d.candidate.version,
+        detail: `${d.candidate.mode} ${d.candidate.version} weight ${d.candidate.weight}% → ${weight}%`,
+      },
       { candidateVersionId: d.candidate.versionId },
     );
     return summaryOf(next);
@@ -229,9 +282,17 @@ export class RolloutController {
 
   /** The candidate becomes stable; the old stable is retired. */
   promote(name: string, options: { auto?: boolean; reason?: string } = {}): DeploymentSummary {
-    if (this.busy.has(name)) throw new ConflictError(`A rollout of '${name}' is in progress; try again when it has finished.`, 'name');
+    if (this.busy.has(name))
+      throw new ConflictError(
+        `A rollout of '${name}' is in progress; try again when it has finished.`,
+        'name',
+      );
     const d = this.registry.deployments.get(name);
-    if (!d.candidate) throw new InvalidRequestError(`'${name}' has no candidate to promote; start one with canary or shadow, or use deploy.`, 'name');
+    if (!d.candidate)
+      throw new InvalidRequestError(
+        `'${name}' has no candidate to promote; start one with canary or shadow, or use deploy.`,
+        'name',
+      );
     const old = this.registry.versions.byId(d.stableVersionId)!;
     const next = this.apply(
       name,
@@ -253,8 +314,16 @@ export class RolloutController {
    * Drops the candidate. Without one, goes back to the stable version before the last switch
    * (a blue-green deploy of that version, warm-up included).
    */
-  async rollback(name: string, options: { auto?: boolean; reason?: string } = {}, progress: Progress = () => {}): Promise<DeploymentSummary> {
-    if (this.busy.has(name)) throw new ConflictError(`A rollout of '${name}' is in progress; try again when it has finished.`, 'name');
+  async rollback(
+    name: string,
+    options: { auto?: boolean; reason?: string } = {},
+    progress: Progress = () => {},
+  ): Promise<DeploymentSummary> {
+    if (this.busy.has(name))
+      throw new ConflictError(
+        `A rollout of '${name}' is in progress; try again when it has finished.`,
+        'name',
+      );
     const d = this.registry.deployments.get(name);
     if (d.candidate) {
       const cand = this.registry.versions.byId(d.candidate.versionId)!;
@@ -276,9 +345,17 @@ export class RolloutController {
     const previous = this.registry.deployments
       .events(name, 1000)
       .reverse()
-      .find((e) => ['deploy', 'promote', 'auto-promote', 'rollback'].includes(e.kind) && e.toVersion === d.stable && e.fromVersion !== null);
+      .find(
+        (e) =>
+          ['deploy', 'promote', 'auto-promote', 'rollback'].includes(e.kind) &&
+          e.toVersion === d.stable &&
+          e.fromVersion !== null,
+      );
     if (!previous?.fromVersion) {
-      throw new InvalidRequestError(`'${name}' has no candidate and no earlier version to roll back to.`, 'name');
+      throw new InvalidRequestError(
+        `'${name}' has no candidate and no earlier version to roll back to.`,
+        'name',
+      );
     }
     return this.deploy(name, previous.fromVersion, progress, 'rollback', options.reason ?? '');
   }
@@ -286,17 +363,38 @@ export class RolloutController {
   setPolicy(name: string, policy: RolloutPolicy): DeploymentSummary {
     checkPolicy(policy);
     const d = this.registry.deployments.get(name);
-    const next = this.apply(name, { policy }, { kind: 'policy', fromVersion: null, toVersion: null, detail: `policy ${describePolicy(policy)}` });
+    const next = this.apply(
+      name,
+      { policy },
+      {
+        kind: 'policy',
+        fromVersion: null,
+        toVersion: null,
+        detail: `policy ${describePolicy(policy)}`,
+      },
+    );
     if (d.candidate) this.evaluate(name);
     return summaryOf(next);
   }
 
   setSpeculative(name: string, mode: DeploymentSummary['speculative']): DeploymentSummary {
     if (!['off', 'draft', 'lookup', 'default'].includes(mode)) {
-      throw new InvalidRequestError(`speculative mode must be off, draft, lookup or default; got '${String(mode)}'.`, 'mode');
+      throw new InvalidRequestError(
+        `speculative mode must be off, draft, lookup or default; got '${String(mode)}'.`,
+        'mode',
+      );
     }
     const d = this.registry.deployments.get(name);
-    const next = this.apply(name, { speculative: mode }, { kind: 'speculative', fromVersion: null, toVersion: null, detail: `speculative decoding ${d.speculative} → ${mode}` });
+    const next = this.apply(
+      name,
+      { speculative: mode },
+      {
+        kind: 'speculative',
+        fromVersion: null,
+        toVersion: null,
+        detail: `speculative decoding ${d.speculative} → ${mode}`,
+      },
+    );
     return summaryOf(next);
   }
 
@@ -310,7 +408,11 @@ export class RolloutController {
   }
 
   /** Outcome of a mirrored request on a shadow candidate. */
-  recordShadow(name: string, versionId: number, outcome: { ok: boolean; ttftMs?: number; error?: string; agreement: number | null }): void {
+  recordShadow(
+    name: string,
+    versionId: number,
+    outcome: { ok: boolean; ttftMs?: number; error?: string; agreement: number | null },
+  ): void {
     const w = this.window(name);
     if (!w || w.candidateVersionId !== versionId) return;
     w.candidate.add(outcome);
@@ -343,12 +445,16 @@ export class RolloutController {
     if (!w || w.acting || this.busy.has(name)) return;
     const d = this.registry.deployments.find(name);
     if (!d?.candidate || d.candidate.versionId !== w.candidateVersionId) return;
-    const decision = evaluatePolicy(d.policy, w.candidate.stats(), w.stable.stats(), { allowPromote: d.candidate.mode === 'canary' });
+    const decision = evaluatePolicy(d.policy, w.candidate.stats(), w.stable.stats(), {
+      allowPromote: d.candidate.mode === 'canary',
+    });
     if (decision.action === 'continue') return;
     w.acting = true;
     try {
       if (decision.action === 'rollback') {
-        const last = w.candidate.lastError ? ` (last error: ${w.candidate.lastError.slice(0, 200)})` : '';
+        const last = w.candidate.lastError
+          ? ` (last error: ${w.candidate.lastError.slice(0, 200)})`
+          : '';
         this.rollback(name, { auto: true, reason: decision.reason + last }).catch((err: Error) =>
           this.deps.logger.warn({ deployment: name, err }, 'automatic rollback failed'),
         );
@@ -368,7 +474,9 @@ export function summaryOf(d: DeploymentRecord): DeploymentSummary {
     name: d.name,
     model: d.model,
     stable: d.stable,
-    candidate: d.candidate ? { version: d.candidate.version, weight: d.candidate.weight, mode: d.candidate.mode } : null,
+    candidate: d.candidate
+      ? { version: d.candidate.version, weight: d.candidate.weight, mode: d.candidate.mode }
+      : null,
     policy: { ...d.policy },
     speculative: d.speculative,
     updatedAt: d.updatedAt,
@@ -377,16 +485,23 @@ export function summaryOf(d: DeploymentRecord): DeploymentSummary {
 
 export function checkWeight(weight: unknown): asserts weight is number {
   if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0 || weight > 100) {
-    throw new InvalidRequestError(`weight must be a percentage greater than 0 and at most 100; got ${String(weight)}.`, 'weight', 'invalid_weight');
+    throw new InvalidRequestError(
+      `weight must be a percentage greater than 0 and at most 100; got ${String(weight)}.`,
+      'weight',
+      'invalid_weight',
+    );
   }
 }
 
 export function checkPolicy(p: RolloutPolicy): void {
-  const bad = (field: string, rule: string) => new InvalidRequestError(`policy.${field} must be ${rule}.`, field, 'invalid_policy');
+  const bad = (field: string, rule: string) =>
+    new InvalidRequestError(`policy.${field} must be ${rule}.`, field, 'invalid_policy');
   if (!(p.maxErrorRate >= 0 && p.maxErrorRate <= 1)) throw bad('maxErrorRate', 'between 0 and 1');
   if (!(p.maxTtftRatio >= 1)) throw bad('maxTtftRatio', 'at least 1');
-  if (!(Number.isInteger(p.minRequests) && p.minRequests >= 1)) throw bad('minRequests', 'a whole number of at least 1');
-  if (!(Number.isInteger(p.autoPromoteAfter) && p.autoPromoteAfter >= 0)) throw bad('autoPromoteAfter', 'a whole number of at least 0');
+  if (!(Number.isInteger(p.minRequests) && p.minRequests >= 1))
+    throw bad('minRequests', 'a whole number of at least 1');
+  if (!(Number.isInteger(p.autoPromoteAfter) && p.autoPromoteAfter >= 0))
+    throw bad('autoPromoteAfter', 'a whole number of at least 0');
 }
 
 export function describePolicy(p: RolloutPolicy): string {

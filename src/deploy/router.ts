@@ -36,13 +36,20 @@ function draw(table: RouteTable, user: string | undefined, random: RandomSource)
   return random();
 }
 
-export function route(table: RouteTable, context: { user?: string }, random: RandomSource = Math.random): RouteChoice {
+export function route(
+  table: RouteTable,
+  context: { user?: string },
+  random: RandomSource = Math.random,
+): RouteChoice {
   const c = table.candidate;
   if (!c || c.weight <= 0) return { version: table.stable, role: 'stable', mirrorTo: null };
   const x = draw(table, context.user, random);
   const hit = x * 100 < c.weight;
-  if (c.mode === 'shadow') return { version: table.stable, role: 'stable', mirrorTo: hit ? c.version : null };
-  return hit ? { version: c.version, role: 'candidate', mirrorTo: null } : { version: table.stable, role: 'stable', mirrorTo: null };
+  if (c.mode === 'shadow')
+    return { version: table.stable, role: 'stable', mirrorTo: hit ? c.version : null };
+  return hit
+    ? { version: c.version, role: 'candidate', mirrorTo: null }
+    : { version: table.stable, role: 'stable', mirrorTo: null };
 }
 
 export interface ModelRef {

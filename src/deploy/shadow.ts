@@ -55,7 +55,9 @@ export class ShadowRunner {
     const controller = new AbortController();
     this.controllers.add(controller);
     void this.run(target, request, stableTokens, controller)
-      .then(onResult, (err: Error) => this.logger.warn({ err, model: target.key }, 'shadow run failed'))
+      .then(onResult, (err: Error) =>
+        this.logger.warn({ err, model: target.key }, 'shadow run failed'),
+      )
       .finally(() => {
         this.running--;
         this.controllers.delete(controller);
@@ -75,7 +77,10 @@ export class ShadowRunner {
     const tokens: number[] = [];
     try {
       hold = await this.lifecycle.acquire(target, { signal: controller.signal });
-      const copy: GenerateRequest = { ...request, requestId: request.requestId ? `${request.requestId}-shadow` : undefined };
+      const copy: GenerateRequest = {
+        ...request,
+        requestId: request.requestId ? `${request.requestId}-shadow` : undefined,
+      };
       for await (const out of hold.engine.generate(copy, controller.signal)) {
         for (const c of out.choices) {
           if (c.tokenIds.length > 0 && ttftMs === undefined) ttftMs = performance.now() - started;
@@ -83,7 +88,12 @@ export class ShadowRunner {
         }
       }
     } catch (err) {
-      return { ok: false, error: (err as Error).message, e2eMs: performance.now() - started, agreement: null };
+      return {
+        ok: false,
+        error: (err as Error).message,
+        e2eMs: performance.now() - started,
+        agreement: null,
+      };
     } finally {
       hold?.release();
     }

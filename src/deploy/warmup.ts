@@ -13,15 +13,23 @@ export interface WarmupResult {
   ms: number;
 }
 
-export async function warmUp(engine: Engine, options: { maxTokens?: number; timeoutMs?: number } = {}): Promise<WarmupResult> {
+export async function warmUp(
+  engine: Engine,
+  options: { maxTokens?: number; timeoutMs?: number } = {},
+): Promise<WarmupResult> {
   const started = Date.now();
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error('warm-up timed out')), options.timeoutMs ?? 120_000);
+  const timer = setTimeout(
+    () => controller.abort(new Error('warm-up timed out')),
+    options.timeoutMs ?? 120_000,
+  );
   timer.unref();
   let prompt: number[];
   try {
     prompt = engine.tokenizer.encode(
-      engine.tokenizer.applyChatTemplate([{ role: 'user', content: 'Say hello.' }], { addGenerationPrompt: true }),
+      engine.tokenizer.applyChatTemplate([{ role: 'user', content: 'Say hello.' }], {
+        addGenerationPrompt: true,
+      }),
       { addSpecialTokens: false },
     );
   } catch {
@@ -29,23 +37,38 @@ export async function warmUp(engine: Engine, options: { maxTokens?: number; time
   }
   const vocab = engine.info.vocabSize;
   let tokens = 0;
-  const fail = (reason: string): WarmupResult => ({ ok: false, reason, tokens, ms: Date.now() - started });
+  const fail = (reason: string): WarmupResult => ({
+    ok: false,
+    reason,
+    tokens,
+    ms: Date.now() - started,
+  });
   try {
     const stream = engine.generate(
       {
         requestId: `warmup-${Date.now()}`,
         promptTokenIds: prompt,
-        params: samplingParams({ temperature: 0, maxTokens: options.maxTokens ?? 8, logprobs: true, topLogprobs: 1, ignoreEos: true }),
+        params: samplingParams({
+          temperature: 0,
+          maxTokens: options.maxTokens ?? 8,
+          logprobs: true,
+          topLogprobs: 1,
+          ignoreEos: true,
+        }),
       },
       controller.signal,
     );
     for await (const out of stream) {
       for (const c of out.choices) {
         for (const id of c.tokenIds) {
-          if (!Number.isInteger(id) || id < 0 || id >= vocab) return fail(`produced token id ${id} outside the vocabulary (${vocab})`);
+          if (!Number.isInteger(id) || id < 0 || id >= vocab)
+            return fail(`produced token id ${id} outside the vocabulary (${vocab})`);
         }
         for (const lp of c.logprobs) {
-          if (!Number.isFinite(lp.logprob)) return fail(`produced a non-finite logprob (${lp.logprob}): the logits are not numbers`);
+          if (!Number.isFinite(lp.logprob))
+            return fail(
+              `produced a non-finite logprob (${lp.logprob}): the logits are not numbers`,
+            );
         }
         tokens += c.tokenIds.length;
       }

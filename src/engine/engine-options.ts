@@ -34,8 +34,8 @@ type EngineSettings = Pick<
   | 'maxWaiting'
   | 'maxBatchTokens'
   | 'prefixCaching'
-  | 'speculative'
->;
+> &
+  Partial<Pick<Settings, 'speculative'>>;
 
 export function engineOptionsFromSettings(settings: EngineSettings): EngineOptions {
   return {
@@ -47,6 +47,6 @@ export function engineOptionsFromSettings(settings: EngineSettings): EngineOptio
     maxWaitingRequests: settings.maxWaiting,
     maxBatchTokens: settings.maxBatchTokens,
     enablePrefixCaching: settings.prefixCaching,
-    speculative: parseSpeculativeMode(settings.speculative),
+    speculative: parseSpeculativeMode(settings.speculative ?? 'off'),
   };
 }

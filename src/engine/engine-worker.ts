@@ -64,16 +64,20 @@ async function load(modelDir: string, options: EngineOptions): Promise<void> {
     draftRunner = await openDraftRunner(modelDir, draftDir, options, runner.numBlocks);
   }
   const { config } = model;
-  core = new EngineCore(runner, {
-    numBlocks: runner.numBlocks,
-    blockSize: options.blockSize,
-    maxRunning: options.maxRunningRequests,
-    maxWaiting: options.maxWaitingRequests,
-    maxBatchTokens: options.maxBatchTokens,
-    enablePrefixCaching: options.enablePrefixCaching,
-    maxModelLen: config.contextLength,
-    eosTokenIds: config.eosTokenIds,
-  }, { draftRunner, speculative: { defaultMode: options.speculative ?? 'off' } });
+  core = new EngineCore(
+    runner,
+    {
+      numBlocks: runner.numBlocks,
+      blockSize: options.blockSize,
+      maxRunning: options.maxRunningRequests,
+      maxWaiting: options.maxWaitingRequests,
+      maxBatchTokens: options.maxBatchTokens,
+      enablePrefixCaching: options.enablePrefixCaching,
+      maxModelLen: config.contextLength,
+      eosTokenIds: config.eosTokenIds,
+    },
+    { draftRunner, speculative: { defaultMode: options.speculative ?? 'off' } },
+  );
   const info: ModelInfo = {
     dir: config.dir,
     modelType: config.modelType,

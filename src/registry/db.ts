@@ -8,7 +8,10 @@ import { MIGRATIONS, type Migration } from './migrations.js';
 
 export type RegistryDb = Database.Database;
 
-export function openRegistryDb(file: string, migrations: readonly Migration[] = MIGRATIONS): RegistryDb {
+export function openRegistryDb(
+  file: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+): RegistryDb {
   const db = new Database(file);
   try {
     db.pragma('journal_mode = WAL');
@@ -30,7 +33,8 @@ export function schemaVersion(db: RegistryDb): number {
 export function migrate(db: RegistryDb, migrations: readonly Migration[]): void {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);
   sorted.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`registry migrations must be numbered 1..n; found ${m.version} at ${i + 1}`);
+    if (m.version !== i + 1)
+      throw new Error(`registry migrations must be numbered 1..n; found ${m.version} at ${i + 1}`);
   });
   const current = schemaVersion(db);
   const latest = sorted.length;

@@ -2,7 +2,12 @@
  * Deployments and the append-only rollout event log. Every change to a deployment writes its
  * event in the same transaction, so the log can never disagree with the state it explains.
  */
-import type { CandidateMode, DeploymentSummary, RolloutEvent, RolloutPolicy } from '../shared/admin-api.js';
+import type {
+  CandidateMode,
+  DeploymentSummary,
+  RolloutEvent,
+  RolloutPolicy,
+} from '../shared/admin-api.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
 import type { RegistryDb } from './db.js';
 import { DEFAULT_POLICY, type DeploymentRecord } from './records.js';
@@ -63,11 +68,14 @@ export class DeploymentsRepo {
   constructor(private readonly db: RegistryDb) {}
 
   list(): DeploymentRecord[] {
-    return (this.db.prepare(`${SELECT_DEPLOYMENT} ORDER BY d.name`).all() as DeploymentRow[]).map(toRecord);
+    return (this.db.prepare(`${SELECT_DEPLOYMENT} ORDER BY d.name`).all() as DeploymentRow[]).map(
+      toRecord,
+    );
   }
 
   find(name: string): DeploymentRecord | null {
-    const row = this.db.prepare(`${SELECT_DEPLOYMENT} WHERE d.name = ?`).get(name) as DeploymentRow | undefined;
+    const row = this.db.prepare(`${SELECT_DEPLOYMENT} WHERE d.name = ?`).get(name) as
+      DeploymentRow | undefined;
     return row ? toRecord(row) : null;
   }
 
@@ -86,7 +94,9 @@ export class DeploymentsRepo {
 
   /** Deployments whose stable or candidate is this version. */
   usingVersion(versionId: number): DeploymentRecord[] {
-    return this.list().filter((d) => d.stableVersionId === versionId || d.candidate?.versionId === versionId);
+    return this.list().filter(
+      (d) => d.stableVersionId === versionId || d.candidate?.versionId === versionId,
+    );
   }
 
   create(
@@ -96,13 +106,21 @@ export class DeploymentsRepo {
   ): { deployment: DeploymentRecord; event: RolloutEvent } {
     const at = now.toISOString();
     const ev = this.db.transaction(() => {
-      if (this.find(input.name)) throw new ConflictError(`The deployment '${input.name}' already exists.`, 'name');
+      if (this.find(input.name))
+        throw new ConflictError(`The deployment '${input.name}' already exists.`, 'name');
       this.db
         .prepare(
           `INSERT INTO deployments (name, model_id, stable_version_id, policy, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?)`,
         )
-        .run(input.name, input.modelId, input.stableVersionId, JSON.stringify(input.policy ?? DEFAULT_POLICY), at, at);
+        .run(
+          input.name,
+          input.modelId,
+          input.stableVersionId,
+          JSON.stringify(input.policy ?? DEFAULT_POLICY),
+          at,
+          at,
+        );
       return this.appendEvent(input.name, event, now);
     })();
     return { deployment: this.get(input.name), event: ev };
@@ -129,10 +147,19 @@ export class DeploymentsRepo {
     const ev = this.db.transaction(() => {
       const d = this.get(name);
       if (expect?.stableVersionId !== undefined && d.stableVersionId !== expect.stableVersionId) {
-        throw new ConflictError(`The deployment '${name}' changed meanwhile (stable is now ${d.stable}).`, 'name');
+        throw new ConflictError(
+          `The deployment '${name}' changed meanwhile (stable is now ${d.stable}).`,
+          'name',
+        );
       }
-      if (expect?.candidateVersionId !== undefined && (d.candidate?.versionId ?? null) !== expect.candidateVersionId) {
-        throw new ConflictError(`The deployment '${name}' changed meanwhile (its candidate is different now).`, 'name');
+      if (
+        expect?.candidateVersionId !== undefined &&
+        (d.candidate?.versionId ?? null) !== expect.candidateVersionId
+      ) {
+        throw new ConflictError(
+          `The deployment '${name}' changed meanwhile (its candidate is different now).`,
+          'name',
+        );
       }
       const sets: string[] = ['updated_at = @at'];
       const params: Record<string, unknown> = { at, name };
@@ -141,10 +168,18 @@ export class DeploymentsRepo {
         params.stable = change.stableVersionId;
       }
       if (change.candidate === null) {
-        sets.push('candidate_version_id = NULL, candidate_mode = NULL, candidate_weight = 0, candidate_since = NULL');
+        sets.push(
+          'candidate_version_id = NULL, candidate_mode = NULL, candidate_weight = 0, candidate_since = NULL',
+        );
       } else if (change.candidate) {
-        sets.push('candidate_version_id = @cand, candidate_mode = @mode, candidate_weight = @weight, candidate_since = @at');
-        Object.assign(params, { cand: change.candidate.versionId, mode: change.candidate.mode, weight: change.candidate.weight });
+        sets.push(
+          'candidate_version_id = @cand, candidate_mode = @mode, candidate_weight = @weight, candidate_since = @at',
+        );
+        Object.assign(params, {
+          cand: change.candidate.versionId,
+          mode: change.candidate.mode,
+          weight: change.candidate.weight,
+        });
       }
       if (change.weight !== undefined) {
         sets.push('candidate_weight = @w');
@@ -189,16 +224,14 @@ export class DeploymentsRepo {
       to_version: string | null;
       detail: string;
     }>;
-    return rows
-      .reverse()
-      .map((r) => ({
-        id: r.id,
-        deployment: r.deployment,
-        at: r.at,
-        kind: r.kind,
-        fromVersion: r.from_version,
-        toVersion: r.to_version,
-        detail: r.detail,
-      }));
+    return rows.reverse().map((r) => ({
+      id: r.id,
+      deployment: r.deployment,
+      at: r.at,
+      kind: r.kind,
+      fromVersion: r.from_version,
+      toVersion: r.to_version,
+      detail: r.detail,
+    }));
   }
 }

@@ -9,7 +9,15 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ConflictError, InvalidRequestError } from '../shared/errors.js';
-import { copyFileHashed, fsyncDir, manifestDigest, pathExists, resolveInside, sha256File, type FileEntry } from './file-ops.js';
+import {
+  copyFileHashed,
+  fsyncDir,
+  manifestDigest,
+  pathExists,
+  resolveInside,
+  sha256File,
+  type FileEntry,
+} from './file-ops.js';
 import { scanModelFolder, validateModelFolder, type ModelFolderSummary } from './model-folder.js';
 import { storeRelativePath } from './paths.js';
 import type { VersionRecord } from './records.js';
@@ -61,7 +69,10 @@ export function checkNames(name: string, version: string | undefined): void {
   }
 }
 
-export async function importFolder(registry: Registry, options: ImportOptions): Promise<VersionRecord> {
+export async function importFolder(
+  registry: Registry,
+  options: ImportOptions,
+): Promise<VersionRecord> {
   const src = path.resolve(options.path);
   const name = options.name ?? defaultModelName(src);
   checkNames(name, options.version);
@@ -144,7 +155,11 @@ async function stage(
     if (options.move) {
       await fs.rename(from, to);
       const known = options.knownSha256?.get(f.path);
-      entries.push({ path: f.path, sizeBytes: f.sizeBytes, sha256: known ?? (await sha256File(to)) });
+      entries.push({
+        path: f.path,
+        sizeBytes: f.sizeBytes,
+        sha256: known ?? (await sha256File(to)),
+      });
       done += f.sizeBytes;
     } else {
       const { sha256, sizeBytes } = await copyFileHashed(from, to, (n) => {
@@ -152,7 +167,11 @@ async function stage(
         report({ stage: 'copy', bytesDone: done, bytesTotal: total, file: f.path });
       });
       if (sizeBytes !== f.sizeBytes) {
-        throw new InvalidRequestError(`'${f.path}' changed while it was being imported.`, 'path', 'invalid_model');
+        throw new InvalidRequestError(
+          `'${f.path}' changed while it was being imported.`,
+          'path',
+          'invalid_model',
+        );
       }
       entries.push({ path: f.path, sizeBytes, sha256 });
     }

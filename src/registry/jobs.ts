@@ -33,7 +33,12 @@ export class Job {
   }
 
   succeed(message: string, result?: VersionSummary): void {
-    Object.assign(this.summary, { state: 'done', progress: 1, message, ...(result ? { result } : {}) });
+    Object.assign(this.summary, {
+      state: 'done',
+      progress: 1,
+      message,
+      ...(result ? { result } : {}),
+    });
     this.publish({ ...this.summary });
   }
 
@@ -65,7 +70,15 @@ export class JobTracker {
   ): { job: Job; done: Promise<T> } {
     this.prune();
     const id = randomUUID();
-    const summary: JobSummary = { id, kind, state: 'running', progress: 0, bytesDone: 0, bytesTotal: 0, message };
+    const summary: JobSummary = {
+      id,
+      kind,
+      state: 'running',
+      progress: 0,
+      bytesDone: 0,
+      bytesTotal: 0,
+      message,
+    };
     const entry = { job: new Job(summary, (j) => this.emit(j)), finishedAt: null as number | null };
     this.jobs.set(id, entry);
     this.emit({ ...summary });
@@ -106,6 +119,7 @@ export class JobTracker {
 
   private prune(): void {
     const cutoff = Date.now() - KEEP_FINISHED_MS;
-    for (const [id, e] of this.jobs) if (e.finishedAt !== null && e.finishedAt < cutoff) this.jobs.delete(id);
+    for (const [id, e] of this.jobs)
+      if (e.finishedAt !== null && e.finishedAt < cutoff) this.jobs.delete(id);
   }
 }

@@ -100,7 +100,11 @@ export class MetricsRecorder {
 
   /** What the current, unflushed minutes hold (the history API adds them to stored rows). */
   pending(): Array<{ versionId: number; startMs: number; values: BucketValues }> {
-    return [...this.open.values()].map((a) => ({ versionId: a.versionId, startMs: a.startMs, values: values(a) }));
+    return [...this.open.values()].map((a) => ({
+      versionId: a.versionId,
+      startMs: a.startMs,
+      values: values(a),
+    }));
   }
 
   /** Writes finished minutes (all of them when `everything`). */
@@ -108,7 +112,9 @@ export class MetricsRecorder {
     const current = Math.floor(this.now() / MINUTE_MS) * MINUTE_MS;
     const ready = [...this.open.entries()].filter(([, a]) => everything || a.startMs < current);
     if (ready.length === 0) return;
-    this.repo.addMany(ready.map(([, a]) => ({ versionId: a.versionId, startMs: a.startMs, values: values(a) })));
+    this.repo.addMany(
+      ready.map(([, a]) => ({ versionId: a.versionId, startMs: a.startMs, values: values(a) })),
+    );
     for (const [k] of ready) this.open.delete(k);
   }
 

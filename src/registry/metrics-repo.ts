@@ -84,7 +84,12 @@ export function mergeBuckets(a: BucketValues, b: BucketValues): BucketValues {
     shadowRequests: a.shadowRequests + b.shadowRequests,
     shadowErrors: a.shadowErrors + b.shadowErrors,
     shadowCompared: a.shadowCompared + b.shadowCompared,
-    shadowAgreement: wmean(a.shadowAgreement, a.shadowCompared, b.shadowAgreement, b.shadowCompared),
+    shadowAgreement: wmean(
+      a.shadowAgreement,
+      a.shadowCompared,
+      b.shadowAgreement,
+      b.shadowCompared,
+    ),
   };
 }
 
@@ -127,7 +132,12 @@ export function toMetricsBucket(
     resolution,
     shadow:
       v.shadowRequests > 0
-        ? { requests: v.shadowRequests, errors: v.shadowErrors, compared: v.shadowCompared, agreement: v.shadowAgreement }
+        ? {
+            requests: v.shadowRequests,
+            errors: v.shadowErrors,
+            compared: v.shadowCompared,
+            agreement: v.shadowAgreement,
+          }
         : undefined,
   };
 }
@@ -138,7 +148,9 @@ export class MetricsRepo {
   /** Adds to a bucket, merging with what an earlier flush of the same period wrote. */
   add(versionId: number, resolution: 'minute' | 'hour', startMs: number, v: BucketValues): void {
     const existing = this.db
-      .prepare('SELECT * FROM metrics_buckets WHERE version_id = ? AND resolution = ? AND start_ms = ?')
+      .prepare(
+        'SELECT * FROM metrics_buckets WHERE version_id = ? AND resolution = ? AND start_ms = ?',
+      )
       .get(versionId, resolution, startMs) as BucketRow | undefined;
     const m = existing ? mergeBuckets(rowValues(existing), v) : v;
     this.db
@@ -181,8 +193,14 @@ export class MetricsRepo {
          WHERE b.start_ms >= @since AND (@model IS NULL OR m.name = @model) AND (@version IS NULL OR v.version = @version)
          ORDER BY b.start_ms, m.name, v.version`,
       )
-      .all({ since: filter.sinceMs, model: filter.model ?? null, version: filter.version ?? null }) as BucketRow[];
-    return rows.map((r) => toMetricsBucket(r.model, r.version, r.start_ms, rowValues(r), r.resolution));
+      .all({
+        since: filter.sinceMs,
+        model: filter.model ?? null,
+        version: filter.version ?? null,
+      }) as BucketRow[];
+    return rows.map((r) =>
+      toMetricsBucket(r.model, r.version, r.start_ms, rowValues(r), r.resolution),
+    );
   }
 
   /** Folds minute buckets older than 7 days into hour buckets; drops hours older than 90 days. */
@@ -204,7 +222,9 @@ export class MetricsRepo {
         });
       }
       for (const h of hours.values()) this.add(h.versionId, 'hour', h.startMs, h.values);
-      this.db.prepare("DELETE FROM metrics_buckets WHERE resolution = 'minute' AND start_ms < ?").run(cutoff);
+      this.db
+        .prepare("DELETE FROM metrics_buckets WHERE resolution = 'minute' AND start_ms < ?")
+        .run(cutoff);
       const dropped = this.db
         .prepare("DELETE FROM metrics_buckets WHERE resolution = 'hour' AND start_ms < ?")
         .run(nowMs - HOUR_RETENTION_MS).changes;

@@ -7,9 +7,19 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
-import { parseGraphSignature, readModelConfig, type GraphSignature, type ModelConfig } from '../engine/model-config.js';
+import {
+  parseGraphSignature,
+  readModelConfig,
+  type GraphSignature,
+  type ModelConfig,
+} from '../engine/model-config.js';
 import { InvalidRequestError } from '../shared/errors.js';
-import { elemTypeName, readOnnxSignature, type OnnxSignature, type OnnxValueInfo } from './onnx-signature.js';
+import {
+  elemTypeName,
+  readOnnxSignature,
+  type OnnxSignature,
+  type OnnxValueInfo,
+} from './onnx-signature.js';
 
 export interface FolderFile {
   /** Relative, forward slashes. */
@@ -45,7 +55,11 @@ export interface ModelFolderSummary {
 const MAX_FILES = 10_000;
 
 function notAModel(dir: string, why: string): InvalidRequestError {
-  return new InvalidRequestError(`'${dir}' is not a model folder Orchard can load: ${why}`, 'path', 'invalid_model');
+  return new InvalidRequestError(
+    `'${dir}' is not a model folder Orchard can load: ${why}`,
+    'path',
+    'invalid_model',
+  );
 }
 
 /** Lists regular files under dir. Dot-entries (.git, .cache, .DS_Store) are not model files. */
@@ -58,7 +72,11 @@ export async function scanModelFolder(dir: string): Promise<FolderFile[]> {
     root = path.resolve(dir);
   } catch (err) {
     if (err instanceof InvalidRequestError) throw err;
-    throw new InvalidRequestError(`cannot read '${dir}': ${(err as Error).message}`, 'path', 'invalid_model');
+    throw new InvalidRequestError(
+      `cannot read '${dir}': ${(err as Error).message}`,
+      'path',
+      'invalid_model',
+    );
   }
   const out: FolderFile[] = [];
   const walk = async (rel: string): Promise<void> => {
@@ -67,9 +85,11 @@ export async function scanModelFolder(dir: string): Promise<FolderFile[]> {
       if (e.name.startsWith('.')) continue;
       const relPath = rel ? `${rel}/${e.name}` : e.name;
       const abs = path.join(root, relPath);
-      if (path.relative(root, abs).startsWith('..')) throw notAModel(dir, `'${relPath}' leaves the folder`);
+      if (path.relative(root, abs).startsWith('..'))
+        throw notAModel(dir, `'${relPath}' leaves the folder`);
       const st = await fs.lstat(abs);
-      if (st.isSymbolicLink()) throw notAModel(dir, `'${relPath}' is a symbolic link (links are refused)`);
+      if (st.isSymbolicLink())
+        throw notAModel(dir, `'${relPath}' is a symbolic link (links are refused)`);
       if (st.isDirectory()) await walk(relPath);
       else if (st.isFile()) {
         out.push({ path: relPath, abs, sizeBytes: st.size, mtimeMs: st.mtimeMs });
@@ -81,12 +101,17 @@ export async function scanModelFolder(dir: string): Promise<FolderFile[]> {
   return out.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
-async function readJsonObject(dir: string, files: FolderFile[], name: string): Promise<Record<string, unknown>> {
+async function readJsonObject(
+  dir: string,
+  files: FolderFile[],
+  name: string,
+): Promise<Record<string, unknown>> {
   const f = files.find((x) => x.path === name);
   if (!f) throw notAModel(dir, `${name} is missing`);
   try {
     const v: unknown = JSON.parse(await fs.readFile(f.abs, 'utf8'));
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      throw new Error('not a JSON object');
     return v as Record<string, unknown>;
   } catch (err) {
     throw notAModel(dir, `${name} is not valid JSON (${(err as Error).message})`);
@@ -139,11 +164,15 @@ function asValueMetadata(values: OnnxValueInfo[]): InferenceSession.ValueMetadat
   );
 }
 
-export async function validateModelFolder(dir: string, files: FolderFile[]): Promise<ModelFolderSummary> {
+export async function validateModelFolder(
+  dir: string,
+  files: FolderFile[],
+): Promise<ModelFolderSummary> {
   await readJsonObject(dir, files, 'config.json');
   await readJsonObject(dir, files, 'tokenizer_config.json');
   const tok = await readJsonObject(dir, files, 'tokenizer.json');
-  if (typeof tok.model !== 'object' || tok.model === null) throw notAModel(dir, 'tokenizer.json has no "model" section');
+  if (typeof tok.model !== 'object' || tok.model === null)
+    throw notAModel(dir, 'tokenizer.json has no "model" section');
 
   // The engine's own reader: whatever it would reject at load time is rejected here.
   let cfg: ModelConfig;
@@ -153,7 +182,8 @@ export async function validateModelFolder(dir: string, files: FolderFile[]): Pro
     throw notAModel(dir, (err as Error).message.replace(path.resolve(dir) + path.sep, ''));
   }
   const onnxFile = path.relative(path.resolve(dir), cfg.onnxPath).split(path.sep).join('/');
-  if (!files.some((f) => f.path === onnxFile)) throw notAModel(dir, `${onnxFile} is not a regular file`);
+  if (!files.some((f) => f.path === onnxFile))
+    throw notAModel(dir, `${onnxFile} is not a regular file`);
 
   let sig: OnnxSignature;
   try {
@@ -174,7 +204,12 @@ export async function validateModelFolder(dir: string, files: FolderFile[]): Pro
 
   // External data sits next to the graph (model.onnx_data, model.onnx.data, model.onnx_data_1…).
   const weightsBytes = files
-    .filter((f) => f.path === onnxFile || f.path.startsWith(onnxFile + '_data') || f.path.startsWith(onnxFile + '.data'))
+    .filter(
+      (f) =>
+        f.path === onnxFile ||
+        f.path.startsWith(onnxFile + '_data') ||
+        f.path.startsWith(onnxFile + '.data'),
+    )
     .reduce((s, f) => s + f.sizeBytes, 0);
   const config = await readJsonObject(dir, files, 'config.json');
 

@@ -188,8 +188,7 @@ export function parseOnnxSignature(buf: Uint8Array): OnnxSignature {
         const init = readInitializer(graph.sub(graph.bytes()));
         sig.initializerElements += init.elements;
         initializers.add(init.name);
-      }
-      else graph.skip(gw);
+      } else graph.skip(gw);
     }
   }
   if (!sawGraph) throw new Error('no graph found (not an ONNX model)');

@@ -1,5 +1,10 @@
 /** Rows of registry.db as the rest of the service sees them (camelCase, parsed JSON). */
-import type { CandidateMode, DeploymentSummary, RolloutPolicy, VersionState } from '../shared/admin-api.js';
+import type {
+  CandidateMode,
+  DeploymentSummary,
+  RolloutPolicy,
+  VersionState,
+} from '../shared/admin-api.js';
 import type { Architecture } from './model-folder.js';
 
 export interface VersionRecord {
@@ -63,7 +68,9 @@ export function deploymentSummary(d: DeploymentRecord): DeploymentSummary {
     name: d.name,
     model: d.model,
     stable: d.stable,
-    candidate: d.candidate ? { version: d.candidate.version, weight: d.candidate.weight, mode: d.candidate.mode } : null,
+    candidate: d.candidate
+      ? { version: d.candidate.version, weight: d.candidate.weight, mode: d.candidate.mode }
+      : null,
     policy: { ...d.policy },
     speculative: d.speculative,
     updatedAt: d.updatedAt,

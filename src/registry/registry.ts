@@ -49,7 +49,8 @@ export class Registry {
 
   static async open(options: RegistryOptions): Promise<Registry> {
     const paths = registryPaths(path.resolve(options.home));
-    for (const dir of [paths.home, paths.models, paths.tmp, paths.downloads]) await fs.mkdir(dir, { recursive: true });
+    for (const dir of [paths.home, paths.models, paths.tmp, paths.downloads])
+      await fs.mkdir(dir, { recursive: true });
     const db = openRegistryDb(paths.db);
     const registry = new Registry(db, paths, options.shippedModelsDir ?? findShippedModelsDir());
     await registry.recover();
@@ -58,7 +59,9 @@ export class Registry {
 
   /** Absolute folder of a version's files. */
   versionDir(v: Pick<VersionRecord, 'storage' | 'path'>): string {
-    return v.storage === 'shipped' ? path.join(this.shippedModelsDir, v.path) : path.join(this.paths.home, v.path);
+    return v.storage === 'shipped'
+      ? path.join(this.shippedModelsDir, v.path)
+      : path.join(this.paths.home, v.path);
   }
 
   /** Removes staging leftovers and store folders that no live version owns. */

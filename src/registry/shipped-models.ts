@@ -24,10 +24,11 @@ export const SHIPPED_MODELS: readonly ShippedModel[] = [
 ];
 
 /** Deployments created with the shipped models: name → model@version. */
-export const SHIPPED_DEPLOYMENTS: ReadonlyArray<{ name: string; model: string; version: string }> = [
-  { name: 'orchard-chat', model: 'orchard-chat', version: '1' },
-  { name: 'orchard-draft', model: 'orchard-draft', version: '1' },
-];
+export const SHIPPED_DEPLOYMENTS: ReadonlyArray<{ name: string; model: string; version: string }> =
+  [
+    { name: 'orchard-chat', model: 'orchard-chat', version: '1' },
+    { name: 'orchard-draft', model: 'orchard-draft', version: '1' },
+  ];
 
 function fingerprint(files: FolderFile[]): string {
   return JSON.stringify(files.map((f) => [f.path, f.sizeBytes, Math.round(f.mtimeMs)]));
@@ -35,7 +36,8 @@ function fingerprint(files: FolderFile[]): string {
 
 async function hashAll(files: FolderFile[]): Promise<FileEntry[]> {
   const out: FileEntry[] = [];
-  for (const f of files) out.push({ path: f.path, sizeBytes: f.sizeBytes, sha256: await sha256File(f.abs) });
+  for (const f of files)
+    out.push({ path: f.path, sizeBytes: f.sizeBytes, sha256: await sha256File(f.abs) });
   return out;
 }
 
@@ -98,7 +100,12 @@ export async function ensureShippedModels(
     if (!v || v.state !== 'ready') continue;
     const { event } = registry.deployments.create(
       { name: d.name, modelId: v.modelId, stableVersionId: v.id },
-      { kind: 'created', fromVersion: null, toVersion: d.version, detail: `shipped default serving ${d.model}@${d.version}` },
+      {
+        kind: 'created',
+        fromVersion: null,
+        toVersion: d.version,
+        detail: `shipped default serving ${d.model}@${d.version}`,
+      },
     );
     result.events.push(event);
   }

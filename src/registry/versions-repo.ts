@@ -79,7 +79,8 @@ export class VersionsRepo {
   constructor(private readonly db: RegistryDb) {}
 
   modelId(name: string): number | null {
-    const row = this.db.prepare('SELECT id FROM models WHERE name = ?').get(name) as { id: number } | undefined;
+    const row = this.db.prepare('SELECT id FROM models WHERE name = ?').get(name) as
+      { id: number } | undefined;
     return row?.id ?? null;
   }
 
@@ -95,18 +96,21 @@ export class VersionsRepo {
 
   list(options: { includeDeleted?: boolean } = {}): VersionRecord[] {
     const where = options.includeDeleted ? '' : "WHERE v.state <> 'deleted'";
-    return (this.db.prepare(`${SELECT_VERSION} ${where} ORDER BY m.name, v.id`).all() as VersionRow[]).map(toRecord);
+    return (
+      this.db.prepare(`${SELECT_VERSION} ${where} ORDER BY m.name, v.id`).all() as VersionRow[]
+    ).map(toRecord);
   }
 
   byId(id: number): VersionRecord | null {
-    const row = this.db.prepare(`${SELECT_VERSION} WHERE v.id = ?`).get(id) as VersionRow | undefined;
+    const row = this.db.prepare(`${SELECT_VERSION} WHERE v.id = ?`).get(id) as
+      VersionRow | undefined;
     return row ? toRecord(row) : null;
   }
 
   find(model: string, version: string): VersionRecord | null {
-    const row = this.db.prepare(`${SELECT_VERSION} WHERE m.name = ? AND v.version = ?`).get(model, version) as
-      | VersionRow
-      | undefined;
+    const row = this.db
+      .prepare(`${SELECT_VERSION} WHERE m.name = ? AND v.version = ?`)
+      .get(model, version) as VersionRow | undefined;
     return row ? toRecord(row) : null;
   }
 
@@ -114,7 +118,8 @@ export class VersionsRepo {
   get(model: string, version: string): VersionRecord {
     const v = this.find(model, version);
     if (v && v.state === 'ready') return v;
-    if (this.modelId(model) === null) throw new NotFoundError(`The model '${model}' does not exist.`, 'model', 'model_not_found');
+    if (this.modelId(model) === null)
+      throw new NotFoundError(`The model '${model}' does not exist.`, 'model', 'model_not_found');
     const known = this.list()
       .filter((x) => x.model === model && x.state === 'ready')
       .map((x) => x.version);
@@ -128,7 +133,9 @@ export class VersionsRepo {
   /** The newest ready version of a model. */
   latest(model: string): VersionRecord | null {
     const row = this.db
-      .prepare(`${SELECT_VERSION} WHERE m.name = ? AND v.state = 'ready' ORDER BY v.id DESC LIMIT 1`)
+      .prepare(
+        `${SELECT_VERSION} WHERE m.name = ? AND v.state = 'ready' ORDER BY v.id DESC LIMIT 1`,
+      )
       .get(model) as VersionRow | undefined;
     return row ? toRecord(row) : null;
   }
@@ -136,7 +143,9 @@ export class VersionsRepo {
   /** One more than the largest numeric version name ("1" for a new model). */
   nextVersionName(model: string): string {
     const rows = this.db
-      .prepare('SELECT v.version FROM versions v JOIN models m ON m.id = v.model_id WHERE m.name = ?')
+      .prepare(
+        'SELECT v.version FROM versions v JOIN models m ON m.id = v.model_id WHERE m.name = ?',
+      )
       .all(model) as Array<{ version: string }>;
     const nums = rows.map((r) => (/^\d+$/.test(r.version) ? Number(r.version) : 0));
     return String(Math.max(0, ...nums) + 1);
@@ -145,7 +154,9 @@ export class VersionsRepo {
   files(versionId: number): FileEntry[] {
     return (
       this.db
-        .prepare('SELECT path, size_bytes, sha256 FROM version_files WHERE version_id = ? ORDER BY path')
+        .prepare(
+          'SELECT path, size_bytes, sha256 FROM version_files WHERE version_id = ? ORDER BY path',
+        )
         .all(versionId) as Array<{ path: string; size_bytes: number; sha256: string }>
     ).map((r) => ({ path: r.path, sizeBytes: r.size_bytes, sha256: r.sha256 }));
   }
@@ -154,7 +165,9 @@ export class VersionsRepo {
   insert(v: NewVersion, now = new Date()): VersionRecord {
     const at = now.toISOString();
     const id = this.db.transaction(() => {
-      this.db.prepare('INSERT OR IGNORE INTO models (name, created_at) VALUES (?, ?)').run(v.model, at);
+      this.db
+        .prepare('INSERT OR IGNORE INTO models (name, created_at) VALUES (?, ?)')
+        .run(v.model, at);
       const modelId = this.modelId(v.model)!;
       const exists = this.db
         .prepare('SELECT state FROM versions WHERE model_id = ? AND version = ?')
@@ -188,7 +201,9 @@ export class VersionsRepo {
           at,
         );
       const versionId = Number(res.lastInsertRowid);
-      const insFile = this.db.prepare('INSERT INTO version_files (version_id, path, size_bytes, sha256) VALUES (?, ?, ?, ?)');
+      const insFile = this.db.prepare(
+        'INSERT INTO version_files (version_id, path, size_bytes, sha256) VALUES (?, ?, ?, ?)',
+      );
       for (const f of v.files) insFile.run(versionId, f.path, f.sizeBytes, f.sha256);
       return versionId;
     })();
@@ -200,7 +215,15 @@ export class VersionsRepo {
     id: number,
     v: Pick<
       NewVersion,
-      'digest' | 'sizeBytes' | 'weightsBytes' | 'architecture' | 'numParams' | 'contextLength' | 'onnxFile' | 'fingerprint' | 'files'
+      | 'digest'
+      | 'sizeBytes'
+      | 'weightsBytes'
+      | 'architecture'
+      | 'numParams'
+      | 'contextLength'
+      | 'onnxFile'
+      | 'fingerprint'
+      | 'files'
     >,
   ): void {
     this.db.transaction(() => {
@@ -221,7 +244,9 @@ export class VersionsRepo {
           id,
         );
       this.db.prepare('DELETE FROM version_files WHERE version_id = ?').run(id);
-      const insFile = this.db.prepare('INSERT INTO version_files (version_id, path, size_bytes, sha256) VALUES (?, ?, ?, ?)');
+      const insFile = this.db.prepare(
+        'INSERT INTO version_files (version_id, path, size_bytes, sha256) VALUES (?, ?, ?, ?)',
+      );
       for (const f of v.files) insFile.run(id, f.path, f.sizeBytes, f.sha256);
     })();
   }
@@ -233,7 +258,9 @@ export class VersionsRepo {
   /** Digests some live version still stores under models/. */
   liveStoreDigests(): Set<string> {
     const rows = this.db
-      .prepare("SELECT DISTINCT digest FROM versions WHERE storage = 'store' AND state <> 'deleted'")
+      .prepare(
+        "SELECT DISTINCT digest FROM versions WHERE storage = 'store' AND state <> 'deleted'",
+      )
       .all() as Array<{ digest: string }>;
     return new Set(rows.map((r) => r.digest));
   }

@@ -14,7 +14,13 @@ import type { ShadowRunner } from '../deploy/shadow.js';
 import type { MetricsRecorder } from '../registry/metrics-recorder.js';
 import type { DeploymentRecord, VersionRecord } from '../registry/records.js';
 import type { Registry } from '../registry/registry.js';
-import type { AcquireContext, ModelLease, ModelProvider, RequestOutcome, ServedModel } from './model-provider.js';
+import type {
+  AcquireContext,
+  ModelLease,
+  ModelProvider,
+  RequestOutcome,
+  ServedModel,
+} from './model-provider.js';
 
 export interface RegistryProviderDeps {
   registry: Registry;
@@ -50,7 +56,11 @@ export class RegistryProvider implements ModelProvider {
     const { registry } = this.deps;
     const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
     const deployments = registry.deployments.list();
-    const out: ServedModel[] = deployments.map((d) => ({ id: d.name, created: seconds(d.createdAt), ownedBy: 'orchard' }));
+    const out: ServedModel[] = deployments.map((d) => ({
+      id: d.name,
+      created: seconds(d.createdAt),
+      ownedBy: 'orchard',
+    }));
     const names = new Set(out.map((m) => m.id));
     const deployed = new Set(deployments.map((d) => d.model));
     for (const m of registry.versions.listModelNames()) {
@@ -67,16 +77,29 @@ export class RegistryProvider implements ModelProvider {
     if (ref.version !== null) {
       const v = registry.versions.find(ref.name, ref.version);
       if (!v || v.state !== 'ready') throw new ModelNotFoundError(model);
-      return { deployment: null, version: v, choice: { version: v.version, role: 'pinned', mirrorTo: null } };
+      return {
+        deployment: null,
+        version: v,
+        choice: { version: v.version, role: 'pinned', mirrorTo: null },
+      };
     }
     const d = registry.deployments.find(model);
     if (d) {
-      const choice = route({ name: d.name, model: d.model, stable: d.stable, candidate: d.candidate }, { user }, this.deps.random);
+      const choice = route(
+        { name: d.name, model: d.model, stable: d.stable, candidate: d.candidate },
+        { user },
+        this.deps.random,
+      );
       const id = choice.role === 'candidate' ? d.candidate!.versionId : d.stableVersionId;
       return { deployment: d, version: registry.versions.byId(id)!, choice };
     }
     const latest = registry.versions.latest(model);
-    if (latest) return { deployment: null, version: latest, choice: { version: latest.version, role: 'pinned', mirrorTo: null } };
+    if (latest)
+      return {
+        deployment: null,
+        version: latest,
+        choice: { version: latest.version, role: 'pinned', mirrorTo: null },
+      };
     throw new ModelNotFoundError(model);
   }
 
@@ -85,14 +108,28 @@ export class RegistryProvider implements ModelProvider {
     let r = this.resolve(model, context.user);
     let hold: EngineHold;
     try {
-      hold = await this.deps.lifecycle.acquire(this.deps.targetOf(r.version), { signal: context.signal });
+      hold = await this.deps.lifecycle.acquire(this.deps.targetOf(r.version), {
+        signal: context.signal,
+      });
     } catch (err) {
       if (r.choice.role !== 'candidate' || !r.deployment) throw err;
       // The canary cannot load: that counts against it, and stable answers instead.
-      this.deps.rollouts.recordOutcome(r.deployment.name, r.version.id, { ok: false, error: (err as Error).message, e2eMs: 0, promptTokens: 0, completionTokens: 0 });
+      this.deps.rollouts.recordOutcome(r.deployment.name, r.version.id, {
+        ok: false,
+        error: (err as Error).message,
+        e2eMs: 0,
+        promptTokens: 0,
+        completionTokens: 0,
+      });
       const stable = this.deps.registry.versions.byId(r.deployment.stableVersionId)!;
-      r = { deployment: r.deployment, version: stable, choice: { version: stable.version, role: 'stable', mirrorTo: null } };
-      hold = await this.deps.lifecycle.acquire(this.deps.targetOf(stable), { signal: context.signal });
+      r = {
+        deployment: r.deployment,
+        version: stable,
+        choice: { version: stable.version, role: 'stable', mirrorTo: null },
+      };
+      hold = await this.deps.lifecycle.acquire(this.deps.targetOf(stable), {
+        signal: context.signal,
+      });
     }
     return this.lease(r, hold, context);
   }
@@ -137,7 +174,9 @@ export class RegistryProvider implements ModelProvider {
   /** `orchard-chat → orchard-chat@1` lines for what serve prints. */
   serving(): string[] {
     return this.deps.registry.deployments.list().map((d) => {
-      const c = d.candidate ? ` (${d.candidate.mode} ${d.model}@${d.candidate.version} ${d.candidate.weight}%)` : '';
+      const c = d.candidate
+        ? ` (${d.candidate.mode} ${d.model}@${d.candidate.version} ${d.candidate.weight}%)`
+        : '';
       return `${d.name} → ${d.model}@${d.stable}${c}`;
     });
   }
@@ -146,7 +185,10 @@ export class RegistryProvider implements ModelProvider {
     if (this.closed) return false;
     try {
       const r = this.resolve(this.deps.defaultModel, undefined);
-      if (r.deployment) return this.deps.lifecycle.isLoaded(this.deps.targetOf(this.deps.registry.versions.byId(r.deployment.stableVersionId)!).key);
+      if (r.deployment)
+        return this.deps.lifecycle.isLoaded(
+          this.deps.targetOf(this.deps.registry.versions.byId(r.deployment.stableVersionId)!).key,
+        );
       return this.deps.lifecycle.isLoaded(this.deps.targetOf(r.version).key);
     } catch {
       return this.deps.lifecycle.loaded().length > 0;
@@ -154,7 +196,12 @@ export class RegistryProvider implements ModelProvider {
   }
 
   loaded(): Array<{ name: string; model: string; version: string; engine: Engine }> {
-    return this.deps.lifecycle.loaded().map((s) => ({ name: s.target.key, model: s.target.model, version: s.target.version, engine: s.engine }));
+    return this.deps.lifecycle.loaded().map((s) => ({
+      name: s.target.key,
+      model: s.target.model,
+      version: s.target.version,
+      engine: s.engine,
+    }));
   }
 
   private closing: Promise<void> | null = null;

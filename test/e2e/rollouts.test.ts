@@ -49,7 +49,7 @@ describe('deployments and metrics views', () => {
       .poll(() => card().getByTestId('stable-version').innerText())
       .toBe('orchard-chat@1');
     await card().getByLabel('Candidate version').selectOption('2');
-    await card().getByLabel('Mode').selectOption('canary');
+    await card().getByLabel('Rollout mode').selectOption('canary');
     await card().getByLabel('Traffic %').fill('25');
     await card().getByRole('button', { name: 'Start rollout' }).click();
 

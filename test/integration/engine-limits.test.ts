@@ -94,17 +94,27 @@ describe('engine limits', () => {
     let started!: () => void;
     const running = new Promise<void>((r) => (started = r));
     const params = samplingParams({ temperature: 0, maxTokens: 500, ignoreEos: true });
-    const inFlight = collect(e.generate({ promptTokenIds: chatPrompt(e.tokenizer, 4), params }), started);
+    const inFlight = collect(
+      e.generate({ promptTokenIds: chatPrompt(e.tokenizer, 4), params }),
+      started,
+    );
     await running;
     await e.unload();
     expect((await inFlight).finish[0]).toBe('abort');
-    await expect(collect(e.generate({ promptTokenIds: [5, 6], params }))).rejects.toThrow(/unloaded/);
+    await expect(collect(e.generate({ promptTokenIds: [5, 6], params }))).rejects.toThrow(
+      /unloaded/,
+    );
   });
 
   it('refuses a graph it cannot drive, naming what is missing', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'orchard-bad-model-'));
     try {
-      for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json']) {
+      for (const f of [
+        'config.json',
+        'generation_config.json',
+        'tokenizer.json',
+        'tokenizer_config.json',
+      ]) {
         copyFileSync(path.join(CHAT_MODEL, f), path.join(dir, f));
       }
       mkdirSync(path.join(dir, 'onnx'));

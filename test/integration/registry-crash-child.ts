@@ -36,14 +36,24 @@ if (mode === 'import') {
   die();
 } else if (mode === 'pull') {
   const registry = await Registry.open({ home, shippedModelsDir: SHIPPED_DIR });
-  await pullModel(registry, hubConfigFromEnv({ HF_ENDPOINT: a }), { repo: 'orchard/chat', name: 'pulled' }, (p) => {
-    if (p.bytesDone > Number(b)) die();
-  });
+  await pullModel(
+    registry,
+    hubConfigFromEnv({ HF_ENDPOINT: a }),
+    { repo: 'orchard/chat', name: 'pulled' },
+    (p) => {
+      if (p.bytesDone > Number(b)) die();
+    },
+  );
   die();
 } else if (mode === 'deploy') {
   const settings = { ...defaultSettings(), home, threads: 1, kvCacheMb: 32, logLevel: 'silent' };
   const { logger } = createLogger('silent', { console: null });
-  const runtime = await RegistryRuntime.open({ settings, logger, load: loadEngine, shippedModelsDir: SHIPPED_DIR });
+  const runtime = await RegistryRuntime.open({
+    settings,
+    logger,
+    load: loadEngine,
+    shippedModelsDir: SHIPPED_DIR,
+  });
   await runtime.rollouts.deploy('orchard-chat', '2', (message) => {
     if (a === 'warming' && message.startsWith('warming up')) die();
     if (a === 'switched' && message.startsWith('serving')) die();

@@ -17,7 +17,7 @@ import { ROOT, SHIPPED_DIR, tempHome } from './rollout-helpers.js';
 
 const CHILD = path.join(ROOT, 'test/integration/registry-crash-child.ts');
 const CHAT_2 = path.join(SHIPPED_DIR, 'orchard-chat-2');
-let dirs: string[] = [];
+const dirs: string[] = [];
 let hub: FakeHub;
 
 beforeAll(async () => {
@@ -36,9 +36,14 @@ async function home(): Promise<string> {
 }
 
 /** Runs the child; resolves with how it ended (the signal when it was killed). */
-function runChild(args: string[]): Promise<{ signal: NodeJS.Signals | null; code: number | null; output: string }> {
+function runChild(
+  args: string[],
+): Promise<{ signal: NodeJS.Signals | null; code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -63,14 +68,22 @@ async function checkWhole(h: string): Promise<Row[]> {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     expect(db.pragma('foreign_key_check')).toEqual([]);
     const rows = db
-      .prepare('SELECT v.id, m.name AS model, v.version, v.state, v.storage, v.path, v.digest FROM versions v JOIN models m ON m.id = v.model_id')
+      .prepare(
+        'SELECT v.id, m.name AS model, v.version, v.state, v.storage, v.path, v.digest FROM versions v JOIN models m ON m.id = v.model_id',
+      )
       .all() as Row[];
     for (const r of rows) {
       expect(r.state, `${r.model}@${r.version}`).toBe('ready');
       const dir = r.storage === 'store' ? path.join(h, r.path) : path.join(SHIPPED_DIR, r.path);
-      const files = db.prepare('SELECT path, size_bytes FROM version_files WHERE version_id = ?').all(r.id) as Array<{ path: string; size_bytes: number }>;
+      const files = db
+        .prepare('SELECT path, size_bytes FROM version_files WHERE version_id = ?')
+        .all(r.id) as Array<{ path: string; size_bytes: number }>;
       expect(files.length).toBeGreaterThan(0);
-      for (const f of files) expect((await fs.stat(path.join(dir, f.path))).size, `${r.model}@${r.version} ${f.path}`).toBe(f.size_bytes);
+      for (const f of files)
+        expect(
+          (await fs.stat(path.join(dir, f.path))).size,
+          `${r.model}@${r.version} ${f.path}`,
+        ).toBe(f.size_bytes);
     }
     return rows;
   } finally {
@@ -94,7 +107,10 @@ describe('crash safety', () => {
       const run = await runChild(['import', h, CHAT_2, stage]);
       expect(run.signal, run.output).toBe('SIGKILL');
       expect(await checkWhole(h)).toEqual([]);
-      const leftovers = [...(await fs.readdir(path.join(h, 'tmp'))), ...(await fs.readdir(path.join(h, 'models')))];
+      const leftovers = [
+        ...(await fs.readdir(path.join(h, 'tmp'))),
+        ...(await fs.readdir(path.join(h, 'models'))),
+      ];
       expect(leftovers.length, 'the kill left something to clean').toBeGreaterThan(0);
       const reg = await reopenClean(h);
       expect(reg.versions.list()).toEqual([]);
@@ -124,9 +140,14 @@ describe('crash safety', () => {
 
     hub.resetCounters();
     const reg = await reopenClean(h);
-    const v = await pullModel(reg, hubConfigFromEnv({ HF_ENDPOINT: hub.url }), { repo: 'orchard/chat', name: 'pulled' });
+    const v = await pullModel(reg, hubConfigFromEnv({ HF_ENDPOINT: hub.url }), {
+      repo: 'orchard/chat',
+      name: 'pulled',
+    });
     const secondRun = hub.bytesByFile.get('onnx/model.onnx') ?? 0;
-    console.log(`pull resume after SIGKILL: first run served ${firstRun} B, second run ${secondRun} B of ${size} B`);
+    console.log(
+      `pull resume after SIGKILL: first run served ${firstRun} B, second run ${secondRun} B of ${size} B`,
+    );
     expect(secondRun).toBeLessThan(size);
     expect(firstRun + secondRun).toBeGreaterThanOrEqual(size);
     expect(hub.requests.some((r) => r.range !== null && r.range.startsWith('bytes='))).toBe(true);

@@ -6,7 +6,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeploymentSummary, JobSummary, LoadedVersionDetail, ModelSummary, VersionSummary } from '../../src/shared/admin-api.js';
+import type {
+  DeploymentSummary,
+  JobSummary,
+  LoadedVersionDetail,
+  ModelSummary,
+  VersionSummary,
+} from '../../src/shared/admin-api.js';
 import { FakeHub } from '../support/fake-hub.js';
 import { SHIPPED_DIR, tempHome } from './rollout-helpers.js';
 import { postJson, startTestService, type TestService } from './server-harness.js';
@@ -19,7 +25,9 @@ const savedEndpoint = process.env.HF_ENDPOINT;
 beforeAll(async () => {
   hub = await FakeHub.start();
   hub.addRepo('orchard/chat-2', path.join(SHIPPED_DIR, 'orchard-chat-2'));
-  hub.addRepo('orchard/no-onnx', path.join(SHIPPED_DIR, 'orchard-chat-2'), { exclude: (f) => f.endsWith('.onnx') });
+  hub.addRepo('orchard/no-onnx', path.join(SHIPPED_DIR, 'orchard-chat-2'), {
+    exclude: (f) => f.endsWith('.onnx'),
+  });
   process.env.HF_ENDPOINT = hub.url;
   scratch = await tempHome('orchard-scratch-');
   t = await startTestService();
@@ -54,7 +62,11 @@ async function waitJob(id: string): Promise<JobSummary> {
   throw new Error('job did not finish');
 }
 
-function expectOpenAIError(r: { status: number; json: Record<string, unknown> }, status: number, message: RegExp): void {
+function expectOpenAIError(
+  r: { status: number; json: Record<string, unknown> },
+  status: number,
+  message: RegExp,
+): void {
   expect(r.status).toBe(status);
   const err = r.json.error as { message: string; type: string; param: unknown; code: unknown };
   expect(Object.keys(err).sort()).toEqual(['code', 'message', 'param', 'type']);
@@ -68,7 +80,12 @@ describe('registry in a running service', () => {
     const chat = models[0];
     expect(chat.versions.map((v) => v.version)).toEqual(['1', '2']);
     const v1 = chat.versions[0];
-    expect(v1).toMatchObject({ state: 'ready', source: 'shipped:orchard-chat-1', loaded: true, contextLength: 1024 });
+    expect(v1).toMatchObject({
+      state: 'ready',
+      source: 'shipped:orchard-chat-1',
+      loaded: true,
+      contextLength: 1024,
+    });
     expect(v1.digest).toMatch(/^[0-9a-f]{64}$/);
     expect(v1.memoryEstimateBytes).toBeGreaterThan(v1.sizeBytes / 4);
     expect(v1.architecture).toMatch(/llama · 4 layers/);
@@ -89,11 +106,17 @@ describe('registry in a running service', () => {
       temperature: 0,
     });
     expect(r.model).toBe('orchard-chat@2');
-    const d = await t.client.chat.completions.create({ model: 'orchard-chat', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 2 });
+    const d = await t.client.chat.completions.create({
+      model: 'orchard-chat',
+      messages: [{ role: 'user', content: 'Hello' }],
+      max_tokens: 2,
+    });
     expect(d.model).toBe('orchard-chat@1');
     const ps = await getJson<LoadedVersionDetail[]>('/api/ps');
     expect(ps.map((p) => p.servedName).sort()).toEqual(['orchard-chat@1', 'orchard-chat@2']);
-    expect(ps.find((p) => p.servedName === 'orchard-chat@1')!.roles).toEqual(['orchard-chat: stable']);
+    expect(ps.find((p) => p.servedName === 'orchard-chat@1')!.roles).toEqual([
+      'orchard-chat: stable',
+    ]);
     const unloaded = await postJson(t, '/api/models/orchard-chat/versions/2/unload', {});
     expect(unloaded.status).toBe(200);
     expect((unloaded.json as unknown as VersionSummary).loaded).toBe(false);
@@ -108,10 +131,19 @@ describe('registry in a running service', () => {
     const r = await postJson(t, '/api/models/import', { path: src, name: 'mine' });
     expect(r.status).toBe(200);
     const v = r.json as unknown as VersionSummary;
-    expect(v).toMatchObject({ model: 'mine', version: '1', state: 'ready', source: `import:${src}` });
+    expect(v).toMatchObject({
+      model: 'mine',
+      version: '1',
+      state: 'ready',
+      source: `import:${src}`,
+    });
     const files = await fs.readdir(path.join(t.home, 'models', v.digest, 'onnx'));
     expect(files).toEqual(['model.onnx']);
-    const answer = await t.client.completions.create({ model: 'mine', prompt: 'apples', max_tokens: 2 });
+    const answer = await t.client.completions.create({
+      model: 'mine',
+      prompt: 'apples',
+      max_tokens: 2,
+    });
     expect(answer.model).toBe('mine@1');
   });
 
@@ -127,24 +159,57 @@ describe('registry in a running service', () => {
 
   it('answers bad input with clear OpenAI-shaped errors and changes nothing', async () => {
     const before = JSON.stringify(await getJson<ModelSummary[]>('/api/models'));
-    const deploymentsBefore = JSON.stringify(await getJson<DeploymentSummary[]>('/api/deployments'));
+    const deploymentsBefore = JSON.stringify(
+      await getJson<DeploymentSummary[]>('/api/deployments'),
+    );
 
     const notAModel = path.join(scratch, 'not-a-model');
     await fs.mkdir(notAModel, { recursive: true });
     await fs.writeFile(path.join(notAModel, 'notes.txt'), 'hello');
-    expectOpenAIError(await postJson(t, '/api/models/import', { path: notAModel }), 400, /is not a model folder Orchard can load: config\.json is missing/);
+    expectOpenAIError(
+      await postJson(t, '/api/models/import', { path: notAModel }),
+      400,
+      /is not a model folder Orchard can load: config\.json is missing/,
+    );
 
-    expectOpenAIError(await postJson(t, '/api/deployments/nope/deploy', { version: '2' }), 404, /deployment 'nope' does not exist/);
-    expectOpenAIError(await postJson(t, '/api/deployments/orchard-chat/deploy', { version: '9' }), 404, /no version '9'/);
+    expectOpenAIError(
+      await postJson(t, '/api/deployments/nope/deploy', { version: '2' }),
+      404,
+      /deployment 'nope' does not exist/,
+    );
+    expectOpenAIError(
+      await postJson(t, '/api/deployments/orchard-chat/deploy', { version: '9' }),
+      404,
+      /no version '9'/,
+    );
     expectOpenAIError(
       await postJson(t, '/api/deployments/orchard-chat/canary', { version: '2', weight: 150 }),
       400,
       /weight must be a percentage greater than 0 and at most 100; got 150/,
     );
-    expectOpenAIError(await postJson(t, '/api/deployments/orchard-chat/promote', {}), 400, /no candidate to promote/);
-    expectOpenAIError(await postJson(t, '/api/models/nope/versions/1/load', {}), 404, /model 'nope' does not exist/);
-    expectOpenAIError(await postJson(t, '/api/deployments', { name: 'orchard-chat', model: 'orchard-chat', version: '1' }), 409, /already exists/);
-    const chat = await postJson(t, '/v1/chat/completions', { model: 'nope@3', messages: [{ role: 'user', content: 'x' }] });
+    expectOpenAIError(
+      await postJson(t, '/api/deployments/orchard-chat/promote', {}),
+      400,
+      /no candidate to promote/,
+    );
+    expectOpenAIError(
+      await postJson(t, '/api/models/nope/versions/1/load', {}),
+      404,
+      /model 'nope' does not exist/,
+    );
+    expectOpenAIError(
+      await postJson(t, '/api/deployments', {
+        name: 'orchard-chat',
+        model: 'orchard-chat',
+        version: '1',
+      }),
+      409,
+      /already exists/,
+    );
+    const chat = await postJson(t, '/v1/chat/completions', {
+      model: 'nope@3',
+      messages: [{ role: 'user', content: 'x' }],
+    });
     expectOpenAIError(chat, 404, /The model 'nope@3' does not exist/);
 
     const noOnnx = await postJson(t, '/api/models/pull', { repo: 'orchard/no-onnx' });
@@ -160,13 +225,16 @@ describe('registry in a running service', () => {
     expect(cutJob.error).toMatch(/stopped after \d+ of \d+ bytes.*Run the pull again to resume/);
 
     expect(JSON.stringify(await getJson<ModelSummary[]>('/api/models'))).toBe(before);
-    expect(JSON.stringify(await getJson<DeploymentSummary[]>('/api/deployments'))).toBe(deploymentsBefore);
+    expect(JSON.stringify(await getJson<DeploymentSummary[]>('/api/deployments'))).toBe(
+      deploymentsBefore,
+    );
   });
 
   it('deletes an unused version and refuses one a deployment serves', async () => {
     const res = await t.api('/api/models/orchard-chat/versions/1', { method: 'DELETE' });
     expect(res.status).toBe(409);
-    const mine = (await getJson<ModelSummary[]>('/api/models')).find((m) => m.name === 'mine')!.versions[0];
+    const mine = (await getJson<ModelSummary[]>('/api/models')).find((m) => m.name === 'mine')!
+      .versions[0];
     const del = await t.api('/api/models/mine/versions/1', { method: 'DELETE' });
     expect(del.status).toBe(200);
     expect(await del.json()).toEqual({ deleted: true });

@@ -5,7 +5,11 @@
  * they have drained.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeploymentSummary, LoadedVersionDetail, RolloutEvent } from '../../src/shared/admin-api.js';
+import type {
+  DeploymentSummary,
+  LoadedVersionDetail,
+  RolloutEvent,
+} from '../../src/shared/admin-api.js';
 import { postJson, startTestService, waitFor, type TestService } from './server-harness.js';
 
 let t: TestService;
@@ -37,7 +41,12 @@ describe('blue-green deploy', () => {
       const startedAfterSwitch = switched;
       const stream = await t.client.chat.completions.create({
         model: 'orchard-chat',
-        messages: [{ role: 'user', content: `Client ${client} asks question ${n}: tell me about the orchard.` }],
+        messages: [
+          {
+            role: 'user',
+            content: `Client ${client} asks question ${n}: tell me about the orchard.`,
+          },
+        ],
         max_tokens: 24,
         stream: true,
       });
@@ -78,7 +87,9 @@ describe('blue-green deploy', () => {
 
     const byModel: Record<string, number> = {};
     for (const r of results) byModel[r.model] = (byModel[r.model] ?? 0) + 1;
-    console.log(`blue-green: ${results.length} streams, ${errors.length} errors, by version ${JSON.stringify(byModel)}`);
+    console.log(
+      `blue-green: ${results.length} streams, ${errors.length} errors, by version ${JSON.stringify(byModel)}`,
+    );
     expect(errors).toEqual([]);
     expect(results.every((r) => r.finish === 'length' || r.finish === 'stop')).toBe(true);
     expect(results.every((r) => r.chunks > 1)).toBe(true);
@@ -97,7 +108,9 @@ describe('blue-green deploy', () => {
       return loaded.length === 1 && loaded[0] === 'orchard-chat@2';
     }, 30_000);
 
-    const events = (await (await t.api('/api/deployments/orchard-chat/events')).json()) as RolloutEvent[];
+    const events = (await (
+      await t.api('/api/deployments/orchard-chat/events')
+    ).json()) as RolloutEvent[];
     const deploy = events.find((e) => e.kind === 'deploy')!;
     expect(deploy).toMatchObject({ fromVersion: '1', toVersion: '2' });
     expect(deploy.detail).toMatch(/switched from 1 to 2/);

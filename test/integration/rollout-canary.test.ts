@@ -8,7 +8,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketOf } from '../../src/deploy/router.js';
-import type { DeploymentSummary, MetricsBucket, RolloutEvent, VersionSummary } from '../../src/shared/admin-api.js';
+import type {
+  DeploymentSummary,
+  MetricsBucket,
+  RolloutEvent,
+  VersionSummary,
+} from '../../src/shared/admin-api.js';
 import { SHIPPED_DIR, nanModel, tempHome } from './rollout-helpers.js';
 import { postJson, startTestService, type TestService } from './server-harness.js';
 
@@ -34,12 +39,18 @@ const deployment = () => json<DeploymentSummary>('/api/deployments/orchard-chat'
 const events = () => json<RolloutEvent[]>('/api/deployments/orchard-chat/events');
 
 async function put(pathname: string, body: unknown): Promise<Response> {
-  return t.api(pathname, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return t.api(pathname, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }
 
 async function setPolicy(p: Partial<DeploymentSummary['policy']>): Promise<void> {
   const current = (await deployment()).policy;
-  expect((await put('/api/deployments/orchard-chat/policy', { ...current, ...p })).status).toBe(200);
+  expect((await put('/api/deployments/orchard-chat/policy', { ...current, ...p })).status).toBe(
+    200,
+  );
 }
 
 async function importCopy(src: string, version: string): Promise<VersionSummary> {
@@ -59,7 +70,11 @@ async function ask(user?: string, content = 'Hello there'): Promise<string> {
 }
 
 /** Runs `n` requests, `concurrency` at a time. */
-async function many<T>(n: number, concurrency: number, one: (i: number) => Promise<T>): Promise<T[]> {
+async function many<T>(
+  n: number,
+  concurrency: number,
+  one: (i: number) => Promise<T>,
+): Promise<T[]> {
   const out: T[] = new Array(n);
   let next = 0;
   await Promise.all(
@@ -75,16 +90,26 @@ async function many<T>(n: number, concurrency: number, one: (i: number) => Promi
 
 describe('canary', () => {
   it('routes 10% of users to the canary, each user to the side its bucket says', async () => {
-    const r = await postJson(t, '/api/deployments/orchard-chat/canary', { version: '2', weight: 10 });
+    const r = await postJson(t, '/api/deployments/orchard-chat/canary', {
+      version: '2',
+      weight: 10,
+    });
     expect(r.status, JSON.stringify(r.json)).toBe(200);
-    expect((r.json as unknown as DeploymentSummary).candidate).toEqual({ version: '2', weight: 10, mode: 'canary' });
+    expect((r.json as unknown as DeploymentSummary).candidate).toEqual({
+      version: '2',
+      weight: 10,
+      mode: 'canary',
+    });
     await setPolicy({ maxTtftRatio: 1000 });
 
     const USERS = 300;
     const models = await many(USERS, 8, (i) => ask(`user-${i}`));
     let hits = 0;
     for (let i = 0; i < USERS; i++) {
-      const expected = (bucketOf(`orchard-chat\u0000user-${i}`) / 10000) * 100 < 10 ? 'orchard-chat@2' : 'orchard-chat@1';
+      const expected =
+        (bucketOf(`orchard-chat\u0000user-${i}`) / 10000) * 100 < 10
+          ? 'orchard-chat@2'
+          : 'orchard-chat@1';
       expect(models[i], `user-${i}`).toBe(expected);
       if (models[i] === 'orchard-chat@2') hits++;
     }
@@ -92,7 +117,9 @@ describe('canary', () => {
     for (const i of [0, 1, 2, 3, 4]) expect(await ask(`user-${i}`)).toBe(models[i]);
     const anonymous = await many(200, 8, () => ask());
     const anonHits = anonymous.filter((m) => m === 'orchard-chat@2').length;
-    console.log(`canary e2e at weight 10: users ${((hits / USERS) * 100).toFixed(1)}% (${hits}/${USERS}), anonymous ${((anonHits / 200) * 100).toFixed(1)}% (${anonHits}/200)`);
+    console.log(
+      `canary e2e at weight 10: users ${((hits / USERS) * 100).toFixed(1)}% (${hits}/${USERS}), anonymous ${((anonHits / 200) * 100).toFixed(1)}% (${anonHits}/200)`,
+    );
     expect(hits / USERS).toBeGreaterThanOrEqual(0.05);
     expect(hits / USERS).toBeLessThanOrEqual(0.15);
     expect(anonHits).toBeGreaterThan(0);
@@ -136,14 +163,21 @@ describe('broken candidates', () => {
     const broken = await nanModel(path.join(SHIPPED_DIR, 'orchard-chat-2'), scratch, 'nan');
     await importCopy(broken, 'nan');
     const before = await events();
-    const r = await postJson(t, '/api/deployments/orchard-chat/canary', { version: 'nan', weight: 10 });
+    const r = await postJson(t, '/api/deployments/orchard-chat/canary', {
+      version: 'nan',
+      weight: 10,
+    });
     expect(r.status).toBe(422);
-    expect((r.json.error as { code: string; message: string }).message).toMatch(/orchard-chat@nan failed its warm-up: produced a non-finite logprob/);
+    expect((r.json.error as { code: string; message: string }).message).toMatch(
+      /orchard-chat@nan failed its warm-up: produced a non-finite logprob/,
+    );
     expect(await deployment()).toMatchObject({ stable: '1', candidate: null });
     const added = (await events()).slice(before.length);
     expect(added).toHaveLength(1);
     expect(added[0]).toMatchObject({ kind: 'auto-rollback', fromVersion: 'nan', toVersion: '1' });
-    expect(added[0].detail).toMatch(/canary of nan rolled back before taking traffic: .*non-finite logprob/);
+    expect(added[0].detail).toMatch(
+      /canary of nan rolled back before taking traffic: .*non-finite logprob/,
+    );
 
     const d = await postJson(t, '/api/deployments/orchard-chat/deploy', { version: 'nan' });
     expect(d.status).toBe(422);
@@ -156,22 +190,32 @@ describe('broken candidates', () => {
     const v = await importCopy(path.join(SHIPPED_DIR, 'orchard-chat-2'), 'disk');
     const file = path.join(t.home, 'models', v.digest, 'onnx/model.onnx');
     await fs.truncate(file, Math.floor((await fs.stat(file)).size / 2));
-    const r = await postJson(t, '/api/deployments/orchard-chat/canary', { version: 'disk', weight: 10 });
+    const r = await postJson(t, '/api/deployments/orchard-chat/canary', {
+      version: 'disk',
+      weight: 10,
+    });
     expect(r.status).toBe(422);
-    expect((r.json.error as { message: string }).message).toMatch(/orchard-chat@disk failed to load/);
+    expect((r.json.error as { message: string }).message).toMatch(
+      /orchard-chat@disk failed to load/,
+    );
     expect((await events()).at(-1)).toMatchObject({ kind: 'auto-rollback', fromVersion: 'disk' });
     expect(await deployment()).toMatchObject({ stable: '1', candidate: null });
   });
 
   it('rolls back on live outcomes when the canary starts failing, without failing clients', async () => {
     const v = await importCopy(path.join(SHIPPED_DIR, 'orchard-chat-2'), 'fragile');
-    const ok = await postJson(t, '/api/deployments/orchard-chat/canary', { version: 'fragile', weight: 50 });
+    const ok = await postJson(t, '/api/deployments/orchard-chat/canary', {
+      version: 'fragile',
+      weight: 50,
+    });
     expect(ok.status, JSON.stringify(ok.json)).toBe(200);
     await setPolicy({ minRequests: 4, maxErrorRate: 0.2 });
     // The disk fails under the running canary; once unloaded it cannot come back.
     const file = path.join(t.home, 'models', v.digest, 'onnx/model.onnx');
     await fs.truncate(file, 1000);
-    expect((await postJson(t, '/api/models/orchard-chat/versions/fragile/unload', {})).status).toBe(200);
+    expect((await postJson(t, '/api/models/orchard-chat/versions/fragile/unload', {})).status).toBe(
+      200,
+    );
 
     const served = await many(40, 4, (i) => ask(`live-${i}`));
     expect(served.every((m) => m === 'orchard-chat@1')).toBe(true);
@@ -187,11 +231,15 @@ describe('broken candidates', () => {
 
 describe('shadow', () => {
   async function shadowStats(version: string): Promise<NonNullable<MetricsBucket['shadow']>> {
-    const buckets = await json<MetricsBucket[]>(`/api/metrics/history?model=orchard-chat&version=${version}&minutes=10`);
+    const buckets = await json<MetricsBucket[]>(
+      `/api/metrics/history?model=orchard-chat&version=${version}&minutes=10`,
+    );
     const s = { requests: 0, errors: 0, compared: 0, agreement: 0 };
     for (const b of buckets) {
       if (!b.shadow) continue;
-      s.agreement = (s.agreement * s.compared + b.shadow.agreement * b.shadow.compared) / Math.max(1, s.compared + b.shadow.compared);
+      s.agreement =
+        (s.agreement * s.compared + b.shadow.agreement * b.shadow.compared) /
+        Math.max(1, s.compared + b.shadow.compared);
       s.requests += b.shadow.requests;
       s.errors += b.shadow.errors;
       s.compared += b.shadow.compared;
@@ -199,8 +247,15 @@ describe('shadow', () => {
     return s;
   }
 
-  async function runShadow(version: string, requests: number): Promise<NonNullable<MetricsBucket['shadow']>> {
-    const r = await postJson(t, '/api/deployments/orchard-chat/canary', { version, weight: 100, mode: 'shadow' });
+  async function runShadow(
+    version: string,
+    requests: number,
+  ): Promise<NonNullable<MetricsBucket['shadow']>> {
+    const r = await postJson(t, '/api/deployments/orchard-chat/canary', {
+      version,
+      weight: 100,
+      mode: 'shadow',
+    });
     expect(r.status, JSON.stringify(r.json)).toBe(200);
     for (let i = 0; i < requests; i++) {
       const answer = await t.client.chat.completions.create({
@@ -225,7 +280,9 @@ describe('shadow', () => {
     await importCopy(path.join(SHIPPED_DIR, 'orchard-chat-1'), 'twin');
     const twin = await runShadow('twin', 8);
     const other = await runShadow('2', 8);
-    console.log(`shadow agreement: identical weights ${twin.agreement.toFixed(3)} (${twin.compared}), version 2 ${other.agreement.toFixed(3)} (${other.compared})`);
+    console.log(
+      `shadow agreement: identical weights ${twin.agreement.toFixed(3)} (${twin.compared}), version 2 ${other.agreement.toFixed(3)} (${other.compared})`,
+    );
     expect(twin).toMatchObject({ requests: 8, errors: 0, compared: 8 });
     expect(twin.agreement).toBeGreaterThan(0.9);
     expect(other).toMatchObject({ requests: 8, errors: 0, compared: 8 });

@@ -27,7 +27,11 @@ export function floatInitializerRanges(buf: Buffer): Array<[number, number]> {
       mul *= 128;
     }
   };
-  const walk = (start: number, end: number, visit: (field: number, wire: number, s: number, e: number) => void) => {
+  const walk = (
+    start: number,
+    end: number,
+    visit: (field: number, wire: number, s: number, e: number) => void,
+  ) => {
     const pos = { p: start };
     while (pos.p < end) {
       const tag = varint(pos);

@@ -125,7 +125,9 @@ describe('npm start in a scratch project', () => {
         });
         child.on('exit', (code) => reject(new Error(`exited ${code}: ${text}`)));
       });
-      child.kill('SIGKILL');
+      // SIGTERM is forwarded to the fixture service, so nothing outlives the run.
+      child.kill('SIGTERM');
+      await exitOf(child);
       return text;
     };
 

@@ -71,12 +71,12 @@ export class FakeHub {
   ) {}
 
   static async start(): Promise<FakeHub> {
-    let hub: FakeHub | undefined;
-    const server = http.createServer((req, res) => hub!.handle(req, res));
+    const holder: { hub?: FakeHub } = {};
+    const server = http.createServer((req, res) => holder.hub!.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    hub = new FakeHub(server, `http://127.0.0.1:${port}`);
-    return hub;
+    holder.hub = new FakeHub(server, `http://127.0.0.1:${port}`);
+    return holder.hub;
   }
 
   /** Serves a folder as repository `id` (e.g. 'orchard/orchard-chat-1'). */
@@ -88,11 +88,23 @@ export class FakeHub {
       const abs = path.join(dir, rel);
       const content = fs.readFileSync(abs);
       const sha256 = createHash('sha256').update(content).digest('hex');
-      const gitSha1 = createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
-      const f = { rfilename: name, abs, size: content.length, sha256, gitSha1, lfs: isLfs(name, content.length) };
+      const gitSha1 = createHash('sha1')
+        .update(`blob ${content.length}\0`)
+        .update(content)
+        .digest('hex');
+      const f = {
+        rfilename: name,
+        abs,
+        size: content.length,
+        sha256,
+        gitSha1,
+        lfs: isLfs(name, content.length),
+      };
       files.push(f);
     }
-    const sha = createHash('sha1').update(id + JSON.stringify(files.map((f) => [f.rfilename, f.sha256]))).digest('hex');
+    const sha = createHash('sha1')
+      .update(id + JSON.stringify(files.map((f) => [f.rfilename, f.sha256])))
+      .digest('hex');
     this.repos.set(id, { id, sha, files });
   }
 
@@ -124,19 +136,32 @@ export class FakeHub {
       range: req.headers.range ?? null,
       authorization: req.headers.authorization ?? null,
     });
-    if (this.requireToken && req.headers.authorization !== `Bearer ${this.requireToken}` && !url.pathname.startsWith('/cdn/')) {
+    if (
+      this.requireToken &&
+      req.headers.authorization !== `Bearer ${this.requireToken}` &&
+      !url.pathname.startsWith('/cdn/')
+    ) {
       return this.json(res, 401, { error: 'Invalid credentials in Authorization header' });
     }
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     if (parts[0] === 'api' && parts[1] === 'models') return this.info(res, parts.slice(2));
     if (parts[0] === 'cdn' && parts.length === 2) {
       const repo = this.repos.get(url.searchParams.get('repo') ?? '');
-      const blob = repo?.files.find((f) => f.rfilename === url.searchParams.get('file') && f.sha256 === parts[1]);
+      const blob = repo?.files.find(
+        (f) => f.rfilename === url.searchParams.get('file') && f.sha256 === parts[1],
+      );
       if (!blob) return this.json(res, 404, { error: 'Entry not found' });
       return this.sendFile(req, res, blob, null);
     }
     const at = parts.indexOf('resolve');
-    if (at >= 1 && parts.length > at + 2) return this.resolve(req, res, parts.slice(0, at).join('/'), parts[at + 1], parts.slice(at + 2).join('/'));
+    if (at >= 1 && parts.length > at + 2)
+      return this.resolve(
+        req,
+        res,
+        parts.slice(0, at).join('/'),
+        parts[at + 1],
+        parts.slice(at + 2).join('/'),
+      );
     this.json(res, 404, { error: 'Not found' });
   }
 
@@ -179,7 +204,13 @@ export class FakeHub {
     });
   }
 
-  private resolve(req: http.IncomingMessage, res: http.ServerResponse, id: string, rev: string, file: string): void {
+  private resolve(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    id: string,
+    rev: string,
+    file: string,
+  ): void {
     const repo = this.findRepo(res, id, rev);
     if (!repo) return;
     const f = repo.files.find((x) => x.rfilename === file);
@@ -193,7 +224,10 @@ export class FakeHub {
       res.setHeader('X-Linked-Etag', `"${f.sha256}"`);
       res.setHeader('X-Linked-Size', String(f.size));
       res.setHeader('ETag', `"${f.sha256}"`);
-      res.setHeader('Location', `/cdn/${f.sha256}?repo=${encodeURIComponent(repo.id)}&file=${encodeURIComponent(f.rfilename)}`);
+      res.setHeader(
+        'Location',
+        `/cdn/${f.sha256}?repo=${encodeURIComponent(repo.id)}&file=${encodeURIComponent(f.rfilename)}`,
+      );
       res.statusCode = 302;
       res.end();
       return;
@@ -201,7 +235,12 @@ export class FakeHub {
     this.sendFile(req, res, f, repo.sha);
   }
 
-  private sendFile(req: http.IncomingMessage, res: http.ServerResponse, f: RepoFile, commit: string | null): void {
+  private sendFile(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    f: RepoFile,
+    commit: string | null,
+  ): void {
     let start = 0;
     let end = f.size - 1;
     const range = req.headers.range;

@@ -12,7 +12,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$HERE"
 PY=/usr/bin/python3
-export ORCHARD_RECIPE_WORK="${ORCHARD_RECIPE_WORK:-${TMPDIR:-/tmp}/orchard-model-recipe}"
+export ORCHARD_RECIPE_WORK="${ORCHARD_RECIPE_WORK:-${TMPDIR:-/tmp}/orchard-model-recipe-work}"
 export ORCHARD_THREADS="${ORCHARD_THREADS:-2}"
 export OMP_NUM_THREADS="$ORCHARD_THREADS"
 export PYTHONDONTWRITEBYTECODE=1
@@ -31,7 +31,7 @@ fi
 if [ "${QUICK:-0}" = 1 ]; then
   CHAT1_STEPS=${CHAT1_STEPS:-40}; CHAT2_STEPS=${CHAT2_STEPS:-20}; DRAFT_STEPS=${DRAFT_STEPS:-30}
 else
-  CHAT1_STEPS=${CHAT1_STEPS:-200}; CHAT2_STEPS=${CHAT2_STEPS:-100}; DRAFT_STEPS=${DRAFT_STEPS:-140}
+  CHAT1_STEPS=${CHAT1_STEPS:-200}; CHAT2_STEPS=${CHAT2_STEPS:-80}; DRAFT_STEPS=${DRAFT_STEPS:-120}
 fi
 BATCH=${BATCH:-8}
 # Optional wall-clock safety stops in minutes (non-deterministic; only for overloaded machines).

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 RECIPE = os.path.dirname(os.path.abspath(__file__))
 MODELS = os.path.dirname(RECIPE)
-WORK = os.environ.get("ORCHARD_RECIPE_WORK", os.path.join(os.environ.get("TMPDIR", "/tmp"), "orchard-model-recipe"))
+WORK = os.environ.get("ORCHARD_RECIPE_WORK", os.path.join(os.environ.get("TMPDIR", "/tmp"), "orchard-model-recipe-work"))
 os.makedirs(WORK, exist_ok=True)
 
 SPECIAL_TOKENS = ["<|begin|>", "<|end|>", "<|pad|>", "<|system|>", "<|user|>", "<|assistant|>"]

@@ -10,7 +10,9 @@ import { clientFor, describeDeployment, withAdminOptions } from './rollout-outpu
 export function registerDeploy(program: Command): void {
   const cmd = program
     .command('deploy')
-    .description('Switch a deployment to another version (blue-green), or show it and its rollout events.')
+    .description(
+      'Switch a deployment to another version (blue-green), or show it and its rollout events.',
+    )
     .argument('<deployment>', 'deployment name, e.g. orchard-chat')
     .option('--version <version>', 'version to serve')
     .option('--model <model>', 'create the deployment for this model if it does not exist');
@@ -30,13 +32,19 @@ export function registerDeploy(program: Command): void {
     if (opts.model) {
       const existing = await client.get<DeploymentSummary[]>('/api/deployments');
       if (!existing.some((d) => d.name === name)) {
-        const d = await client.post<DeploymentSummary>('/api/deployments', { name, model: opts.model, version: opts.version });
+        const d = await client.post<DeploymentSummary>('/api/deployments', {
+          name,
+          model: opts.model,
+          version: opts.version,
+        });
         process.stdout.write(`created ${describeDeployment(d)}`);
         return;
       }
     }
     process.stderr.write(`loading and warming up version ${opts.version}…\n`);
-    const d = await client.post<DeploymentSummary>(`/api/deployments/${enc}/deploy`, { version: opts.version });
+    const d = await client.post<DeploymentSummary>(`/api/deployments/${enc}/deploy`, {
+      version: opts.version,
+    });
     process.stdout.write(describeDeployment(d));
   });
 }

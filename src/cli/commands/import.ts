@@ -7,7 +7,9 @@ import { clientFor, describeVersion, withAdminOptions } from './rollout-output.j
 export function registerImport(program: Command): void {
   const cmd = program
     .command('import')
-    .description('Import a model folder (config.json, tokenizer, onnx/model.onnx) as a new version.')
+    .description(
+      'Import a model folder (config.json, tokenizer, onnx/model.onnx) as a new version.',
+    )
     .argument('<folder>', 'the model folder')
     .option('--name <model>', 'model name (default: the folder name)')
     .option('--version <version>', 'version name (default: the next number)');

@@ -1,10 +1,20 @@
 /** `orchard models`: every model version in the registry, and the deployments serving them. */
 import type { Command } from 'commander';
 import type { DeploymentSummary, ModelSummary } from '../../shared/admin-api.js';
-import { clientFor, describeDeployment, mb, params, table, withAdminOptions } from './rollout-output.js';
+import {
+  clientFor,
+  describeDeployment,
+  mb,
+  params,
+  table,
+  withAdminOptions,
+} from './rollout-output.js';
 
 export function registerModels(program: Command): void {
-  const cmd = program.command('models').description('List model versions and deployments.').option('--json', 'print JSON');
+  const cmd = program
+    .command('models')
+    .description('List model versions and deployments.')
+    .option('--json', 'print JSON');
   withAdminOptions(cmd);
   cmd.action(async () => {
     const client = clientFor(cmd);
@@ -29,7 +39,13 @@ export function registerModels(program: Command): void {
         v.source,
       ]),
     );
-    process.stdout.write(table(['VERSION', 'STATE', 'SIZE', 'PARAMS', 'CONTEXT', 'MEMORY', 'LOADED', 'DIGEST', 'SOURCE'], rows));
-    if (deployments.length > 0) process.stdout.write('\n' + deployments.map(describeDeployment).join(''));
+    process.stdout.write(
+      table(
+        ['VERSION', 'STATE', 'SIZE', 'PARAMS', 'CONTEXT', 'MEMORY', 'LOADED', 'DIGEST', 'SOURCE'],
+        rows,
+      ),
+    );
+    if (deployments.length > 0)
+      process.stdout.write('\n' + deployments.map(describeDeployment).join(''));
   });
 }

@@ -10,7 +10,10 @@ export function registerPromote(program: Command): void {
     .argument('<deployment>', 'deployment name, e.g. orchard-chat');
   withAdminOptions(cmd);
   cmd.action(async (name: string) => {
-    const d = await clientFor(cmd).post<DeploymentSummary>(`/api/deployments/${encodeURIComponent(name)}/promote`, {});
+    const d = await clientFor(cmd).post<DeploymentSummary>(
+      `/api/deployments/${encodeURIComponent(name)}/promote`,
+      {},
+    );
     process.stdout.write(describeDeployment(d));
   });
 }

@@ -11,7 +11,10 @@ function until(expiresAt: string | null, inflight: number): string {
 }
 
 export function registerPs(program: Command): void {
-  const cmd = program.command('ps').description('List loaded model versions.').option('--json', 'print JSON');
+  const cmd = program
+    .command('ps')
+    .description('List loaded model versions.')
+    .option('--json', 'print JSON');
   withAdminOptions(cmd);
   cmd.action(async () => {
     const loaded = await clientFor(cmd).get<LoadedVersionDetail[]>('/api/ps');

@@ -6,9 +6,14 @@ import { clientFor, describeVersion, followJob, withAdminOptions } from './rollo
 export function registerPull(program: Command): void {
   const cmd = program
     .command('pull')
-    .description('Download an ONNX text-generation model from the Hugging Face Hub (resumes; HF_TOKEN, HF_ENDPOINT).')
+    .description(
+      'Download an ONNX text-generation model from the Hugging Face Hub (resumes; HF_TOKEN, HF_ENDPOINT).',
+    )
     .argument('<repo>', 'org/repo, optionally @revision')
-    .option('--file-pattern <glob>', 'which ONNX file when the repository has several (e.g. "**q4*")')
+    .option(
+      '--file-pattern <glob>',
+      'which ONNX file when the repository has several (e.g. "**q4*")',
+    )
     .option('--name <model>', 'model name (default: the repository name)')
     .option('--version <version>', 'version name (default: the next number)');
   withAdminOptions(cmd);

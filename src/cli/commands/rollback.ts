@@ -15,7 +15,10 @@ export function registerRollback(program: Command): void {
   withAdminOptions(cmd);
   cmd.action(async (name: string) => {
     const reason = cmd.opts<{ reason?: string }>().reason;
-    const d = await clientFor(cmd).post<DeploymentSummary>(`/api/deployments/${encodeURIComponent(name)}/rollback`, reason ? { reason } : {});
+    const d = await clientFor(cmd).post<DeploymentSummary>(
+      `/api/deployments/${encodeURIComponent(name)}/rollback`,
+      reason ? { reason } : {},
+    );
     process.stdout.write(describeDeployment(d));
   });
 }

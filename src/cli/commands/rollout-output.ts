@@ -15,10 +15,16 @@ export function clientFor(cmd: Command): AdminClient {
   return adminClient(settingsFromCommand(cmd, ADMIN_SETTINGS).settings);
 }
 
-export function numberOption(value: string | undefined, flag: string, check: (n: number) => boolean, rule: string): number | undefined {
+export function numberOption(
+  value: string | undefined,
+  flag: string,
+  check: (n: number) => boolean,
+  rule: string,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || !check(n)) throw new CliError(`${flag} must be ${rule}; got '${value}'`, 2);
+  if (value.trim() === '' || !Number.isFinite(n) || !check(n))
+    throw new CliError(`${flag} must be ${rule}; got '${value}'`, 2);
   return n;
 }
 
@@ -71,7 +77,10 @@ export async function followJob(client: AdminClient, first: JobSummary): Promise
   while (job.state === 'running') {
     await new Promise((r) => setTimeout(r, 250));
     job = await client.get<JobSummary>(`/api/jobs/${job.id}`);
-    const pct = job.bytesTotal > 0 ? `${Math.floor(job.progress * 100)}% ${mb(job.bytesDone)}/${mb(job.bytesTotal)} ` : '';
+    const pct =
+      job.bytesTotal > 0
+        ? `${Math.floor(job.progress * 100)}% ${mb(job.bytesDone)}/${mb(job.bytesTotal)} `
+        : '';
     const line = `${pct}${job.message}`;
     if (tty) process.stderr.write(`\r${line.slice(0, 100).padEnd(100)}`);
     else if (line !== lastLine && Date.now() - lastPrinted > 2000) {

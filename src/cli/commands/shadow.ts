@@ -21,11 +21,14 @@ export function registerShadow(program: Command): void {
     const weight = numberOption(opts.weight, '--weight', () => true, 'a number')!;
     const client = clientFor(cmd);
     await applyPolicyFlags(client, name, opts);
-    const d = await client.post<DeploymentSummary>(`/api/deployments/${encodeURIComponent(name)}/canary`, {
-      version: opts.version,
-      weight,
-      mode: 'shadow',
-    });
+    const d = await client.post<DeploymentSummary>(
+      `/api/deployments/${encodeURIComponent(name)}/canary`,
+      {
+        version: opts.version,
+        weight,
+        mode: 'shadow',
+      },
+    );
     process.stdout.write(describeDeployment(d));
   });
 }

@@ -85,7 +85,10 @@ export async function downloadFile(options: {
   const done = await fs.stat(dest).catch(() => null);
   if (done) {
     const h = await hashFile(dest);
-    if ((expected.size === null || h.size === expected.size) && (expected.sha256 === null || h.sha256 === expected.sha256)) {
+    if (
+      (expected.size === null || h.size === expected.size) &&
+      (expected.sha256 === null || h.sha256 === expected.sha256)
+    ) {
       options.onProgress?.(h.size);
       return { sha256: h.sha256, sizeBytes: h.size, resumedBytes: h.size };
     }
@@ -138,7 +141,8 @@ export async function downloadFile(options: {
         sha256.update(chunk);
         sha1.update(chunk);
         let off = 0;
-        while (off < chunk.length) off += (await out.write(chunk, off, chunk.length - off)).bytesWritten;
+        while (off < chunk.length)
+          off += (await out.write(chunk, off, chunk.length - off)).bytesWritten;
         size += chunk.length;
         options.onProgress?.(size);
       }
@@ -167,7 +171,12 @@ async function finish(
   resumedBytes: number,
 ): Promise<DownloadResult> {
   if (expected.size !== null && size < expected.size) {
-    throw new DownloadInterruptedError(label, size, expected.size, 'the server sent less than the file size');
+    throw new DownloadInterruptedError(
+      label,
+      size,
+      expected.size,
+      'the server sent less than the file size',
+    );
   }
   const digest = sha256.digest('hex');
   const gitSha1 = sha1.digest('hex');
@@ -175,7 +184,11 @@ async function finish(
   const bad =
     (expected.size !== null && size !== expected.size) ||
     (want256 !== null && digest !== want256) ||
-    (want256 === null && expected.size !== null && etag !== null && SHA1.test(etag) && gitSha1 !== etag);
+    (want256 === null &&
+      expected.size !== null &&
+      etag !== null &&
+      SHA1.test(etag) &&
+      gitSha1 !== etag);
   if (bad) {
     await fs.rm(part, { force: true });
     throw new ChecksumError(

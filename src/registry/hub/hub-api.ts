@@ -39,7 +39,10 @@ export function parseRepoSpec(spec: string): { repo: string; revision: string | 
   const repo = at >= 0 ? spec.slice(0, at) : spec;
   const revision = at >= 0 ? spec.slice(at + 1) : null;
   if (!REPO_ID.test(repo) || repo.includes('..')) {
-    throw new InvalidRequestError(`'${repo}' is not a Hugging Face repository id (expected org/name).`, 'repo');
+    throw new InvalidRequestError(
+      `'${repo}' is not a Hugging Face repository id (expected org/name).`,
+      'repo',
+    );
   }
   if (revision !== null && (revision === '' || /[\s]|\.\./.test(revision))) {
     throw new InvalidRequestError(`'${revision}' is not a valid revision.`, 'revision');
@@ -47,7 +50,10 @@ export function parseRepoSpec(spec: string): { repo: string; revision: string | 
   return { repo, revision };
 }
 
-export function hubHeaders(config: HubConfig, extra: Record<string, string> = {}): Record<string, string> {
+export function hubHeaders(
+  config: HubConfig,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     'User-Agent': config.userAgent,
     ...(config.token ? { Authorization: `Bearer ${config.token}` } : {}),
@@ -59,12 +65,21 @@ export function encodeRepoPath(p: string): string {
   return p.split('/').map(encodeURIComponent).join('/');
 }
 
-export function resolveUrl(config: HubConfig, repo: string, revision: string, file: string): string {
+export function resolveUrl(
+  config: HubConfig,
+  repo: string,
+  revision: string,
+  file: string,
+): string {
   return `${config.endpoint}/${encodeRepoPath(repo)}/resolve/${encodeURIComponent(revision)}/${encodeRepoPath(file)}`;
 }
 
 /** Turns a failed Hub response into an error that says what to do. */
-export async function hubError(res: Response, what: string, config: HubConfig): Promise<OrchardError> {
+export async function hubError(
+  res: Response,
+  what: string,
+  config: HubConfig,
+): Promise<OrchardError> {
   let detail = '';
   try {
     const body = (await res.json()) as { error?: unknown };
@@ -76,7 +91,9 @@ export async function hubError(res: Response, what: string, config: HubConfig): 
   if (res.status === 401 || res.status === 403) {
     return new OrchardError(
       `The Hub refused access to ${what} (HTTP ${res.status}${detail ? `: ${detail}` : ''}). ` +
-        (config.token ? 'Check that HF_TOKEN may read this repository.' : 'If it is private or gated, set HF_TOKEN.'),
+        (config.token
+          ? 'Check that HF_TOKEN may read this repository.'
+          : 'If it is private or gated, set HF_TOKEN.'),
       res.status === 401 ? 401 : 403,
       res.status === 401 ? 'authentication_error' : 'permission_error',
       'repo',
@@ -84,9 +101,19 @@ export async function hubError(res: Response, what: string, config: HubConfig): 
     );
   }
   if (res.status === 404) {
-    if (code === 'RevisionNotFound') return new NotFoundError(`${what}: revision not found on the Hub.`, 'revision', 'revision_not_found');
-    if (code === 'EntryNotFound') return new NotFoundError(`${what} is not in the repository.`, 'repo', 'file_not_found');
-    return new NotFoundError(`${what} was not found on the Hub${detail ? ` (${detail})` : ''}.`, 'repo', 'repo_not_found');
+    if (code === 'RevisionNotFound')
+      return new NotFoundError(
+        `${what}: revision not found on the Hub.`,
+        'revision',
+        'revision_not_found',
+      );
+    if (code === 'EntryNotFound')
+      return new NotFoundError(`${what} is not in the repository.`, 'repo', 'file_not_found');
+    return new NotFoundError(
+      `${what} was not found on the Hub${detail ? ` (${detail})` : ''}.`,
+      'repo',
+      'repo_not_found',
+    );
   }
   return new OrchardError(
     `The Hub answered HTTP ${res.status} for ${what}${detail ? `: ${detail}` : ''}.`,
@@ -116,10 +143,25 @@ export async function fetchRepoInfo(
       'hub_unreachable',
     );
   }
-  if (!res.ok) throw await hubError(res, `repository '${repo}'${revision !== 'main' ? `@${revision}` : ''}`, config);
+  if (!res.ok)
+    throw await hubError(
+      res,
+      `repository '${repo}'${revision !== 'main' ? `@${revision}` : ''}`,
+      config,
+    );
   const body = (await res.json()) as Partial<HubRepoInfo>;
   if (!Array.isArray(body.siblings) || typeof body.sha !== 'string') {
-    throw new OrchardError(`The Hub's answer for '${repo}' has no file list.`, 502, 'server_error', null, 'hub_error');
+    throw new OrchardError(
+      `The Hub's answer for '${repo}' has no file list.`,
+      502,
+      'server_error',
+      null,
+      'hub_error',
+    );
   }
-  return { id: body.id ?? repo, sha: body.sha, siblings: body.siblings.filter((s) => typeof s?.rfilename === 'string') };
+  return {
+    id: body.id ?? repo,
+    sha: body.sha,
+    siblings: body.siblings.filter((s) => typeof s?.rfilename === 'string'),
+  };
 }

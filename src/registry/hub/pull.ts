@@ -13,7 +13,13 @@ import type { VersionRecord } from '../records.js';
 import type { Registry } from '../registry.js';
 import { checkNames } from '../importer.js';
 import { downloadFile } from './download-file.js';
-import { fetchRepoInfo, parseRepoSpec, resolveUrl, type HubConfig, type HubSibling } from './hub-api.js';
+import {
+  fetchRepoInfo,
+  parseRepoSpec,
+  resolveUrl,
+  type HubConfig,
+  type HubSibling,
+} from './hub-api.js';
 
 export interface PullOptions {
   repo: string;
@@ -31,7 +37,12 @@ export interface PullProgress {
 }
 
 const REQUIRED = ['config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
-const OPTIONAL = ['generation_config.json', 'special_tokens_map.json', 'chat_template.jinja', 'README.md'] as const;
+const OPTIONAL = [
+  'generation_config.json',
+  'special_tokens_map.json',
+  'chat_template.jinja',
+  'README.md',
+] as const;
 
 export interface PullPlan {
   commit: string;
@@ -44,7 +55,12 @@ export interface PullPlan {
  * Which files to fetch. The chosen ONNX graph is stored as onnx/model.onnx (where the engine looks)
  * and its external data files keep their names beside it, since the graph refers to them by name.
  */
-export function planPull(repo: string, commit: string, siblings: HubSibling[], filePattern?: string): PullPlan {
+export function planPull(
+  repo: string,
+  commit: string,
+  siblings: HubSibling[],
+  filePattern?: string,
+): PullPlan {
   const names = siblings.map((s) => s.rfilename);
   const onnx = names.filter((n) => n.endsWith('.onnx'));
   if (onnx.length === 0) {
@@ -67,7 +83,11 @@ export function planPull(repo: string, commit: string, siblings: HubSibling[], f
   }
   const missing = REQUIRED.filter((r) => !names.includes(r));
   if (missing.length > 0) {
-    throw new InvalidRequestError(`The repository '${repo}' lacks ${missing.join(', ')}, which Orchard needs to run it.`, 'repo', 'invalid_model');
+    throw new InvalidRequestError(
+      `The repository '${repo}' lacks ${missing.join(', ')}, which Orchard needs to run it.`,
+      'repo',
+      'invalid_model',
+    );
   }
   const bySibling = new Map(siblings.map((s) => [s.rfilename, s]));
   const entry = (remote: string, local: string) => {
@@ -100,16 +120,25 @@ export async function pullModel(
   const name = options.name ?? repo.split('/').pop()!;
   checkNames(name, options.version);
   if (options.version && registry.versions.find(name, options.version)) {
-    throw new ConflictError(`The model '${name}' already has a version '${options.version}'.`, 'version');
+    throw new ConflictError(
+      `The model '${name}' already has a version '${options.version}'.`,
+      'version',
+    );
   }
 
-  onProgress({ stage: 'resolve', bytesDone: 0, bytesTotal: 0, message: `resolving ${repo}@${revision}` });
+  onProgress({
+    stage: 'resolve',
+    bytesDone: 0,
+    bytesTotal: 0,
+    message: `resolving ${repo}@${revision}`,
+  });
   const info = await fetchRepoInfo(config, repo, revision, signal);
   const plan = planPull(repo, info.sha, info.siblings, options.filePattern);
   const total = plan.files.reduce((s, f) => s + (f.size ?? 0), 0);
 
   const dir = path.join(registry.paths.downloads, repo.replace(/\//g, '--'), info.sha);
-  if (active.has(dir)) throw new ConflictError(`${repo}@${info.sha.slice(0, 12)} is already being pulled.`, 'repo');
+  if (active.has(dir))
+    throw new ConflictError(`${repo}@${info.sha.slice(0, 12)} is already being pulled.`, 'repo');
   active.add(dir);
   try {
     const perFile = new Map<string, number>();
@@ -126,12 +155,22 @@ export async function pullModel(
         signal,
         onProgress: (bytes) => {
           perFile.set(f.local, bytes);
-          onProgress({ stage: 'download', bytesDone: sum(), bytesTotal: total, message: `downloading ${f.remote}` });
+          onProgress({
+            stage: 'download',
+            bytesDone: sum(),
+            bytesTotal: total,
+            message: `downloading ${f.remote}`,
+          });
         },
       });
       hashes.set(f.local, result.sha256);
     }
-    onProgress({ stage: 'import', bytesDone: total, bytesTotal: total, message: 'validating and registering' });
+    onProgress({
+      stage: 'import',
+      bytesDone: total,
+      bytesTotal: total,
+      message: 'validating and registering',
+    });
     const record = await importFolder(registry, {
       path: dir,
       name,
@@ -142,7 +181,12 @@ export async function pullModel(
     });
     await fs.rm(dir, { recursive: true, force: true });
     await fs.rmdir(path.dirname(dir)).catch(() => {});
-    onProgress({ stage: 'done', bytesDone: total, bytesTotal: total, message: `registered ${record.model}@${record.version}` });
+    onProgress({
+      stage: 'done',
+      bytesDone: total,
+      bytesTotal: total,
+      message: `registered ${record.model}@${record.version}`,
+    });
     return record;
   } finally {
     active.delete(dir);

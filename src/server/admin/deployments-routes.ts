@@ -21,12 +21,19 @@ type NameParams = { Params: { name: string } };
 /** POST bodies are optional on some routes; treat a missing one as {}. */
 const bodyOf = (b: unknown): unknown => (b === undefined || b === null ? {} : b);
 
-export async function deploymentsRoutes(app: FastifyInstance, runtime: RegistryRuntime): Promise<void> {
+export async function deploymentsRoutes(
+  app: FastifyInstance,
+  runtime: RegistryRuntime,
+): Promise<void> {
   const { rollouts, registry } = runtime;
 
-  app.get('/api/deployments', async (): Promise<DeploymentSummary[]> => registry.deployments.list().map(summaryOf));
+  app.get('/api/deployments', async (): Promise<DeploymentSummary[]> =>
+    registry.deployments.list().map(summaryOf),
+  );
 
-  app.get<NameParams>('/api/deployments/:name', async (request): Promise<DeploymentSummary> => summaryOf(registry.deployments.get(request.params.name)));
+  app.get<NameParams>('/api/deployments/:name', async (request): Promise<DeploymentSummary> =>
+    summaryOf(registry.deployments.get(request.params.name)),
+  );
 
   app.post('/api/deployments', async (request, reply): Promise<DeploymentSummary> => {
     const body = parseWith(createDeploymentBody, request.body);
@@ -35,44 +42,72 @@ export async function deploymentsRoutes(app: FastifyInstance, runtime: RegistryR
     return d;
   });
 
-  app.post<NameParams>('/api/deployments/:name/deploy', async (request): Promise<DeploymentSummary> => {
-    const body = parseWith(deployBody, request.body);
-    const { job, done } = runtime.jobs.run('deploy', `deploying ${request.params.name} → ${body.version}`, (j) =>
-      rollouts.deploy(request.params.name, body.version, (m) => j.progress(0, 0, m)),
-    );
-    void job;
-    return done;
-  });
+  app.post<NameParams>(
+    '/api/deployments/:name/deploy',
+    async (request): Promise<DeploymentSummary> => {
+      const body = parseWith(deployBody, request.body);
+      const { job, done } = runtime.jobs.run(
+        'deploy',
+        `deploying ${request.params.name} → ${body.version}`,
+        (j) => rollouts.deploy(request.params.name, body.version, (m) => j.progress(0, 0, m)),
+      );
+      void job;
+      return done;
+    },
+  );
 
-  app.post<NameParams>('/api/deployments/:name/canary', async (request): Promise<DeploymentSummary> => {
-    const body = parseWith(canaryBody, request.body);
-    const { done } = runtime.jobs.run('deploy', `starting ${body.mode} ${request.params.name} → ${body.version}`, (j) =>
-      rollouts.startCandidate(request.params.name, body.version, body.weight, body.mode, (m) => j.progress(0, 0, m)),
-    );
-    return done;
-  });
+  app.post<NameParams>(
+    '/api/deployments/:name/canary',
+    async (request): Promise<DeploymentSummary> => {
+      const body = parseWith(canaryBody, request.body);
+      const { done } = runtime.jobs.run(
+        'deploy',
+        `starting ${body.mode} ${request.params.name} → ${body.version}`,
+        (j) =>
+          rollouts.startCandidate(request.params.name, body.version, body.weight, body.mode, (m) =>
+            j.progress(0, 0, m),
+          ),
+      );
+      return done;
+    },
+  );
 
-  app.patch<NameParams>('/api/deployments/:name/canary', async (request): Promise<DeploymentSummary> => {
-    const body = parseWith(weightBody, request.body);
-    return rollouts.setWeight(request.params.name, body.weight);
-  });
+  app.patch<NameParams>(
+    '/api/deployments/:name/canary',
+    async (request): Promise<DeploymentSummary> => {
+      const body = parseWith(weightBody, request.body);
+      return rollouts.setWeight(request.params.name, body.weight);
+    },
+  );
 
-  app.post<NameParams>('/api/deployments/:name/promote', async (request): Promise<DeploymentSummary> => rollouts.promote(request.params.name));
+  app.post<NameParams>(
+    '/api/deployments/:name/promote',
+    async (request): Promise<DeploymentSummary> => rollouts.promote(request.params.name),
+  );
 
-  app.post<NameParams>('/api/deployments/:name/rollback', async (request): Promise<DeploymentSummary> => {
-    const body = parseWith(rollbackBody, bodyOf(request.body));
-    return rollouts.rollback(request.params.name, { reason: body.reason });
-  });
+  app.post<NameParams>(
+    '/api/deployments/:name/rollback',
+    async (request): Promise<DeploymentSummary> => {
+      const body = parseWith(rollbackBody, bodyOf(request.body));
+      return rollouts.rollback(request.params.name, { reason: body.reason });
+    },
+  );
 
-  app.put<NameParams>('/api/deployments/:name/policy', async (request): Promise<DeploymentSummary> => {
-    const body = parseWith(policyBody, request.body);
-    return rollouts.setPolicy(request.params.name, body);
-  });
+  app.put<NameParams>(
+    '/api/deployments/:name/policy',
+    async (request): Promise<DeploymentSummary> => {
+      const body = parseWith(policyBody, request.body);
+      return rollouts.setPolicy(request.params.name, body);
+    },
+  );
 
-  app.put<NameParams>('/api/deployments/:name/speculative', async (request): Promise<DeploymentSummary> => {
-    const body = parseWith(speculativeBody, request.body);
-    return rollouts.setSpeculative(request.params.name, body.mode);
-  });
+  app.put<NameParams>(
+    '/api/deployments/:name/speculative',
+    async (request): Promise<DeploymentSummary> => {
+      const body = parseWith(speculativeBody, request.body);
+      return rollouts.setSpeculative(request.params.name, body.mode);
+    },
+  );
 
   app.get<NameParams>('/api/deployments/:name/events', async (request): Promise<RolloutEvent[]> => {
     const q = parseWith(eventsQuery, request.query ?? {});

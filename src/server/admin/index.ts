@@ -13,7 +13,16 @@ import { modelsRoutes } from './models-routes.js';
 
 export type AdminDeps = ServerDeps & { registry?: RegistryRuntime };
 
-const ROUTES = ['/api/models', '/api/models/*', '/api/ps', '/api/jobs', '/api/jobs/*', '/api/deployments', '/api/deployments/*', '/api/metrics/history'];
+const ROUTES = [
+  '/api/models',
+  '/api/models/*',
+  '/api/ps',
+  '/api/jobs',
+  '/api/jobs/*',
+  '/api/deployments',
+  '/api/deployments/*',
+  '/api/metrics/history',
+];
 
 export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const runtime = deps.registry;

@@ -1,7 +1,12 @@
 /** Models, versions, loading, import, pull and jobs. */
 import type { FastifyInstance } from 'fastify';
 import type { RegistryRuntime } from '../../deploy/registry-runtime.js';
-import type { JobSummary, LoadedVersionDetail, ModelSummary, VersionSummary } from '../../shared/admin-api.js';
+import type {
+  JobSummary,
+  LoadedVersionDetail,
+  ModelSummary,
+  VersionSummary,
+} from '../../shared/admin-api.js';
 import { parseWith } from '../openai/validate.js';
 import { importBody, pullBody } from './schemas.js';
 
@@ -23,18 +28,22 @@ export async function modelsRoutes(app: FastifyInstance, runtime: RegistryRuntim
     return runtime.pull(body);
   });
 
-  app.get<{ Params: { id: string } }>('/api/jobs/:id', async (request): Promise<JobSummary> => runtime.jobs.get(request.params.id));
+  app.get<{ Params: { id: string } }>('/api/jobs/:id', async (request): Promise<JobSummary> =>
+    runtime.jobs.get(request.params.id),
+  );
 
   app.get('/api/jobs', async (): Promise<JobSummary[]> => runtime.jobs.list());
 
   app.post<{ Params: VersionParams }>(
     '/api/models/:model/versions/:version/load',
-    async (request): Promise<VersionSummary> => runtime.loadVersion(request.params.model, request.params.version),
+    async (request): Promise<VersionSummary> =>
+      runtime.loadVersion(request.params.model, request.params.version),
   );
 
   app.post<{ Params: VersionParams }>(
     '/api/models/:model/versions/:version/unload',
-    async (request): Promise<VersionSummary> => runtime.unloadVersion(request.params.model, request.params.version),
+    async (request): Promise<VersionSummary> =>
+      runtime.unloadVersion(request.params.model, request.params.version),
   );
 
   app.delete<{ Params: VersionParams }>('/api/models/:model/versions/:version', async (request) => {

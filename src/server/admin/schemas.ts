@@ -40,7 +40,9 @@ export const policyBody = z.strictObject({
   autoPromoteAfter: z.number().int().min(0),
 });
 
-export const speculativeBody = z.strictObject({ mode: z.enum(['off', 'draft', 'lookup', 'default']) });
+export const speculativeBody = z.strictObject({
+  mode: z.enum(['off', 'draft', 'lookup', 'default']),
+});
 
 export const historyQuery = z.strictObject({
   model: z.string().optional(),

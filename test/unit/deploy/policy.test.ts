@@ -2,8 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { evaluatePolicy, percentile, type WindowStats } from '../../../src/deploy/policy.js';
 import type { RolloutPolicy } from '../../../src/shared/admin-api.js';
 
-const policy: RolloutPolicy = { maxErrorRate: 0.05, maxTtftRatio: 2, minRequests: 20, autoPromoteAfter: 0 };
-const stats = (requests: number, errors: number, ttftP95: number | null, ttftSamples = requests - errors): WindowStats => ({
+const policy: RolloutPolicy = {
+  maxErrorRate: 0.05,
+  maxTtftRatio: 2,
+  minRequests: 20,
+  autoPromoteAfter: 0,
+};
+const stats = (
+  requests: number,
+  errors: number,
+  ttftP95: number | null,
+  ttftSamples = requests - errors,
+): WindowStats => ({
   requests,
   errors,
   ttftP95,
@@ -37,7 +47,9 @@ describe('rollout policy', () => {
     const auto = { ...policy, autoPromoteAfter: 30 };
     expect(evaluatePolicy(auto, stats(29, 0, 10), stats(100, 0, 10)).action).toBe('continue');
     expect(evaluatePolicy(auto, stats(30, 0, 10), stats(100, 0, 10)).action).toBe('promote');
-    expect(evaluatePolicy(auto, stats(30, 0, 10), stats(100, 0, 10), { allowPromote: false }).action).toBe('continue');
+    expect(
+      evaluatePolicy(auto, stats(30, 0, 10), stats(100, 0, 10), { allowPromote: false }).action,
+    ).toBe('continue');
   });
 
   it('computes nearest-rank percentiles', () => {

@@ -33,7 +33,8 @@ describe('router', () => {
 
   it('splits 2,000 distinct users by weight too (sticky hashing is uniform)', () => {
     let hits = 0;
-    for (let i = 0; i < 2000; i++) if (route(canary(10), { user: `user-${i}` }, () => 0).version === '2') hits++;
+    for (let i = 0; i < 2000; i++)
+      if (route(canary(10), { user: `user-${i}` }, () => 0).version === '2') hits++;
     expect(hits / 2000).toBeGreaterThanOrEqual(0.07);
     expect(hits / 2000).toBeLessThanOrEqual(0.13);
   });
@@ -42,13 +43,15 @@ describe('router', () => {
     const table = canary(50);
     for (let u = 0; u < 50; u++) {
       const first = route(table, { user: `u${u}` }, () => 0).version;
-      for (const r of [0, 0.3, 0.6, 0.99]) expect(route(table, { user: `u${u}` }, () => r).version).toBe(first);
+      for (const r of [0, 0.3, 0.6, 0.99])
+        expect(route(table, { user: `u${u}` }, () => r).version).toBe(first);
     }
   });
 
   it('grows the canary monotonically: a user on the candidate at 10% stays there at 50%', () => {
     for (let u = 0; u < 500; u++) {
-      if (route(canary(10), { user: `m${u}` }).version === '2') expect(route(canary(50), { user: `m${u}` }).version).toBe('2');
+      if (route(canary(10), { user: `m${u}` }).version === '2')
+        expect(route(canary(50), { user: `m${u}` }).version).toBe('2');
     }
   });
 
@@ -57,11 +60,18 @@ describe('router', () => {
     expect(route(canary(10), {}, () => 0.1).role).toBe('stable');
     expect(route(canary(100), {}, () => 0.999).version).toBe('2');
     expect(route(canary(0), {}, () => 0).version).toBe('1');
-    expect(route({ ...canary(10), candidate: null }, {}, () => 0)).toEqual({ version: '1', role: 'stable', mirrorTo: null });
+    expect(route({ ...canary(10), candidate: null }, {}, () => 0)).toEqual({
+      version: '1',
+      role: 'stable',
+      mirrorTo: null,
+    });
   });
 
   it('answers shadow traffic from stable and mirrors the weight share', () => {
-    const table: RouteTable = { ...canary(25), candidate: { version: '2', weight: 25, mode: 'shadow' } };
+    const table: RouteTable = {
+      ...canary(25),
+      candidate: { version: '2', weight: 25, mode: 'shadow' },
+    };
     const random = seeded(7);
     let mirrored = 0;
     for (let i = 0; i < 2000; i++) {

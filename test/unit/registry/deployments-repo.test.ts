@@ -34,7 +34,13 @@ describe('deployments and the rollout log', () => {
   it('creates a deployment with a created event', async () => {
     const reg = await setup();
     const d = reg.deployments.get('chat');
-    expect(d).toMatchObject({ name: 'chat', model: 'chat', stable: '1', candidate: null, speculative: 'default' });
+    expect(d).toMatchObject({
+      name: 'chat',
+      model: 'chat',
+      stable: '1',
+      candidate: null,
+      speculative: 'default',
+    });
     expect(d.policy.minRequests).toBeGreaterThan(0);
     expect(reg.deployments.events('chat').map((e) => e.kind)).toEqual(['created']);
     expect(() => reg.deployments.get('nope')).toThrow(NotFoundError);
@@ -51,7 +57,11 @@ describe('deployments and the rollout log', () => {
     );
     expect(deployment.candidate).toMatchObject({ version: '2', weight: 10, mode: 'canary' });
     expect(event).toMatchObject({ kind: 'canary', toVersion: '2', deployment: 'chat' });
-    reg.deployments.update('chat', { weight: 25 }, { kind: 'weight', fromVersion: '1', toVersion: '2', detail: '25%' });
+    reg.deployments.update(
+      'chat',
+      { weight: 25 },
+      { kind: 'weight', fromVersion: '1', toVersion: '2', detail: '25%' },
+    );
     expect(reg.deployments.get('chat').candidate?.weight).toBe(25);
     reg.deployments.update(
       'chat',
@@ -61,7 +71,12 @@ describe('deployments and the rollout log', () => {
     const after = reg.deployments.get('chat');
     expect(after.stable).toBe('2');
     expect(after.candidate).toBeNull();
-    expect(reg.deployments.events('chat').map((e) => e.kind)).toEqual(['created', 'canary', 'weight', 'promote']);
+    expect(reg.deployments.events('chat').map((e) => e.kind)).toEqual([
+      'created',
+      'canary',
+      'weight',
+      'promote',
+    ]);
   });
 
   it('refuses a change decided on stale state, and writes no event for it', async () => {
@@ -69,9 +84,14 @@ describe('deployments and the rollout log', () => {
     const v1 = reg.versions.get('chat', '1');
     const v2 = reg.versions.get('chat', '2');
     expect(() =>
-      reg.deployments.update('chat', { stableVersionId: v1.id }, { kind: 'deploy', fromVersion: '2', toVersion: '1', detail: '' }, {
-        stableVersionId: v2.id,
-      }),
+      reg.deployments.update(
+        'chat',
+        { stableVersionId: v1.id },
+        { kind: 'deploy', fromVersion: '2', toVersion: '1', detail: '' },
+        {
+          stableVersionId: v2.id,
+        },
+      ),
     ).toThrow(ConflictError);
     expect(reg.deployments.events('chat')).toHaveLength(1);
   });
@@ -80,10 +100,17 @@ describe('deployments and the rollout log', () => {
     const reg = await setup();
     const v1 = reg.versions.get('chat', '1');
     expect(() =>
-      reg.deployments.create({ name: 'chat', modelId: v1.modelId, stableVersionId: v1.id }, { kind: 'created', fromVersion: null, toVersion: '1', detail: '' }),
+      reg.deployments.create(
+        { name: 'chat', modelId: v1.modelId, stableVersionId: v1.id },
+        { kind: 'created', fromVersion: null, toVersion: '1', detail: '' },
+      ),
     ).toThrow(ConflictError);
     expect(() =>
-      reg.deployments.update('chat', { candidate: { versionId: v1.id, weight: 5, mode: 'canary' } }, { kind: 'canary', fromVersion: '1', toVersion: '1', detail: '' }),
+      reg.deployments.update(
+        'chat',
+        { candidate: { versionId: v1.id, weight: 5, mode: 'canary' } },
+        { kind: 'canary', fromVersion: '1', toVersion: '1', detail: '' },
+      ),
     ).toThrow(/CHECK constraint/);
     expect(reg.deployments.get('chat').candidate).toBeNull();
     expect(reg.deployments.events('chat')).toHaveLength(1);

@@ -28,14 +28,28 @@ describe('import', () => {
   it('copies a model into the content-addressed store and registers it in one go', async () => {
     const reg = await openTemp();
     const stages: ImportStage[] = [];
-    const v = await importFolder(reg, { path: CHAT_1, name: 'chat', onProgress: (p) => stages.push(p.stage) });
-    expect(v).toMatchObject({ model: 'chat', version: '1', state: 'ready', storage: 'store', path: `models/${v.digest}` });
+    const v = await importFolder(reg, {
+      path: CHAT_1,
+      name: 'chat',
+      onProgress: (p) => stages.push(p.stage),
+    });
+    expect(v).toMatchObject({
+      model: 'chat',
+      version: '1',
+      state: 'ready',
+      storage: 'store',
+      path: `models/${v.digest}`,
+    });
     expect(v.source).toBe(`import:${CHAT_1}`);
     expect(stages[0]).toBe('validate');
     expect(stages.at(-1)).toBe('done');
-    expect(new Set(stages)).toEqual(new Set(['validate', 'copy', 'sync', 'rename', 'register', 'done']));
+    expect(new Set(stages)).toEqual(
+      new Set(['validate', 'copy', 'sync', 'rename', 'register', 'done']),
+    );
     const dir = reg.versionDir(v);
-    expect(await sha256File(path.join(dir, 'onnx/model.onnx'))).toBe(await sha256File(path.join(CHAT_1, 'onnx/model.onnx')));
+    expect(await sha256File(path.join(dir, 'onnx/model.onnx'))).toBe(
+      await sha256File(path.join(CHAT_1, 'onnx/model.onnx')),
+    );
     const files = reg.versions.files(v.id);
     expect(files.map((f) => f.path)).toContain('onnx/model.onnx');
     expect(await listDir(reg.paths.tmp)).toEqual([]);
@@ -50,9 +64,15 @@ describe('import', () => {
     const reg = await openTemp();
     const v = await importFolder(reg, { path: CHAT_1, version: 'a1' });
     expect(v.model).toBe('orchard-chat-1');
-    await expect(importFolder(reg, { path: CHAT_1, version: 'a1' })).rejects.toBeInstanceOf(ConflictError);
-    await expect(importFolder(reg, { path: CHAT_1, name: 'bad name' })).rejects.toThrow(/not a valid model name/);
-    await expect(importFolder(reg, { path: CHAT_1, name: 'x', version: '../1' })).rejects.toThrow(/not a valid version/);
+    await expect(importFolder(reg, { path: CHAT_1, version: 'a1' })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
+    await expect(importFolder(reg, { path: CHAT_1, name: 'bad name' })).rejects.toThrow(
+      /not a valid model name/,
+    );
+    await expect(importFolder(reg, { path: CHAT_1, name: 'x', version: '../1' })).rejects.toThrow(
+      /not a valid version/,
+    );
   });
 
   it('leaves the registry and store untouched when the folder is not a model', async () => {

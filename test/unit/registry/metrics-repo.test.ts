@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { HOUR_MS, MINUTE_MS, MINUTE_RETENTION_MS, emptyBucket, mergeBuckets } from '../../../src/registry/metrics-repo.js';
+import {
+  HOUR_MS,
+  MINUTE_MS,
+  MINUTE_RETENTION_MS,
+  emptyBucket,
+  mergeBuckets,
+} from '../../../src/registry/metrics-repo.js';
 import { Registry } from '../../../src/registry/registry.js';
 import { ensureShippedModels } from '../../../src/registry/shipped-models.js';
 import { SHIPPED_DIR, rmrf, tempDir } from './helpers.js';
@@ -51,9 +57,17 @@ describe('metrics history', () => {
     reg.metrics.addMany([{ versionId, startMs: t + MINUTE_MS, values: bucket(1, 5) }]);
     const rows = reg.metrics.query({ model: 'chat', sinceMs: t });
     expect(rows).toHaveLength(2);
-    expect(rows[0]).toMatchObject({ minute: new Date(t).toISOString(), model: 'chat', version: '1', requests: 4, ttftP50: 15 });
+    expect(rows[0]).toMatchObject({
+      minute: new Date(t).toISOString(),
+      model: 'chat',
+      version: '1',
+      requests: 4,
+      ttftP50: 15,
+    });
     expect(reg.metrics.query({ model: 'other', sinceMs: t })).toEqual([]);
-    expect(reg.metrics.query({ model: 'chat', version: '1', sinceMs: t + MINUTE_MS })).toHaveLength(1);
+    expect(reg.metrics.query({ model: 'chat', version: '1', sinceMs: t + MINUTE_MS })).toHaveLength(
+      1,
+    );
   });
 
   it('folds minutes older than 7 days into hours and keeps recent minutes', async () => {
@@ -61,14 +75,20 @@ describe('metrics history', () => {
     const now = Date.UTC(2025, 0, 20, 12, 0, 0);
     const oldHour = now - MINUTE_RETENTION_MS - 3 * HOUR_MS;
     const entries = [];
-    for (let i = 0; i < 60; i++) entries.push({ versionId, startMs: oldHour + i * MINUTE_MS, values: bucket(1, 10 + i) });
+    for (let i = 0; i < 60; i++)
+      entries.push({ versionId, startMs: oldHour + i * MINUTE_MS, values: bucket(1, 10 + i) });
     entries.push({ versionId, startMs: now - 5 * MINUTE_MS, values: bucket(7, 3) });
     reg.metrics.addMany(entries);
     const result = reg.metrics.compact(now);
     expect(result.foldedMinutes).toBe(60);
     const rows = reg.metrics.query({ sinceMs: 0 });
     expect(rows).toHaveLength(2);
-    expect(rows[0]).toMatchObject({ resolution: 'hour', requests: 60, errors: 60, minute: new Date(oldHour).toISOString() });
+    expect(rows[0]).toMatchObject({
+      resolution: 'hour',
+      requests: 60,
+      errors: 60,
+      minute: new Date(oldHour).toISOString(),
+    });
     expect(rows[0].ttftP50).toBeCloseTo(39.5);
     expect(rows[1]).toMatchObject({ resolution: 'minute', requests: 7 });
     // Compaction is idempotent.

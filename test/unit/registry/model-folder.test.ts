@@ -1,7 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chooseOnnxFile, globToRegExp, scanModelFolder, validateModelFolder } from '../../../src/registry/model-folder.js';
+import {
+  chooseOnnxFile,
+  globToRegExp,
+  scanModelFolder,
+  validateModelFolder,
+} from '../../../src/registry/model-folder.js';
 import { parseOnnxSignature, readOnnxSignature } from '../../../src/registry/onnx-signature.js';
 import { InvalidRequestError } from '../../../src/shared/errors.js';
 import { CHAT_1, copyModel, rmrf, tempDir } from './helpers.js';
@@ -26,7 +31,13 @@ describe('model folder validation', () => {
   it('accepts the shipped chat model and summarises it', async () => {
     const s = await validate(CHAT_1);
     expect(s.onnxFile).toBe('onnx/model.onnx');
-    expect(s.architecture).toMatchObject({ modelType: 'llama', numLayers: 4, numKvHeads: 2, headDim: 32, kvDtype: 'float32' });
+    expect(s.architecture).toMatchObject({
+      modelType: 'llama',
+      numLayers: 4,
+      numKvHeads: 2,
+      headDim: 32,
+      kvDtype: 'float32',
+    });
     expect(s.contextLength).toBe(1024);
     expect(s.numParams).toBeGreaterThan(1_000_000);
     expect(s.weightsBytes).toBe((await fs.stat(path.join(CHAT_1, 'onnx/model.onnx'))).size);
@@ -36,8 +47,17 @@ describe('model folder validation', () => {
   it('reads the decoder-with-past signature from the ONNX protobuf', async () => {
     const sig = await readOnnxSignature(path.join(CHAT_1, 'onnx/model.onnx'));
     const inputs = sig.inputs.map((i) => i.name);
-    expect(inputs).toEqual(expect.arrayContaining(['input_ids', 'attention_mask', 'past_key_values.0.key', 'past_key_values.3.value']));
-    expect(sig.outputs.map((o) => o.name)).toEqual(expect.arrayContaining(['logits', 'present.3.value']));
+    expect(inputs).toEqual(
+      expect.arrayContaining([
+        'input_ids',
+        'attention_mask',
+        'past_key_values.0.key',
+        'past_key_values.3.value',
+      ]),
+    );
+    expect(sig.outputs.map((o) => o.name)).toEqual(
+      expect.arrayContaining(['logits', 'present.3.value']),
+    );
     const past = sig.inputs.find((i) => i.name === 'past_key_values.0.key')!;
     expect(past.elemType).toBe(1);
     expect(past.shape[1]).toBe(2);
@@ -51,9 +71,21 @@ describe('model folder validation', () => {
 
   const cases: Array<[string, (dir: string) => Promise<void>, RegExp]> = [
     ['config.json missing', (d) => fs.rm(path.join(d, 'config.json')), /config\.json is missing/],
-    ['tokenizer.json missing', (d) => fs.rm(path.join(d, 'tokenizer.json')), /tokenizer\.json is missing/],
-    ['tokenizer_config.json missing', (d) => fs.rm(path.join(d, 'tokenizer_config.json')), /tokenizer_config\.json is missing/],
-    ['config.json broken', (d) => fs.writeFile(path.join(d, 'config.json'), '{ nope'), /config\.json is not valid JSON/],
+    [
+      'tokenizer.json missing',
+      (d) => fs.rm(path.join(d, 'tokenizer.json')),
+      /tokenizer\.json is missing/,
+    ],
+    [
+      'tokenizer_config.json missing',
+      (d) => fs.rm(path.join(d, 'tokenizer_config.json')),
+      /tokenizer_config\.json is missing/,
+    ],
+    [
+      'config.json broken',
+      (d) => fs.writeFile(path.join(d, 'config.json'), '{ nope'),
+      /config\.json is not valid JSON/,
+    ],
     [
       'no layers in config',
       async (d) => {
@@ -115,8 +147,12 @@ describe('model folder validation', () => {
     expect(chooseOnnxFile(['onnx/decoder.onnx'])).toBe('onnx/decoder.onnx');
     expect(chooseOnnxFile(['onnx/a.onnx', 'onnx/b.onnx'])).toBeNull();
     expect(chooseOnnxFile(['onnx/model.onnx', 'onnx/model_q4.onnx'], '*q4*')).toBeNull();
-    expect(chooseOnnxFile(['onnx/model.onnx', 'onnx/model_q4.onnx'], '**q4*')).toBe('onnx/model_q4.onnx');
-    expect(chooseOnnxFile(['onnx/model.onnx', 'onnx/model_q4.onnx'], 'onnx/model_q?.onnx')).toBe('onnx/model_q4.onnx');
+    expect(chooseOnnxFile(['onnx/model.onnx', 'onnx/model_q4.onnx'], '**q4*')).toBe(
+      'onnx/model_q4.onnx',
+    );
+    expect(chooseOnnxFile(['onnx/model.onnx', 'onnx/model_q4.onnx'], 'onnx/model_q?.onnx')).toBe(
+      'onnx/model_q4.onnx',
+    );
     expect(globToRegExp('a.b').test('axb')).toBe(false);
   });
 });

@@ -55,7 +55,7 @@ export function CandidateForm({
         </select>
       </div>
       <div className="field">
-        <label htmlFor={`${idPrefix}-cand-mode`}>Mode</label>
+        <label htmlFor={`${idPrefix}-cand-mode`}>Rollout mode</label>
         <select
           id={`${idPrefix}-cand-mode`}
           className="select"

@@ -42,6 +42,7 @@ export function DeploymentCard({
   const [busy, setBusy] = useState(false);
   const [pending, setPending] = useState<Pending | null>(null);
   const [switchTo, setSwitchTo] = useState('');
+  const [shadowDraft, setShadowDraft] = useState<boolean | null>(null);
 
   const run = async (fn: () => Promise<DeploymentSummary>) => {
     setBusy(true);
@@ -141,17 +142,20 @@ export function DeploymentCard({
               <label className="switch">
                 <input
                   type="checkbox"
-                  checked={candidate.mode === 'shadow'}
+                  checked={shadowDraft ?? candidate.mode === 'shadow'}
                   disabled={busy}
-                  onChange={(e) =>
+                  onChange={(e) => {
+                    const shadow = e.target.checked;
+                    // Show the new position at once; the switch settles on the server's answer.
+                    setShadowDraft(shadow);
                     void runQuiet(() =>
                       admin.startCandidate(d.name, {
                         version: candidate.version,
                         weight: candidate.weight,
-                        mode: e.target.checked ? 'shadow' : 'canary',
+                        mode: shadow ? 'shadow' : 'canary',
                       }),
-                    )
-                  }
+                    ).finally(() => setShadowDraft(null));
+                  }}
                 />
                 <span>
                   Shadow mode{' '}

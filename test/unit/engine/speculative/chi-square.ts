@@ -15,7 +15,7 @@ export function chiSquareCritical(df: number, z = 3.29): number {
 }
 
 /**
- * `counts[i]` draws of outcome i against probabilities `probs` (summing to 1). Outcomes
+ * `counts[i]` draws of outcome i against probabilities `probs` (summing to at most 1). Outcomes
  * expected fewer than 5 times are pooled into one bin, as the test requires. z = 3.29 is a
  * 0.05% significance level: a correct sampler fails about once in 2,000 seeds, and the tests
  * use fixed seeds.
@@ -26,7 +26,10 @@ export function chiSquare(counts: ArrayLike<number>, probs: ArrayLike<number>, z
   let statistic = 0;
   let bins = 0;
   let pooledObserved = 0;
-  let pooledExpected = 0;
+  // Probability mass not listed (e.g. a truncated sum over unlikely prefixes) is pooled too.
+  let listed = 0;
+  for (let i = 0; i < probs.length; i++) listed += probs[i];
+  let pooledExpected = Math.max(0, 1 - listed) * n;
   for (let i = 0; i < probs.length; i++) {
     const expected = probs[i] * n;
     if (expected < 5) {
