@@ -37,8 +37,10 @@ export interface LoadTarget {
   version: string;
   versionId: number;
   dir: string;
-  /** Weights + KV cache budget. */
+  /** Weights + KV cache budget (+ a draft model's weights when it speculates with one). */
   memoryEstimateBytes: number;
+  /** Options for this version's engine (speculative mode, draft model); the defaults otherwise. */
+  engineOptions?: EngineOptions;
 }
 
 export interface EngineHold {
@@ -277,7 +279,7 @@ export class LifecycleManager {
     const started = this.clock.now();
     let engine: Engine;
     try {
-      engine = await this.options.load(t.dir, this.options.engineOptions);
+      engine = await this.options.load(t.dir, t.engineOptions ?? this.options.engineOptions);
     } catch (err) {
       logger.error({ model: t.key, err }, 'model failed to load');
       throw new OrchardError(

@@ -6,6 +6,7 @@
 import fs from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { engineOptionsFromSettings } from '../engine/engine-options.js';
+import { parseSpeculativeMode } from '../engine/speculative/speculator.js';
 import type { EngineOptions } from '../engine/types.js';
 import { importFolder } from '../registry/importer.js';
 import { JobTracker } from '../registry/jobs.js';
@@ -53,7 +54,8 @@ export interface RegistryRuntimeOptions {
     | 'maxWaiting'
     | 'maxBatchTokens'
     | 'prefixCaching'
-  >;
+  > &
+    Partial<Pick<Settings, 'speculative'>>;
   logger: Logger;
   load: EngineLoader;
   shippedModelsDir?: string;
@@ -62,6 +64,9 @@ export interface RegistryRuntimeOptions {
   random?: RandomSource;
   warmUp?: (engine: Engine) => Promise<WarmupResult>;
 }
+
+/** The deployment whose stable version drafts tokens for speculative 'draft' decoding. */
+export const DRAFT_DEPLOYMENT = 'orchard-draft';
 
 export type RuntimeEvent =
   { event: 'job'; data: JobSummary } | { event: 'rollout'; data: RolloutEvent };
@@ -165,15 +170,39 @@ export class RegistryRuntime {
     }
   }
 
+  /**
+   * How a version is loaded: its folder, its memory estimate and its engine options. The
+   * speculative mode comes from the deployment serving it ('default' and pinned-only versions
+   * use the speculative setting); 'draft' speculates with the stable version of the
+   * `orchard-draft` deployment.
+   */
   targetOf(v: VersionRecord): LoadTarget {
+    const setting = this.options.settings.speculative ?? 'off';
+    const modes = this.registry.deployments
+      .usingVersion(v.id)
+      .map((d) => (d.speculative === 'default' ? setting : d.speculative));
+    const mode = parseSpeculativeMode(modes[0] ?? setting);
+    const draft = mode === 'draft' ? this.draftVersion(v) : null;
     return {
       key: `${v.model}@${v.version}`,
       model: v.model,
       version: v.version,
       versionId: v.id,
       dir: this.registry.versionDir(v),
-      memoryEstimateBytes: v.weightsBytes + this.engineOptions.kvCacheBytes,
+      memoryEstimateBytes: v.weightsBytes + this.engineOptions.kvCacheBytes + (draft?.weightsBytes ?? 0),
+      engineOptions: {
+        ...this.engineOptions,
+        speculative: mode,
+        draftModelDir: draft ? this.registry.versionDir(draft) : null,
+      },
     };
+  }
+
+  /** The draft model for speculative decoding: what the orchard-draft deployment serves. */
+  private draftVersion(v: VersionRecord): VersionRecord | null {
+    const d = this.registry.deployments.find(DRAFT_DEPLOYMENT);
+    if (!d || d.modelId === v.modelId) return null;
+    return this.registry.versions.byId(d.stableVersionId);
   }
 
   versionSummary(v: VersionRecord): VersionSummary {

@@ -395,6 +395,11 @@ export class RolloutController {
         detail: `speculative decoding ${d.speculative} → ${mode}`,
       },
     );
+    // Engines take their speculative mode at load: versions reload with it once idle.
+    for (const id of [d.stableVersionId, d.candidate?.versionId]) {
+      const v = id === undefined ? null : this.registry.versions.byId(id);
+      if (v) this.deps.lifecycle.retire(this.deps.targetOf(v).key);
+    }
     return summaryOf(next);
   }
 

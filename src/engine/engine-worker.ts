@@ -10,7 +10,11 @@ import { EngineCore } from './engine-core.js';
 import { openModelSession } from './onnx-session.js';
 import { OnnxRunner } from './onnx-runner.js';
 import type { ModelRunner } from './runner-types.js';
-import { openDraftRunner, resolveDraftModelDir } from './speculative/draft-model.js';
+import {
+  openDraftRunner,
+  resolveDraftModelDir,
+  speculativeConfig,
+} from './speculative/draft-model.js';
 import type { EngineOptions, LoadProgress, ModelInfo } from './types.js';
 
 if (!parentPort) throw new Error('engine-worker must run in a worker thread');
@@ -76,7 +80,7 @@ async function load(modelDir: string, options: EngineOptions): Promise<void> {
       maxModelLen: config.contextLength,
       eosTokenIds: config.eosTokenIds,
     },
-    { draftRunner, speculative: { defaultMode: options.speculative ?? 'off' } },
+    { draftRunner, speculative: speculativeConfig(options) },
   );
   const info: ModelInfo = {
     dir: config.dir,

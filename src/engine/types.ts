@@ -33,6 +33,13 @@ export interface EngineOptions {
    * 'draft' requests run without speculation.
    */
   draftModelDir?: string | null;
+  /**
+   * Speculation switches itself off while more sequences than this are running (a large batch
+   * keeps the hardware busy already). Default 8, measured on CPU by `npm run bench:spec`.
+   */
+  speculativeMaxRunning?: number;
+  /** Most draft tokens verified per step (the draft length adapts between 1 and this). Default 8. */
+  speculativeMaxDrafts?: number;
 }
 
 export interface ModelInfo {

@@ -10,6 +10,7 @@ import { OnnxRunner } from '../onnx-runner.js';
 import { kvBytesPerToken } from '../runner-types.js';
 import type { ModelRunner } from '../runner-types.js';
 import type { EngineOptions } from '../types.js';
+import type { SpeculativeConfig } from './speculator.js';
 
 /** The shipped draft model's folder name; found next to the served model when asked for. */
 export const SHIPPED_DRAFT = 'orchard-draft';
@@ -95,4 +96,12 @@ export async function openDraftRunner(
     await draft.session.release();
     throw err;
   }
+}
+
+/** The core's speculative settings from the engine options (unset ones keep their defaults). */
+export function speculativeConfig(options: EngineOptions): Partial<SpeculativeConfig> {
+  const config: Partial<SpeculativeConfig> = { defaultMode: options.speculative ?? 'off' };
+  if (options.speculativeMaxRunning !== undefined) config.maxRunning = options.speculativeMaxRunning;
+  if (options.speculativeMaxDrafts !== undefined) config.maxDrafts = options.speculativeMaxDrafts;
+  return config;
 }
