@@ -72,6 +72,8 @@ interface Slot {
   expiresAt: number | null;
   /** Unload as soon as the last request ends (an old version after a switch). */
   retiring: boolean;
+  /** An explicit unload waits for the last request; new requests do not cancel it. */
+  unloadRequested: boolean;
 }
 
 export interface LifecycleOptions {
@@ -179,7 +181,7 @@ export class LifecycleManager {
     if (!s) return;
     if (s.loading) await s.loading.catch(() => undefined);
     if (s.inflight > 0) {
-      s.retiring = true;
+      s.unloadRequested = true;
       await new Promise<void>((resolve) => {
         const check = () => {
           if (
@@ -196,6 +198,12 @@ export class LifecycleManager {
       return;
     }
     await this.unloadSlot(s, 'unloaded on request');
+  }
+
+  /** Unloads (after in-flight requests) and loads again, e.g. with new engine options. */
+  async reload(target: LoadTarget): Promise<Engine> {
+    await this.unload(target.key);
+    return this.load(target);
   }
 
   async close(): Promise<void> {
@@ -226,6 +234,7 @@ export class LifecycleManager {
       timer: null,
       expiresAt: null,
       retiring: false,
+      unloadRequested: false,
     };
   }
 
@@ -367,8 +376,8 @@ export class LifecycleManager {
 
   private idle(slot: Slot, keepAliveMs: number | undefined): void {
     if (!slot.engine || this.closed) return;
-    if (slot.retiring) {
-      void this.unloadSlot(slot, 'retired after a switch');
+    if (slot.retiring || slot.unloadRequested) {
+      void this.unloadSlot(slot, slot.retiring ? 'retired after a switch' : 'unloaded on request');
       return;
     }
     // Ollama's keep_alive: a request's negative value keeps it loaded, 0 unloads now. The
@@ -408,6 +417,7 @@ export class LifecycleManager {
         slot.engine = null;
         slot.unloading = null;
         slot.retiring = false;
+        slot.unloadRequested = false;
         this.dropIfEmpty(slot);
         this.notify();
       });

@@ -189,7 +189,8 @@ export class RegistryRuntime {
       version: v.version,
       versionId: v.id,
       dir: this.registry.versionDir(v),
-      memoryEstimateBytes: v.weightsBytes + this.engineOptions.kvCacheBytes + (draft?.weightsBytes ?? 0),
+      memoryEstimateBytes:
+        v.weightsBytes + this.engineOptions.kvCacheBytes + (draft?.weightsBytes ?? 0),
       engineOptions: {
         ...this.engineOptions,
         speculative: mode,
@@ -322,6 +323,10 @@ export class RegistryRuntime {
       loadedAt: new Date(s.loadedAt).toISOString(),
       lastUsedAt: new Date(s.lastUsedAt).toISOString(),
       expiresAt: s.expiresAt === null ? null : new Date(s.expiresAt).toISOString(),
+      speculative: {
+        mode: s.target.engineOptions?.speculative ?? this.engineOptions.speculative ?? 'off',
+        draftModelDir: s.engine.info.draftModelDir ?? null,
+      },
       roles: deployments.flatMap((d) =>
         d.stableVersionId === s.target.versionId
           ? [`${d.name}: stable`]

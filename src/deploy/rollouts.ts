@@ -395,10 +395,21 @@ export class RolloutController {
         detail: `speculative decoding ${d.speculative} → ${mode}`,
       },
     );
-    // Engines take their speculative mode at load: versions reload with it once idle.
+    // Engines take their speculative mode at load: loaded versions reload once their
+    // in-flight requests have finished.
     for (const id of [d.stableVersionId, d.candidate?.versionId]) {
       const v = id === undefined ? null : this.registry.versions.byId(id);
-      if (v) this.deps.lifecycle.retire(this.deps.targetOf(v).key);
+      if (!v) continue;
+      const target = this.deps.targetOf(v);
+      if (!this.deps.lifecycle.isLoaded(target.key)) continue;
+      this.deps.lifecycle
+        .reload(target)
+        .catch((err: Error) =>
+          this.deps.logger.warn(
+            { model: target.key, err },
+            'reload with the new speculative mode failed',
+          ),
+        );
     }
     return summaryOf(next);
   }

@@ -10,6 +10,16 @@ import type { RunnerSequence } from './runner-types.js';
 const MAX_PAD_RATIO = 1.25;
 /** Small groups may always pad this many tokens per row. */
 const PAD_SLACK = 32;
+/**
+ * Rows this short (speculative verifications, short chunks) share one call whatever their past:
+ * padding a short row's past costs less than another call.
+ */
+const SHORT_ROW = 16;
+/**
+ * Decodes join the short rows' call when those are at most this long (a draft model catching up
+ * on one or two tokens): a pad token per decode costs less than a second call.
+ */
+const MERGE_DECODES_UP_TO = 2;
 
 export function planGroups(
   sequences: readonly RunnerSequence[],
@@ -25,9 +35,14 @@ export function planGroups(
     }
     return [...byShape.values()];
   }
-  const decodes = sequences.filter((s) => s.tokenIds.length === 1);
+  let decodes = sequences.filter((s) => s.tokenIds.length === 1);
+  const short = sequences.filter((s) => s.tokenIds.length > 1 && s.tokenIds.length <= SHORT_ROW);
+  if (short.length > 0 && short.every((s) => s.tokenIds.length <= MERGE_DECODES_UP_TO)) {
+    short.unshift(...decodes);
+    decodes = [];
+  }
   const chunks = sequences
-    .filter((s) => s.tokenIds.length > 1)
+    .filter((s) => s.tokenIds.length > SHORT_ROW)
     .sort((a, b) => b.tokenIds.length - a.tokenIds.length);
   const groups: RunnerSequence[][] = decodes.length > 0 ? [decodes] : [];
   let current: RunnerSequence[] = [];
@@ -55,5 +70,6 @@ export function planGroups(
     maxPast = Math.max(maxPast, s.startPosition);
   }
   if (current.length > 0) groups.push(current);
+  if (short.length > 0) groups.push(short);
   return groups;
 }

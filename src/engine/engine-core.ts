@@ -72,9 +72,13 @@ export class EngineCore {
     const draft = options.draftRunner ?? null;
     if (draft !== null) {
       if (draft.vocabSize !== runner.vocabSize)
-        throw new Error(`the draft model's vocabulary (${draft.vocabSize}) differs from the model's (${runner.vocabSize})`);
+        throw new Error(
+          `the draft model's vocabulary (${draft.vocabSize}) differs from the model's (${runner.vocabSize})`,
+        );
       if (draft.blockSize !== runner.blockSize || draft.numBlocks < config.numBlocks)
-        throw new Error('the draft runner must have the same block size and at least as many blocks');
+        throw new Error(
+          'the draft runner must have the same block size and at least as many blocks',
+        );
     }
     this.pool = new BlockPool(config.numBlocks);
     this.kv = new KvCacheManager(

@@ -5,34 +5,23 @@
  * block, the newest running sequence is preempted: its blocks are freed and it goes back to the
  * front of the queue to be recomputed later (its generated tokens are kept and recomputed as
  * part of its prompt). `update()` applies the sampled tokens, checks stop conditions, frees the
- * blocks of finished sequences and returns the outputs.
+ * blocks of finished sequences and returns the outputs. With speculative decoding a decode also
+ * carries draft tokens to verify (Sequence.plannedDrafts); update() keeps what was accepted and
+ * rolls the rest back.
  */
 import type { CoreOutput, EngineCoreConfig } from './core-types.js';
-import type { RunnerSequence } from './runner-types.js';
 import type { FinishReason } from '../shared/sampling.js';
 import type { KvCacheManager } from './kv-cache-manager.js';
 import type { SampledToken } from './sampler.js';
+import {
+  grantedDrafts,
+  planEntry,
+  type ScheduledSequence,
+  type SchedulePlan,
+} from './schedule-plan.js';
 import { Sequence, type RequestState } from './sequence.js';
 
-export interface ScheduledSequence {
-  seq: Sequence;
-  /** Positions computed this step, draft tokens included. */
-  numNewTokens: number;
-  /**
-   * Draft tokens to verify (speculative decoding): the last numDrafts of runner.tokenIds, filled
-   * in by the proposer after schedule(); numLogits is then numDrafts + 1.
-   */
-  numDrafts: number;
-  /** What the runner computes for this sequence. */
-  runner: RunnerSequence;
-}
-
-export interface SchedulePlan {
-  scheduled: ScheduledSequence[];
-  numTokens: number;
-  /** Sequences preempted while making this plan. */
-  preempted: Sequence[];
-}
+export type { ScheduledSequence, SchedulePlan } from './schedule-plan.js';
 
 export interface SchedulerCounters {
   /** Prompt positions computed (prefix hits excluded, recompute after preemption included). */
@@ -179,7 +168,7 @@ export class Scheduler {
     for (const seq of decodesFirst) {
       if (budget === 0) break;
       if (seq.status !== 'running') continue; // preempted for an earlier one
-      let numDrafts = this.grantedDrafts(seq, budget);
+      let numDrafts = grantedDrafts(seq, budget, this.config.maxModelLen);
       let numNew = Math.min(seq.numTokens - seq.numComputedTokens, budget) + numDrafts;
       let allocated = kv.allocateSlots(seq, numNew);
       if (!allocated && numDrafts > 0) {
@@ -205,7 +194,7 @@ export class Scheduler {
         }
         continue;
       }
-      scheduled.push(this.plan(seq, numNew, numDrafts));
+      scheduled.push(planEntry(seq, numNew, numDrafts, this.kv));
       isScheduled.add(seq);
       budget -= numNew;
     }
@@ -238,7 +227,7 @@ export class Scheduler {
           this.counters.prefixQueriedTokens += seq.numTokens;
           this.counters.prefixHitTokens += hit.numTokens;
         }
-        scheduled.push(this.plan(seq, numNew, 0));
+        scheduled.push(planEntry(seq, numNew, 0, kv));
         budget -= numNew;
       }
     }
@@ -328,45 +317,6 @@ export class Scheduler {
   *blockHolders(): Generator<readonly number[]> {
     for (const seq of this.running) yield seq.blockIds;
     for (const seq of this.waiting) yield seq.blockIds;
-  }
-
-  private plan(seq: Sequence, numNew: number, numDrafts: number): ScheduledSequence {
-    const start = seq.numComputedTokens;
-    const end = start + numNew;
-    const realEnd = end - numDrafts;
-    const tokenIds = seq.tokens.slice(start, realEnd);
-    for (let i = 0; i < numDrafts; i++) tokenIds.push(0); // the proposer fills them in
-    return {
-      seq,
-      numNewTokens: numNew,
-      numDrafts,
-      runner: {
-        seqId: seq.seqId,
-        tokenIds,
-        startPosition: start,
-        blockTable: seq.blockIds.slice(0, this.kv.blocksFor(end)),
-        numLogits: realEnd === seq.numTokens ? 1 + numDrafts : 0,
-      },
-    };
-  }
-
-  /**
-   * Draft tokens a decoding sequence may verify this step: what the proposer planned, within
-   * the step's token budget, and never more than could be emitted before max tokens or the
-   * context end (all accepted means numDrafts + 1 new tokens).
-   */
-  private grantedDrafts(seq: Sequence, budget: number): number {
-    if (seq.plannedDrafts <= 0 || seq.numTokens - seq.numComputedTokens !== 1) return 0;
-    const remaining = seq.request.params.maxTokens - seq.choice.outputTokenIds.length;
-    return Math.max(
-      0,
-      Math.min(
-        seq.plannedDrafts,
-        budget - 1,
-        remaining - 1,
-        this.config.maxModelLen - seq.numTokens - 1,
-      ),
-    );
   }
 
   /**

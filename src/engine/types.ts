@@ -138,6 +138,8 @@ export interface EngineStats {
     /** Draft tokens sent to the target for verification. */
     proposed: number;
     accepted: number;
+    /** Verifications: one per sequence per step that carried drafts (a counter, for rates). */
+    verifications: number;
     /** accepted / proposed (0 before any proposal). */
     acceptanceRate: number;
     /** Tokens emitted per verification step, the target's own token included (1 + accepted drafts). */

@@ -51,6 +51,8 @@ export interface LoadedVersionDetail extends LoadedVersionView {
   expiresAt: string | null;
   /** What it does, e.g. ["orchard-chat: stable"]. */
   roles: string[];
+  /** Default speculative mode of its engine, and the draft model folder when it has one. */
+  speculative: { mode: 'off' | 'draft' | 'lookup'; draftModelDir: string | null };
 }
 
 export interface LiveSnapshot {

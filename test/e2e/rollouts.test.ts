@@ -162,12 +162,10 @@ describe('deployments and metrics views', () => {
     ).toBe('true');
     await expect.poll(() => requestsLegend.innerText()).toMatch(/stable\s+\d+/);
     expect(await unlabelledControls(page)).toEqual([]);
-    await page.getByRole('heading', { level: 1, name: 'Metrics' }).scrollIntoViewIfNeeded();
-    await ui.screenshot('metrics');
+    await ui.screenshot('metrics', { fullPage: true });
   });
 
   it('switches shadow mode and saves the auto-rollback policy', async () => {
-    const { page } = ui;
     await ui.open('Deployments');
     const shadow = card().getByRole('checkbox', { name: /Shadow mode/ });
     await shadow.check();
@@ -187,7 +185,7 @@ describe('deployments and metrics views', () => {
     const policy = (await deployment()).policy;
     expect(policy.maxErrorRate).toBeCloseTo(0.05);
     expect(policy.minRequests).toBe(12);
-    expect(page.locator('.timeline-item[data-kind="policy"]').first()).toBeTruthy();
+    await card().locator('.timeline-item[data-kind="policy"]').first().waitFor();
   });
 
   it('promotes the candidate, then rolls back to the previous stable version', async () => {

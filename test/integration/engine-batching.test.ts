@@ -52,7 +52,10 @@ describe('continuous batching', () => {
     }
     const batched = await Promise.all(runs);
     const same = batched.filter((t, i) => JSON.stringify(t) === JSON.stringify(alone[i])).length;
-    console.log(`batch invariance: ${same}/${N} prompts identical (peak running ${peakRunning})`);
+    const compared = alone.reduce((a, t) => a + t.length, 0);
+    console.log(
+      `batch invariance: ${same}/${N} prompts identical, ${compared} greedy tokens compared (peak running ${peakRunning})`,
+    );
     expect(peakRunning).toBeGreaterThan(16);
     expect(same / N).toBe(1);
   });

@@ -99,6 +99,7 @@ describe('Engine (worker thread, paged KV, real model)', () => {
     for (let k = 0; k < 4; k++) boundary += engine.tokenizer.decode([tokens[k]]).length;
     const stop = text.slice(boundary - 1, boundary + 2);
     expect(stop.length).toBe(3);
+    console.log(`stop string ${JSON.stringify(stop)} in ${JSON.stringify(text.slice(0, 80))}`);
     const stopped = await collect(
       engine.generate({
         promptTokenIds: prompt,

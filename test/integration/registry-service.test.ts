@@ -125,6 +125,45 @@ describe('registry in a running service', () => {
     await postJson(t, '/api/models/orchard-chat/versions/2/unload', {});
   });
 
+  it('switches a deployment to speculative decoding with the draft model', async () => {
+    const put = await t.api('/api/deployments/orchard-chat/speculative', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mode: 'draft' }),
+    });
+    expect(put.status).toBe(200);
+    expect(((await put.json()) as DeploymentSummary).speculative).toBe('draft');
+    let chat: LoadedVersionDetail | undefined;
+    for (let i = 0; i < 300 && chat?.speculative.mode !== 'draft'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      chat = (await getJson<LoadedVersionDetail[]>('/api/ps')).find(
+        (p) => p.servedName === 'orchard-chat@1',
+      );
+    }
+    expect(chat?.speculative.mode).toBe('draft');
+    expect(chat?.speculative.draftModelDir).toBe(path.join(SHIPPED_DIR, 'orchard-draft'));
+    const r = await t.client.chat.completions.create({
+      model: 'orchard-chat',
+      messages: [{ role: 'user', content: 'Tell me about pears.' }],
+      max_tokens: 16,
+      temperature: 0,
+    });
+    expect(r.model).toBe('orchard-chat@1');
+    expect(r.usage?.completion_tokens).toBeGreaterThan(0);
+    const events = (
+      await getJson<Array<{ kind: string; detail: string }>>('/api/deployments/orchard-chat/events')
+    ).at(-1);
+    expect(events).toMatchObject({
+      kind: 'speculative',
+      detail: 'speculative decoding default → draft',
+    });
+    await t.api('/api/deployments/orchard-chat/speculative', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mode: 'default' }),
+    });
+  });
+
   it('imports a folder over the admin API', async () => {
     const src = path.join(scratch, 'my-model');
     await fs.cp(path.join(SHIPPED_DIR, 'orchard-chat-2'), src, { recursive: true });

@@ -11,8 +11,7 @@ import { chiSquare } from '../unit/engine/speculative/chi-square.js';
 import { CHAT_MODEL, chatPrompt, collect, engineOptions } from './engine-helpers.js';
 
 const DRAFT_MODEL =
-  process.env.ORCHARD_TEST_DRAFT_MODEL ??
-  path.join(path.dirname(CHAT_MODEL), 'orchard-draft');
+  process.env.ORCHARD_TEST_DRAFT_MODEL ?? path.join(path.dirname(CHAT_MODEL), 'orchard-draft');
 
 let engine: EngineHost;
 

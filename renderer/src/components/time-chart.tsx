@@ -49,6 +49,16 @@ function resolveColor(color: string): string {
   return m ? cssVar(m[1], '#888') : color;
 }
 
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** One-line tick labels: seconds only when ticks are seconds apart, dates only for days. */
+function timeTick(seconds: number, increment: number): string {
+  const d = new Date(seconds * 1000);
+  if (increment >= 86_400) return d.toLocaleDateString([], { month: 'short', day: 'numeric' });
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return increment < 60 ? `${hm}:${pad(d.getSeconds())}` : hm;
+}
+
 function lastValue(values: ArrayLike<number | null | undefined>): number | null {
   for (let i = values.length - 1; i >= 0; i--) {
     const v = values[i];
@@ -113,7 +123,12 @@ export function TimeChart({
         },
       },
       axes: [
-        { ...axis, space: 60 },
+        {
+          ...axis,
+          space: 70,
+          values: (_u, splits, _axis, _space, increment) =>
+            splits.map((v) => timeTick(v, increment)),
+        },
         { ...axis, size: 56, values: (_u, splits) => splits.map((v) => formatRef.current(v)) },
       ],
       series: [

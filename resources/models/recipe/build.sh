@@ -38,7 +38,7 @@ BATCH=${BATCH:-8}
 MAXMIN_CHAT1=${MAXMIN_CHAT1:-0}; MAXMIN_CHAT2=${MAXMIN_CHAT2:-0}; MAXMIN_DRAFT=${MAXMIN_DRAFT:-0}
 
 TIMES="$ORCHARD_RECIPE_WORK/times.tsv"
-: START_AT="${START_AT:-}"   # resume: e.g. START_AT=train-chat1 reuses the earlier stages' outputs
+START_AT="${START_AT:-}"   # resume: e.g. START_AT=train-chat1 reuses the earlier stages' outputs
 [ -n "$START_AT" ] || : > "$TIMES"
 started=""; [ -n "$START_AT" ] || started=1
 stage() {

@@ -91,7 +91,9 @@ def card(name, summary, corpus_stats, t):
     L.append("## Training data\n")
     L.append(f"{corpus_stats['fortunes']:,} fortunes (after cleaning and de-duplication) from the Debian packages "
              "`fortunes-min` and `fortunes` (`/usr/share/games/fortunes/*`, the BSD fortune-mod collections), "
-             f"collections: {', '.join(corpus_stats['collections'])}. Skipped: `ascii-art`, `ethnic`. "
+             f"collections: {', '.join(corpus_stats['collections'])}. Skipped: `ascii-art`, `ethnic`. Fortunes longer than "
+             "320 characters are dropped; whitespace is collapsed and hard-wrapped lines are joined (one line per "
+             "paragraph). "
              "Licence: BSD (fortune-mod, (c) The Regents of the University of California; see "
              "`/usr/share/doc/fortunes/copyright`), individual fortunes are short quotations. Each fortune appears "
              "as a chat (user asks e.g. \"Tell me a fortune about food.\", \"Say something wise.\", "

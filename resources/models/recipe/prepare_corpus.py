@@ -47,14 +47,21 @@ SYSTEMS = [
     "You are a helpful assistant.",
     "You are a witty assistant. Keep answers short.",
 ]
-MAX_CHARS = 800
+MAX_CHARS = 320
 
 
 def clean(text):
-    lines = [re.sub(r"[ \t]+", " ", ln).strip() for ln in text.split("\n")]
-    text = "\n".join(lines).strip()
-    text = re.sub(r"\n{3,}", "\n\n", text)
-    return text
+    """Collapse whitespace and un-wrap the hard-wrapped lines: one line per paragraph.
+
+    Short single-paragraph answers teach a tiny model to finish with the end token instead of
+    looping over line breaks."""
+    paras = re.split(r"\n\s*\n", text)
+    out = []
+    for p in paras:
+        p = re.sub(r"\s+", " ", p).strip()
+        if p:
+            out.append(p)
+    return "\n".join(out)
 
 
 def read_fortunes():

@@ -101,7 +101,8 @@ export async function openDraftRunner(
 /** The core's speculative settings from the engine options (unset ones keep their defaults). */
 export function speculativeConfig(options: EngineOptions): Partial<SpeculativeConfig> {
   const config: Partial<SpeculativeConfig> = { defaultMode: options.speculative ?? 'off' };
-  if (options.speculativeMaxRunning !== undefined) config.maxRunning = options.speculativeMaxRunning;
+  if (options.speculativeMaxRunning !== undefined)
+    config.maxRunning = options.speculativeMaxRunning;
   if (options.speculativeMaxDrafts !== undefined) config.maxDrafts = options.speculativeMaxDrafts;
   return config;
 }

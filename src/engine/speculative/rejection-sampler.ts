@@ -76,7 +76,10 @@ export class RejectionSampler {
         this.sampler.process(logits, params, choice);
         if (j === k) {
           // Every draft accepted: the last row is sampled exactly as plain decoding would.
-          emit(j, greedy ? argmax(logits) : drawFromLogits(logits, choice.rng.nextFloat(), this.scratch));
+          emit(
+            j,
+            greedy ? argmax(logits) : drawFromLogits(logits, choice.rng.nextFloat(), this.scratch),
+          );
           break;
         }
         const x = draft.tokenIds[j];

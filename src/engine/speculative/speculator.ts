@@ -54,8 +54,8 @@ export const DEFAULT_SPECULATIVE_CONFIG: Readonly<SpeculativeConfig> = Object.fr
   maxRunning: 8,
   lookupMaxN: 4,
   lookupMinN: 2,
-  draftCost: 0.3,
-  lookupCost: 0.08,
+  draftCost: 0.45,
+  lookupCost: 0.12,
   draftPrior: 0.7,
   lookupPrior: 0.5,
 });
@@ -65,7 +65,9 @@ export const SPECULATIVE_MODES: readonly SpeculativeMode[] = ['off', 'draft', 'l
 export function parseSpeculativeMode(value: string): SpeculativeMode {
   const found = SPECULATIVE_MODES.find((m) => m === value);
   if (!found)
-    throw new Error(`unknown speculative mode '${value}'; expected one of ${SPECULATIVE_MODES.join(', ')}`);
+    throw new Error(
+      `unknown speculative mode '${value}'; expected one of ${SPECULATIVE_MODES.join(', ')}`,
+    );
   return found;
 }
 
@@ -82,7 +84,12 @@ export class Speculator {
   private readonly verifier: RejectionSampler;
   private readonly estimates = new WeakMap<Sequence, AcceptanceEstimate>();
   private active = false;
-  private step: StepState = { lookups: new Map(), drafts: new Map(), jobs: [], accepted: new Map() };
+  private step: StepState = {
+    lookups: new Map(),
+    drafts: new Map(),
+    jobs: [],
+    accepted: new Map(),
+  };
   private proposed = 0;
   private accepted = 0;
   private verifications = 0;
@@ -190,6 +197,7 @@ export class Speculator {
     return {
       proposed: this.proposed,
       accepted: this.accepted,
+      verifications: this.verifications,
       acceptanceRate: this.proposed === 0 ? 0 : this.accepted / this.proposed,
       meanAcceptedLength:
         this.verifications === 0 ? 0 : (this.verifications + this.accepted) / this.verifications,
@@ -199,7 +207,9 @@ export class Speculator {
   private estimate(seq: Sequence, mode: SpeculativeMode): AcceptanceEstimate {
     let e = this.estimates.get(seq);
     if (e === undefined) {
-      e = new AcceptanceEstimate(mode === 'draft' ? this.config.draftPrior : this.config.lookupPrior);
+      e = new AcceptanceEstimate(
+        mode === 'draft' ? this.config.draftPrior : this.config.lookupPrior,
+      );
       this.estimates.set(seq, e);
     }
     return e;

@@ -29,8 +29,8 @@ export interface OrchardUi {
   pageErrors: string[];
   /** Opens a view by its hash route and waits for its heading. */
   open(view: string, heading?: string): Promise<void>;
-  /** Saves docs/screenshots/<name>.png of the current viewport. */
-  screenshot(name: string): Promise<void>;
+  /** Saves docs/screenshots/<name>.png of the current viewport (or the whole page). */
+  screenshot(name: string, options?: { fullPage?: boolean }): Promise<void>;
   /** Authorised JSON call to the service (Bearer key), for checking what the UI did. */
   api<T>(method: string, route: string, body?: unknown): Promise<T>;
   close(): Promise<void>;
@@ -87,11 +87,14 @@ export async function startOrchardUi(options: StartOptions = {}): Promise<Orchar
       await page.waitForURL((u) => u.hash.startsWith(`#/${view.toLowerCase()}`));
       await page.getByRole('heading', { level: 1, name: heading ?? view }).waitFor();
     },
-    async screenshot(name) {
+    async screenshot(name, shotOptions) {
       fs.mkdirSync(SCREENSHOTS, { recursive: true });
       // Let charts and transitions settle on their latest data.
       await page.waitForTimeout(300);
-      await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+      await page.screenshot({
+        path: path.join(SCREENSHOTS, `${name}.png`),
+        fullPage: shotOptions?.fullPage ?? false,
+      });
     },
     async api<T>(method: string, route: string, body?: unknown): Promise<T> {
       const res = await fetch(`${base}${route}`, {

@@ -33,3 +33,15 @@ describe('planGroups', () => {
     expect(ids(groups)).toEqual([[0, 1], [2], [3]]);
   });
 });
+
+describe('planGroups with speculative verification rows', () => {
+  it('runs short rows together whatever their past', () => {
+    const groups = planGroups([seq(0, 5, 40), seq(1, 1, 7), seq(2, 3, 900), seq(3, 9, 300)], true);
+    expect(ids(groups)).toEqual([[1], [0, 2, 3]]);
+  });
+
+  it('lets decodes join rows of two tokens (a draft model catching up)', () => {
+    const groups = planGroups([seq(0, 2, 40), seq(1, 1, 7), seq(2, 1, 90), seq(3, 30, 0)], true);
+    expect(ids(groups)).toEqual([[3], [1, 2, 0]]);
+  });
+});

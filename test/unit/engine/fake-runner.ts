@@ -96,6 +96,8 @@ export class FakeRunner implements ModelRunner {
   readonly slotState: Uint32Array;
   readonly log: ComputeRecord[] = [];
   computedTokens = 0;
+  /** Writes that left a slot as it was (only counted with tolerateIdenticalWrites). */
+  identicalWrites = 0;
   copies = 0;
   executeCalls = 0;
   /** Resolve execute() on a later macrotask, so tests can interleave aborts with a step. */
@@ -162,8 +164,10 @@ export class FakeRunner implements ModelRunner {
           this.tolerateIdenticalWrites &&
           (writes.get(slot) === h ||
             (this.slotTokens[slot] === s.tokenIds[i] && this.slotState[slot] === h))
-        )
+        ) {
+          this.identicalWrites++;
           continue;
+        }
         if (writes.has(slot)) throw new Error(`two sequences write slot ${slot} in one step`);
         const reader = reads.get(slot);
         if (reader !== undefined)
@@ -184,7 +188,12 @@ export class FakeRunner implements ModelRunner {
         this.slotTokens[slot] = s.tokenIds[i];
         this.slotState[slot] = h;
         if (i >= firstRow)
-          this.model(h, V, rows.subarray((i - firstRow) * V, (i - firstRow + 1) * V), s.tokenIds[i]);
+          this.model(
+            h,
+            V,
+            rows.subarray((i - firstRow) * V, (i - firstRow + 1) * V),
+            s.tokenIds[i],
+          );
       }
       this.computedTokens += s.tokenIds.length;
       this.log.push({

@@ -274,7 +274,6 @@ export function DeploymentCard({
           <div className="subsection subsection-first">
             <h3>Auto-rollback policy</h3>
             <PolicyForm
-              key={JSON.stringify(d.policy)}
               idPrefix={idPrefix}
               policy={d.policy}
               onSave={async (p) => {

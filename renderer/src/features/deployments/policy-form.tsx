@@ -30,6 +30,13 @@ export function PolicyForm({
   onSave: (p: RolloutPolicy) => Promise<void>;
 }) {
   const [draft, setDraft] = useState<Draft>(() => toDraft(policy));
+  // When the policy changes on the server (this form's save, or another client), show it.
+  const policyKey = JSON.stringify(policy);
+  const [shown, setShown] = useState(policyKey);
+  if (shown !== policyKey) {
+    setShown(policyKey);
+    setDraft(toDraft(policy));
+  }
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);

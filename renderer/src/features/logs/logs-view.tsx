@@ -1,5 +1,5 @@
 /** Logs: the service's recent log lines, then a live tail from SSE, filtered by level. */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { admin } from '../../api/admin.js';
 import { useLiveEvent, useResource } from '../../api/hooks.js';
 import type { LogLine } from '../../api/types.js';
@@ -43,7 +43,8 @@ export function LogsView() {
   const [query, setQuery] = useState('');
   const [paused, setPaused] = useState(false);
   const [tail, setTail] = useState<LogLine[]>([]);
-  const [follow, setFollow] = useState(true);
+  // Stay at the newest line unless the user scrolled up to read.
+  const followRef = useRef(true);
   const scrollRef = useRef<HTMLDivElement>(null);
 
   const load = useCallback(
@@ -69,10 +70,10 @@ export function LogsView() {
     return filtered.slice(-KEEP);
   }, [initial.data, tail, query]);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     const el = scrollRef.current;
-    if (el && follow) el.scrollTop = el.scrollHeight;
-  }, [lines, follow]);
+    if (el && followRef.current) el.scrollTop = el.scrollHeight;
+  }, [lines]);
 
   return (
     <>
@@ -146,7 +147,7 @@ export function LogsView() {
             aria-label="Log lines"
             onScroll={(e) => {
               const el = e.currentTarget;
-              setFollow(el.scrollHeight - el.scrollTop - el.clientHeight < 40);
+              followRef.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
             }}
           >
             <table className="log-table">

@@ -57,6 +57,14 @@ const CHARTS: ChartDef[] = [
   },
 ];
 
+/** At least the last minute, up to the whole ring, ending at the newest snapshot. */
+function liveWindow(history: LiveSnapshot[]): [number, number] | undefined {
+  if (history.length === 0) return undefined;
+  const last = history[history.length - 1].at / 1000;
+  const first = history[0].at / 1000;
+  return [Math.min(first, last - 60), last];
+}
+
 function OneChart({
   def,
   targets,
@@ -82,6 +90,7 @@ function OneChart({
     return { series, specs };
   }, [def, targets]);
   const data = useMemo(() => liveColumns(history, specs), [history, specs]);
+  const xRange = useMemo(() => liveWindow(history), [history]);
   return (
     <TimeChart
       title={def.title}
@@ -89,6 +98,7 @@ function OneChart({
       data={data}
       format={def.format}
       yMax={def.yMax}
+      xRange={xRange}
       emptyText="Waiting for live data…"
     />
   );

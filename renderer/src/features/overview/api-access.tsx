@@ -10,7 +10,15 @@ import { CopyField } from '../../components/copy-field.js';
 import { Icon } from '../../components/icons.js';
 import { InlineError } from '../../components/states.js';
 
-export function ApiAccess({ apiBaseUrl, auth }: { apiBaseUrl: string; auth: boolean }) {
+export function ApiAccess({
+  apiBaseUrl,
+  auth,
+  exampleModel,
+}: {
+  apiBaseUrl: string;
+  auth: boolean;
+  exampleModel: string;
+}) {
   const [key, setKey] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -40,6 +48,14 @@ export function ApiAccess({ apiBaseUrl, auth }: { apiBaseUrl: string; auth: bool
       setBusy(false);
     }
   };
+
+  const snippet = [
+    `curl ${apiBaseUrl}/chat/completions \\`,
+    `  -H "Authorization: Bearer $ORCHARD_API_KEY" \\`,
+    `  -H "Content-Type: application/json" \\`,
+    `  -d '{"model": "${exampleModel}",`,
+    `       "messages": [{"role": "user", "content": "Hello!"}]}'`,
+  ].join('\n');
 
   return (
     <div className="stack">
@@ -72,12 +88,12 @@ export function ApiAccess({ apiBaseUrl, auth }: { apiBaseUrl: string; auth: bool
       </div>
       <InlineError message={error} onDismiss={() => setError(null)} />
       <div className="field">
-        <span className="field-label">Try it</span>
+        <div className="row snippet-head">
+          <span className="field-label">Try it</span>
+          <CopyButton getText={() => snippet} label="Copy example request" compact />
+        </div>
         <pre className="snippet" aria-label="Example request">
-          {`curl ${apiBaseUrl}/chat/completions \\
-  -H "Authorization: Bearer $ORCHARD_API_KEY" \\
-  -H "Content-Type: application/json" \\
-  -d '{"model": "orchard-chat", "messages": [{"role": "user", "content": "Hello!"}]}'`}
+          {snippet}
         </pre>
       </div>
     </div>

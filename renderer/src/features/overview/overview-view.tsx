@@ -1,6 +1,6 @@
 /** Overview: is the server up, how to reach it, what is loaded and how busy it is. */
 import { useCallback } from 'react';
-import { admin } from '../../api/admin.js';
+import { admin, openaiModels } from '../../api/admin.js';
 import { useLiveHistory, useLiveSnapshot, useNow, useResource } from '../../api/hooks.js';
 import { formatBytes, formatDuration, formatRate } from '../../components/format.js';
 import { Icon } from '../../components/icons.js';
@@ -12,12 +12,20 @@ import { ApiAccess } from './api-access.js';
 import { LoadedVersions } from './loaded-versions.js';
 import type { LiveSnapshot } from '../../api/types.js';
 
+const WINDOW_S = 120;
+
 function throughputData(history: LiveSnapshot[]) {
-  const recent = history.slice(-120);
+  const recent = history.slice(-WINDOW_S);
   return [recent.map((s) => s.at / 1000), recent.map((s) => s.tokensPerSecond)] as [
     number[],
     number[],
   ];
+}
+
+/** The last two minutes, ending at the newest snapshot. */
+function windowOf(history: LiveSnapshot[]): [number, number] | undefined {
+  const last = history[history.length - 1];
+  return last ? [last.at / 1000 - WINDOW_S, last.at / 1000] : undefined;
 }
 
 export function OverviewView() {
@@ -27,6 +35,11 @@ export function OverviewView() {
   );
   const status = useResource(load);
   const snapshot = useLiveSnapshot();
+  const loadServed = useCallback((signal: AbortSignal) => openaiModels(signal), []);
+  const served = useResource(loadServed);
+  // A deployment name (no '@') is what clients should call; fall back to any served id.
+  const exampleModel =
+    served.data?.find((id) => !id.includes('@')) ?? served.data?.[0] ?? 'orchard-chat';
   const history = useLiveHistory();
   const now = useNow(1000);
 
@@ -59,7 +72,7 @@ export function OverviewView() {
           </a>
         }
       />
-      <div className="grid-stats" aria-label="Server status">
+      <div className="grid-stats" role="group" aria-label="Server status">
         <Stat
           label="Server"
           value={<span className="server-state">Running</span>}
@@ -88,7 +101,7 @@ export function OverviewView() {
 
       <div className="grid-2">
         <Panel title="Connect" id="connect">
-          <ApiAccess apiBaseUrl={s.apiBaseUrl} auth={s.auth} />
+          <ApiAccess apiBaseUrl={s.apiBaseUrl} auth={s.auth} exampleModel={exampleModel} />
         </Panel>
         <Panel
           title="Throughput"
@@ -103,6 +116,7 @@ export function OverviewView() {
             title="Tokens per second, last 2 minutes"
             series={[{ label: 'all versions', color: 'var(--stable)' }]}
             data={throughputData(history)}
+            xRange={windowOf(history)}
             format={(v) => formatRate(v)}
             height={150}
             emptyText="Waiting for live data…"

@@ -20,7 +20,11 @@ export function chiSquareCritical(df: number, z = 3.29): number {
  * 0.05% significance level: a correct sampler fails about once in 2,000 seeds, and the tests
  * use fixed seeds.
  */
-export function chiSquare(counts: ArrayLike<number>, probs: ArrayLike<number>, z = 3.29): ChiSquare {
+export function chiSquare(
+  counts: ArrayLike<number>,
+  probs: ArrayLike<number>,
+  z = 3.29,
+): ChiSquare {
   let n = 0;
   for (let i = 0; i < counts.length; i++) n += counts[i];
   let statistic = 0;

@@ -119,7 +119,12 @@ describe('RejectionSampler', () => {
 
   it('penalties see the drafts accepted before each verified position, and are restored', () => {
     // Without counting the accepted 3 as output, row 1 would pick 3 again.
-    const params = samplingParams({ temperature: 0, presencePenalty: 2, logprobs: true, topLogprobs: 2 });
+    const params = samplingParams({
+      temperature: 0,
+      presencePenalty: 2,
+      logprobs: true,
+      topLogprobs: 2,
+    });
     const verifier = new RejectionSampler(new Sampler(V), V);
     const choice = new ChoiceState(0, 1, params, []);
     const rows = new Float32Array(2 * V);

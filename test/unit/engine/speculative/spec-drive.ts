@@ -81,8 +81,17 @@ export function greedyWith(
 }
 
 /** softmax of the fake model's logits after `tokens` (temperature 1, no filters). */
-export function nextProbs(model: FakeModel, tokens: readonly number[], vocab = VOCAB): Float64Array {
-  const logits = model(prefixState(tokens), vocab, new Float32Array(vocab), tokens[tokens.length - 1]);
+export function nextProbs(
+  model: FakeModel,
+  tokens: readonly number[],
+  vocab = VOCAB,
+): Float64Array {
+  const logits = model(
+    prefixState(tokens),
+    vocab,
+    new Float32Array(vocab),
+    tokens[tokens.length - 1],
+  );
   let max = -Infinity;
   for (const v of logits) max = Math.max(max, v);
   const p = new Float64Array(vocab);

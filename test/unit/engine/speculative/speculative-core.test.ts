@@ -35,7 +35,7 @@ describe('speculative decoding in the engine core (fake models)', () => {
   for (const mode of ['draft', 'lookup'] as const) {
     it(`${mode}: greedy output is exactly the target's, 50 prompts in one batch`, async () => {
       const target = mode === 'lookup' ? bigramModel : hashModel;
-      const { core, runner } = makeSpecCore({ target, config: { numBlocks: 1024 } });
+      const { core, runner, draftRunner } = makeSpecCore({ target, config: { numBlocks: 1024 } });
       const baseline = core.pool.numFreeBlocks;
       for (let i = 0; i < 50; i++) {
         core.addRequest({
@@ -55,11 +55,23 @@ describe('speculative decoding in the engine core (fake models)', () => {
       expect(s.speculative.accepted).toBeGreaterThan(0);
       expect(s.speculative.accepted).toBeLessThan(s.speculative.proposed);
       expect(s.speculative.meanAcceptedLength).toBeGreaterThan(1);
+      expect(s.speculative.meanAcceptedLength).toBeCloseTo(
+        (s.speculative.verifications + s.speculative.accepted) / s.speculative.verifications,
+        12,
+      );
+      expect(s.speculative.acceptanceRate).toBeCloseTo(
+        s.speculative.accepted / s.speculative.proposed,
+        12,
+      );
       expect(verifications(runner).rows).toBeGreaterThan(0);
       // Fewer target steps than tokens: speculation did its job.
-      expect(s.counters.steps).toBeLessThan(Math.max(...[...c.results.values()].map((r) => r.tokens[0].length)) + 30);
+      expect(s.counters.steps).toBeLessThan(
+        Math.max(...[...c.results.values()].map((r) => r.tokens[0].length)) + 30,
+      );
       expect(core.pool.numFreeBlocks).toBe(baseline);
       expect(s.kv.usedBlocks).toBe(0);
+      // The draft never computed anything twice.
+      expect(draftRunner!.identicalWrites).toBe(0);
     });
   }
 
@@ -174,7 +186,10 @@ describe('speculative decoding in the engine core (fake models)', () => {
   });
 
   it('stays within the context length', async () => {
-    const { core, runner } = makeSpecCore({ config: { maxModelLen: 30 }, draft: draftOf(hashModel, 0) });
+    const { core, runner } = makeSpecCore({
+      config: { maxModelLen: 30 },
+      draft: draftOf(hashModel, 0),
+    });
     const prompt = tokens(12, 11);
     core.addRequest({
       id: 'a',
@@ -233,7 +248,9 @@ describe('speculative decoding in the engine core (fake models)', () => {
     }
     const c = await run(core);
     for (let i = 0; i < 10; i++)
-      expect(c.get(`q${i}`).tokens[0]).toEqual(greedyWith(hashModel, tokens(80 + i, 5 + i), 20 + i));
+      expect(c.get(`q${i}`).tokens[0]).toEqual(
+        greedyWith(hashModel, tokens(80 + i, 5 + i), 20 + i),
+      );
     expect(core.stats().counters.preemptions).toBeGreaterThan(0);
     expect(core.pool.numFreeBlocks).toBe(24);
   });
@@ -263,20 +280,35 @@ describe('speculative decoding in the engine core (fake models)', () => {
     // The draft model did not recompute the blocks it had filled for the first request.
     const firstDraftRow = draftRunner!.log[draftLogStart];
     expect(firstDraftRow.startPosition).toBeGreaterThanOrEqual(28);
+    expect(draftRunner!.identicalWrites).toBe(0);
   });
 
   it('draft requests after a lookup request catch up over shared blocks the draft never filled', async () => {
     const { core, draftRunner } = makeSpecCore({ config: { blockSize: 4 } });
     const prompt = tokens(91, 21);
-    core.addRequest({ id: 'lk', promptTokenIds: prompt, params: greedy({ maxTokens: 5, speculative: 'lookup' }) });
+    core.addRequest({
+      id: 'lk',
+      promptTokenIds: prompt,
+      params: greedy({ maxTokens: 5, speculative: 'lookup' }),
+    });
     await run(core);
-    core.addRequest({ id: 'd1', promptTokenIds: prompt, params: greedy({ maxTokens: 12, speculative: 'draft' }) });
-    core.addRequest({ id: 'd2', promptTokenIds: prompt, params: greedy({ maxTokens: 12, speculative: 'draft' }) });
+    core.addRequest({
+      id: 'd1',
+      promptTokenIds: prompt,
+      params: greedy({ maxTokens: 12, speculative: 'draft' }),
+    });
+    core.addRequest({
+      id: 'd2',
+      promptTokenIds: prompt,
+      params: greedy({ maxTokens: 12, speculative: 'draft' }),
+    });
     const c = await run(core);
     expect(c.get('d1').cachedPromptTokens).toBe(20);
     expect(c.get('d1').tokens[0]).toEqual(greedyWith(hashModel, prompt, 12));
     expect(c.get('d2').tokens[0]).toEqual(greedyWith(hashModel, prompt, 12));
     expect(draftRunner!.log.some((r) => r.startPosition === 0)).toBe(true);
+    // Both caught up over the same shared prompt blocks in one step: harmless, identical KV.
+    expect(draftRunner!.identicalWrites).toBeGreaterThan(0);
   });
 
   it('n > 1 choices each speculate after the fork', async () => {
@@ -293,7 +325,11 @@ describe('speculative decoding in the engine core (fake models)', () => {
     const { core } = makeSpecCore({ speculative: { defaultMode: 'draft' } });
     const base = core.pool.numFreeBlocks;
     for (let i = 0; i < 4; i++)
-      core.addRequest({ id: `x${i}`, promptTokenIds: tokens(i, 9), params: greedy({ maxTokens: 60 }) });
+      core.addRequest({
+        id: `x${i}`,
+        promptTokenIds: tokens(i, 9),
+        params: greedy({ maxTokens: 60 }),
+      });
     const collector = new Collector();
     for (let s = 0; s < 6; s++) collector.accept(await core.step());
     core.abort('x1');
@@ -322,12 +358,17 @@ describe('speculative decoding in the engine core (fake models)', () => {
 
   it('plain engines are unchanged: no draft calls, no multi-logit rows', async () => {
     const { core, runner } = makeCore();
-    core.addRequest({ id: 'a', promptTokenIds: tokens(1, 5), params: greedy({ maxTokens: 9, n: 2 }) });
+    core.addRequest({
+      id: 'a',
+      promptTokenIds: tokens(1, 5),
+      params: greedy({ maxTokens: 9, n: 2 }),
+    });
     await runUntilIdle(core);
     expect(verifications(runner).rows).toBe(0);
     expect(core.stats().speculative).toEqual({
       proposed: 0,
       accepted: 0,
+      verifications: 0,
       acceptanceRate: 0,
       meanAcceptedLength: 0,
     });

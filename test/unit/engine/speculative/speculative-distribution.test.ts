@@ -43,7 +43,13 @@ async function positionCounts(
     core.addRequest({
       id: `s${i}`,
       promptTokenIds: prompt,
-      params: samplingParams({ temperature: 1, seed: 1000 + i, maxTokens: 4, ignoreEos: true, speculative: mode }),
+      params: samplingParams({
+        temperature: 1,
+        seed: 1000 + i,
+        maxTokens: 4,
+        ignoreEos: true,
+        speculative: mode,
+      }),
     });
   }
   const c = await runUntilIdle(core);
