@@ -1,16 +1,12 @@
 /**
- * The Electron preload bridge (`window.orchard`), present only in the desktop window. Every
- * member is optional and checked before use, so the same UI runs in a plain browser.
+ * The Electron preload bridge (`window.orchard`), present only in the desktop window. Its type
+ * comes from the preload object itself (electron/preload/api-types.ts); in a plain browser the
+ * bridge is absent and desktop-only controls are not shown.
  */
-export interface DesktopBridge {
-  appVersion?: () => Promise<string>;
-  getStartAtLogin?: () => Promise<boolean>;
-  setStartAtLogin?: (enabled: boolean) => Promise<unknown>;
-  openDataFolder?: () => Promise<unknown>;
-  revealLogs?: () => Promise<unknown>;
-}
+import type { OrchardApi } from '../../electron/preload/api-types.js';
+
+export type DesktopBridge = OrchardApi;
 
 export function desktopBridge(): DesktopBridge | null {
-  const w = window as unknown as { orchard?: unknown };
-  return typeof w.orchard === 'object' && w.orchard !== null ? (w.orchard as DesktopBridge) : null;
+  return window.orchard ?? null;
 }

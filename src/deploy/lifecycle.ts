@@ -7,28 +7,15 @@
 import type { Logger } from 'pino';
 import type { Engine, EngineOptions, LoadProgress } from '../engine/types.js';
 import { NotReadyError, OrchardError } from '../shared/errors.js';
+import { realClock, type Clock } from './clock.js';
+
+export type { Clock } from './clock.js';
 
 export type EngineLoader = (
   dir: string,
   options: EngineOptions,
   onProgress?: (p: LoadProgress) => void,
 ) => Promise<Engine>;
-
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 export interface LoadTarget {
   /** `model@version`. */

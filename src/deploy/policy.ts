@@ -4,6 +4,7 @@
  * feeds it live outcomes and acts on the decision.
  */
 import type { RolloutPolicy } from '../shared/admin-api.js';
+import { InvalidRequestError } from '../shared/errors.js';
 
 export interface WindowStats {
   requests: number;
@@ -72,4 +73,29 @@ export function percentile(samples: readonly number[], p: number): number | null
   const sorted = [...samples].sort((a, b) => a - b);
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank];
+}
+
+export function checkWeight(weight: unknown): asserts weight is number {
+  if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0 || weight > 100) {
+    throw new InvalidRequestError(
+      `weight must be a percentage greater than 0 and at most 100; got ${String(weight)}.`,
+      'weight',
+      'invalid_weight',
+    );
+  }
+}
+
+export function checkPolicy(p: RolloutPolicy): void {
+  const bad = (field: string, rule: string) =>
+    new InvalidRequestError(`policy.${field} must be ${rule}.`, field, 'invalid_policy');
+  if (!(p.maxErrorRate >= 0 && p.maxErrorRate <= 1)) throw bad('maxErrorRate', 'between 0 and 1');
+  if (!(p.maxTtftRatio >= 1)) throw bad('maxTtftRatio', 'at least 1');
+  if (!(Number.isInteger(p.minRequests) && p.minRequests >= 1))
+    throw bad('minRequests', 'a whole number of at least 1');
+  if (!(Number.isInteger(p.autoPromoteAfter) && p.autoPromoteAfter >= 0))
+    throw bad('autoPromoteAfter', 'a whole number of at least 0');
+}
+
+export function describePolicy(p: RolloutPolicy): string {
+  return `max error rate ${(p.maxErrorRate * 100).toFixed(1)}%, max p95 TTFT ${p.maxTtftRatio}× stable, min ${p.minRequests} requests, auto-promote ${p.autoPromoteAfter > 0 ? `after ${p.autoPromoteAfter}` : 'off'}`;
 }

@@ -14,12 +14,12 @@ import type {
 import { ConflictError, InvalidRequestError, OrchardError } from '../shared/errors.js';
 import type { RequestOutcome } from '../service/model-provider.js';
 import type { EventInput } from '../registry/deployments-repo.js';
-import type { DeploymentRecord, VersionRecord } from '../registry/records.js';
+import { summaryOf, type DeploymentRecord, type VersionRecord } from '../registry/records.js';
 import type { Registry } from '../registry/registry.js';
 import type { EngineHold, LifecycleManager, LoadTarget } from './lifecycle.js';
 import { fmtMiB } from './lifecycle.js';
-import { CandidateWindow } from './live-window.js';
-import { evaluatePolicy } from './policy.js';
+import { checkPolicy, checkWeight, describePolicy } from './policy.js';
+import { RolloutMonitor, type ShadowOutcome } from './rollout-monitor.js';
 import { warmUp as defaultWarmUp, type WarmupResult } from './warmup.js';
 import type { Engine } from '../engine/types.js';
 
@@ -34,13 +34,28 @@ export interface RolloutDeps {
 export type Progress = (message: string) => void;
 
 export class RolloutController {
-  private readonly windows = new Map<string, CandidateWindow>();
   private readonly busy = new Set<string>();
+  readonly monitor: RolloutMonitor;
   private readonly listeners = new Set<(e: RolloutEvent) => void>();
   private readonly warm: (engine: Engine) => Promise<WarmupResult>;
 
   constructor(private readonly deps: RolloutDeps) {
     this.warm = deps.warmUp ?? ((e) => defaultWarmUp(e));
+    this.monitor = new RolloutMonitor(
+      deps.registry,
+      {
+        busy: (name) => this.busy.has(name),
+        rollback: (name, reason) => {
+          this.rollback(name, { auto: true, reason }).catch((err: Error) =>
+            deps.logger.warn({ deployment: name, err }, 'automatic rollback failed'),
+          );
+        },
+        promote: (name, reason) => {
+          this.promote(name, { auto: true, reason });
+        },
+      },
+      deps.logger,
+    );
   }
 
   onEvent(listener: (e: RolloutEvent) => void): () => void {
@@ -183,7 +198,7 @@ export class RolloutController {
           },
           { stableVersionId: d.stableVersionId },
         );
-        this.windows.delete(name);
+        this.monitor.reset(name, null);
         progress(`serving ${name} from ${version}`);
         return summaryOf(next);
       } finally {
@@ -248,7 +263,7 @@ export class RolloutController {
           },
           { stableVersionId: d.stableVersionId },
         );
-        this.windows.set(name, new CandidateWindow(name, v.id, Date.now()));
+        this.monitor.reset(name, v.id);
         if (previous && previous.versionId !== v.id)
           this.retireIfUnused(this.registry.versions.byId(previous.versionId)!);
         return summaryOf(next);
@@ -305,7 +320,7 @@ export class RolloutController {
       },
       { stableVersionId: d.stableVersionId, candidateVersionId: d.candidate.versionId },
     );
-    this.windows.delete(name);
+    this.monitor.reset(name, null);
     this.retireIfUnused(old);
     return summaryOf(next);
   }
@@ -338,7 +353,7 @@ export class RolloutController {
         },
         { candidateVersionId: d.candidate.versionId },
       );
-      this.windows.delete(name);
+      this.monitor.reset(name, null);
       this.retireIfUnused(cand);
       return summaryOf(next);
     }
@@ -373,7 +388,7 @@ export class RolloutController {
         detail: `policy ${describePolicy(policy)}`,
       },
     );
-    if (d.candidate) this.evaluate(name);
+    if (d.candidate) this.monitor.evaluate(name);
     return summaryOf(next);
   }
 
@@ -416,110 +431,11 @@ export class RolloutController {
 
   /** Live outcome of a request the deployment served (stable or canary). */
   recordOutcome(name: string, versionId: number, outcome: RequestOutcome): void {
-    const w = this.window(name);
-    if (!w) return;
-    if (versionId === w.candidateVersionId) w.candidate.add(outcome);
-    else w.stable.add(outcome);
-    if (versionId === w.candidateVersionId) this.evaluate(name);
+    this.monitor.recordOutcome(name, versionId, outcome);
   }
 
   /** Outcome of a mirrored request on a shadow candidate. */
-  recordShadow(
-    name: string,
-    versionId: number,
-    outcome: { ok: boolean; ttftMs?: number; error?: string; agreement: number | null },
-  ): void {
-    const w = this.window(name);
-    if (!w || w.candidateVersionId !== versionId) return;
-    w.candidate.add(outcome);
-    w.shadow.requests++;
-    if (!outcome.ok) w.shadow.errors++;
-    if (outcome.agreement !== null) {
-      w.shadow.compared++;
-      w.shadow.agreementSum += outcome.agreement;
-    }
-    this.evaluate(name);
+  recordShadow(name: string, versionId: number, outcome: ShadowOutcome): void {
+    this.monitor.recordShadow(name, versionId, outcome);
   }
-
-  /** The live window of the deployment's current candidate (created lazily after a restart). */
-  window(name: string): CandidateWindow | null {
-    const d = this.registry.deployments.find(name);
-    if (!d?.candidate) {
-      this.windows.delete(name);
-      return null;
-    }
-    let w = this.windows.get(name);
-    if (!w || w.candidateVersionId !== d.candidate.versionId) {
-      w = new CandidateWindow(name, d.candidate.versionId, Date.now());
-      this.windows.set(name, w);
-    }
-    return w;
-  }
-
-  private evaluate(name: string): void {
-    const w = this.windows.get(name);
-    if (!w || w.acting || this.busy.has(name)) return;
-    const d = this.registry.deployments.find(name);
-    if (!d?.candidate || d.candidate.versionId !== w.candidateVersionId) return;
-    const decision = evaluatePolicy(d.policy, w.candidate.stats(), w.stable.stats(), {
-      allowPromote: d.candidate.mode === 'canary',
-    });
-    if (decision.action === 'continue') return;
-    w.acting = true;
-    try {
-      if (decision.action === 'rollback') {
-        const last = w.candidate.lastError
-          ? ` (last error: ${w.candidate.lastError.slice(0, 200)})`
-          : '';
-        this.rollback(name, { auto: true, reason: decision.reason + last }).catch((err: Error) =>
-          this.deps.logger.warn({ deployment: name, err }, 'automatic rollback failed'),
-        );
-      } else {
-        this.promote(name, { auto: true, reason: decision.reason });
-      }
-    } catch (err) {
-      this.deps.logger.warn({ deployment: name, err }, 'automatic rollout action failed');
-    } finally {
-      w.acting = false;
-    }
-  }
-}
-
-export function summaryOf(d: DeploymentRecord): DeploymentSummary {
-  return {
-    name: d.name,
-    model: d.model,
-    stable: d.stable,
-    candidate: d.candidate
-      ? { version: d.candidate.version, weight: d.candidate.weight, mode: d.candidate.mode }
-      : null,
-    policy: { ...d.policy },
-    speculative: d.speculative,
-    updatedAt: d.updatedAt,
-  };
-}
-
-export function checkWeight(weight: unknown): asserts weight is number {
-  if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0 || weight > 100) {
-    throw new InvalidRequestError(
-      `weight must be a percentage greater than 0 and at most 100; got ${String(weight)}.`,
-      'weight',
-      'invalid_weight',
-    );
-  }
-}
-
-export function checkPolicy(p: RolloutPolicy): void {
-  const bad = (field: string, rule: string) =>
-    new InvalidRequestError(`policy.${field} must be ${rule}.`, field, 'invalid_policy');
-  if (!(p.maxErrorRate >= 0 && p.maxErrorRate <= 1)) throw bad('maxErrorRate', 'between 0 and 1');
-  if (!(p.maxTtftRatio >= 1)) throw bad('maxTtftRatio', 'at least 1');
-  if (!(Number.isInteger(p.minRequests) && p.minRequests >= 1))
-    throw bad('minRequests', 'a whole number of at least 1');
-  if (!(Number.isInteger(p.autoPromoteAfter) && p.autoPromoteAfter >= 0))
-    throw bad('autoPromoteAfter', 'a whole number of at least 0');
-}
-
-export function describePolicy(p: RolloutPolicy): string {
-  return `max error rate ${(p.maxErrorRate * 100).toFixed(1)}%, max p95 TTFT ${p.maxTtftRatio}× stable, min ${p.minRequests} requests, auto-promote ${p.autoPromoteAfter > 0 ? `after ${p.autoPromoteAfter}` : 'off'}`;
 }

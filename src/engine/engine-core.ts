@@ -26,7 +26,7 @@ import { randomSeed } from './rng.js';
 import { Sampler, type SampledToken } from './sampler.js';
 import { Scheduler, type SchedulePlan } from './scheduler.js';
 import { RequestState } from './sequence.js';
-import { Speculator, type SpeculativeConfig } from './speculative/speculator.js';
+import { SPECULATIVE_MODES, Speculator, type SpeculativeConfig } from './speculative/speculator.js';
 
 export interface EngineCoreOptions {
   /**
@@ -262,5 +262,10 @@ export class EngineCore {
       'must be an integer in 0..20',
     );
     check(p.seed === null || Number.isFinite(p.seed), 'seed', 'must be an integer');
+    check(
+      p.speculative === undefined || SPECULATIVE_MODES.includes(p.speculative),
+      'speculative',
+      `must be one of ${SPECULATIVE_MODES.join(', ')}`,
+    );
   }
 }

@@ -17,6 +17,8 @@ import type { KvGeometry, ModelRunner, RunnerSequence, RunnerStepOutput } from '
 export interface OnnxRunnerOptions {
   kvCacheBytes: number;
   blockSize: number;
+  /** Rows × context positions per decode call (tests shrink it to exercise split calls). */
+  decodeSlots?: number;
 }
 
 /** Grow-only scratch arrays, so steady-state steps allocate nothing large. */
@@ -49,7 +51,6 @@ interface DecodeCarry {
   seqIds: number[];
   starts: number[];
   T: number;
-  set: number;
   presents: KvArray[][];
 }
 
@@ -70,15 +71,19 @@ export class OnnxRunner implements ModelRunner {
   private readonly scratch: Scratch;
   private readonly kvType: 'float32' | 'float16';
   private readonly keepDims: number[] | null;
+  private readonly decodeSlots: number | undefined;
   private closed = false;
   /**
-   * The last decode call's dense presents. When the next step decodes exactly the same rows,
-   * one position further, those presents already are its past: no gather needed.
+   * The previous execute's decode calls and their dense presents. When a decode call has exactly
+   * the rows of one of them, each one position further, those presents already are its past: no
+   * gather needed.
    */
-  private carry: DecodeCarry | null = null;
+  private carries: DecodeCarry[] = [];
+  private nextCarries: DecodeCarry[] = [];
+  /** Per decode call slot, the buffer set its presents went to last time (they alternate). */
+  private readonly slotSet: number[] = [];
   /** ONNX Runtime calls, and how many of them reused the previous decode's presents. */
   readonly counters = { calls: 0, carriedCalls: 0 };
-  private carryUsed = false;
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -102,6 +107,7 @@ export class OnnxRunner implements ModelRunner {
       );
     }
     this.kv = new PagedKv(this.geometry, this.numBlocks, this.blockSize);
+    this.decodeSlots = options.decodeSlots;
     const kvBytes = this.geometry.dtypeBytes;
     const logitsBytes = sig.logitsDtype === 'float16' ? 2 : 4;
     this.scratch = new Scratch((name) => (name === 'logits' ? logitsBytes : kvBytes));
@@ -114,16 +120,23 @@ export class OnnxRunner implements ModelRunner {
   async execute(sequences: RunnerSequence[]): Promise<RunnerStepOutput> {
     if (this.closed) throw new Error('the model runner is closed');
     const logits = new Map<number, Float32Array>();
-    this.carryUsed = false;
-    for (const group of planGroups(sequences, this.sig.positionIds !== null)) {
-      await this.runGroup(group, logits);
+    this.nextCarries = [];
+    let decodeSlot = 0;
+    for (const group of planGroups(sequences, this.sig.positionIds !== null, this.decodeSlots)) {
+      const isDecode = group.every((r) => r.tokenIds.length === 1);
+      await this.runGroup(group, logits, isDecode ? decodeSlot++ : -1);
     }
-    // A step without the carried rows decoding (preemption, all finished) ends the chain.
-    if (!this.carryUsed) this.carry = null;
+    // Carries live for one execute: a row that skipped it may have been recomputed elsewhere.
+    this.carries = this.nextCarries;
     return { logits };
   }
 
-  private async runGroup(rows: RunnerSequence[], out: Map<number, Float32Array>): Promise<void> {
+  /** `slot` numbers this execute's decode calls (-1 for other calls). */
+  private async runGroup(
+    rows: RunnerSequence[],
+    out: Map<number, Float32Array>,
+    slot: number,
+  ): Promise<void> {
     const { numKvHeads: H, headDim: D, numLayers } = this.geometry;
     const B = rows.length;
     let S = 0;
@@ -185,10 +198,16 @@ export class OnnxRunner implements ModelRunner {
       L,
       this.vocabSize,
     ]);
-    const isDecode = S === 1;
-    const carried = isDecode && this.continuesCarry(rows, P) ? this.carry : null;
-    // Decode presents alternate between two buffer sets so one can be the next step's past.
-    const set = isDecode ? (carried ? 1 - carried.set : 0) : 2;
+    const isDecode = slot >= 0;
+    const carried = isDecode ? this.findCarry(rows, P) : null;
+    // A decode slot's presents alternate between two buffer sets, so the set written last
+    // execute (which a carry may be reading now) is never overwritten.
+    let bufferName = 'prefill';
+    if (isDecode) {
+      const set = 1 - (this.slotSet[slot] ?? 1);
+      this.slotSet[slot] = set;
+      bufferName = `decode.${slot}.${set}`;
+    }
     const presents: KvArray[][] = [];
     for (let l = 0; l < numLayers; l++) {
       let pk: KvArray;
@@ -205,8 +224,8 @@ export class OnnxRunner implements ModelRunner {
       }
       feeds[this.sig.past[l].key] = new ort.Tensor(this.kvType, pk, [B, H, P, D]);
       feeds[this.sig.past[l].value] = new ort.Tensor(this.kvType, pv, [B, H, P, D]);
-      const ok = this.scratch.floats(`present.${set}.${l}.k`, B * H * T * D);
-      const ov = this.scratch.floats(`present.${set}.${l}.v`, B * H * T * D);
+      const ok = this.scratch.floats(`present.${bufferName}.${l}.k`, B * H * T * D);
+      const ov = this.scratch.floats(`present.${bufferName}.${l}.v`, B * H * T * D);
       fetches[this.sig.present[l].key] = new ort.Tensor(this.kvType, ok, [B, H, T, D]);
       fetches[this.sig.present[l].value] = new ort.Tensor(this.kvType, ov, [B, H, T, D]);
       presents.push([ok, ov]);
@@ -216,14 +235,12 @@ export class OnnxRunner implements ModelRunner {
     this.counters.calls++;
     if (carried) this.counters.carriedCalls++;
     if (isDecode) {
-      this.carry = {
+      this.nextCarries.push({
         seqIds: rows.map((r) => r.seqId),
         starts: rows.map((r) => r.startPosition),
         T,
-        set,
         presents,
-      };
-      this.carryUsed = true;
+      });
     }
 
     rows.forEach((r, b) => {
@@ -259,14 +276,18 @@ export class OnnxRunner implements ModelRunner {
     });
   }
 
-  /** Same rows in the same order, each one position further than in the carried call. */
-  private continuesCarry(rows: RunnerSequence[], P: number): boolean {
-    const c = this.carry;
-    if (!c || c.seqIds.length !== rows.length || c.T !== P) return false;
-    for (let i = 0; i < rows.length; i++) {
-      if (rows[i].seqId !== c.seqIds[i] || rows[i].startPosition !== c.starts[i] + 1) return false;
+  /** A previous decode call with the same rows in the same order, each one position further. */
+  private findCarry(rows: RunnerSequence[], P: number): DecodeCarry | null {
+    outer: for (const c of this.carries) {
+      if (c.seqIds.length !== rows.length || c.T !== P) continue;
+      for (let i = 0; i < rows.length; i++) {
+        if (rows[i].seqId !== c.seqIds[i] || rows[i].startPosition !== c.starts[i] + 1) {
+          continue outer;
+        }
+      }
+      return c;
     }
-    return true;
+    return null;
   }
 
   copyBlock(src: number, dst: number): void {

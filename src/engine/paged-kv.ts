@@ -82,6 +82,17 @@ export class PagedKv {
   ): void {
     const { numKvHeads: H, headDim: D } = this.geometry;
     const bs = this.blockSize;
+    if (count === 1) {
+      // A decode token: one head-sized copy per head, element by element (a subarray view per
+      // copy costs more than the copy itself at this size).
+      const base = blockTable[Math.floor(start / bs)] * this.blockElems + (start % bs) * D;
+      for (let h = 0; h < H; h++) {
+        const from = ((row * H + h) * T + slot) * D;
+        const to = base + h * this.headElems;
+        for (let d = 0; d < D; d++) pool[to + d] = src[from + d];
+      }
+      return;
+    }
     for (let h = 0; h < H; h++) {
       const rowBase = ((row * H + h) * T + slot) * D;
       let i = 0;

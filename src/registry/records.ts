@@ -59,11 +59,7 @@ export const DEFAULT_POLICY: Readonly<RolloutPolicy> = Object.freeze({
   autoPromoteAfter: 0,
 });
 
-export function servedName(model: string, version: string): string {
-  return `${model}@${version}`;
-}
-
-export function deploymentSummary(d: DeploymentRecord): DeploymentSummary {
+export function summaryOf(d: DeploymentRecord): DeploymentSummary {
   return {
     name: d.name,
     model: d.model,

@@ -31,23 +31,26 @@ describe('playground', () => {
     await input.press('Enter');
 
     const reply = page.locator('.message-assistant').last();
-    await reply
-      .locator('[data-status="done"]')
-      .or(reply.and(page.locator('[data-status="done"]')))
-      .waitFor();
+    await expect.poll(() => reply.getAttribute('data-status')).toBe('done');
     const text = (await reply.getByTestId('assistant-text').innerText()).trim();
     expect(text.length).toBeGreaterThan(0);
-    await expect
-      .poll(() => reply.getByTestId('served-model').innerText())
-      .toMatch(/^orchard-chat@\d+$/);
+    expect(await reply.getByTestId('served-model').innerText()).toMatch(/^orchard-chat@\d+$/);
     expect(await reply.getByTestId('ttft').innerText()).toMatch(/^\d+(\.\d+)? (ms|s)$/);
     expect(await reply.getByTestId('tokens-per-second').innerText()).toMatch(/^\d+(\.\d+)?$/);
     // The user's message is shown, and the composer is ready again.
-    await expect
-      .poll(() => page.locator('.message-user').last().innerText())
-      .toBe('Tell me about apple trees.');
+    expect(await page.locator('.message-user').last().innerText()).toBe(
+      'Tell me about apple trees.',
+    );
     expect(await input.inputValue()).toBe('');
-    expect(await page.getByRole('button', { name: 'Send' }).isVisible()).toBe(true);
+
+    // A follow-up continues the same conversation.
+    await input.fill('And pears?');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await expect.poll(() => page.locator('.message-assistant[data-status="done"]').count()).toBe(2);
+    expect(await page.locator('.message-user').allInnerTexts()).toEqual([
+      'Tell me about apple trees.',
+      'And pears?',
+    ]);
     expect(await unlabelledControls(page)).toEqual([]);
     await ui.screenshot('playground');
   });

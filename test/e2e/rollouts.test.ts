@@ -162,7 +162,8 @@ describe('deployments and metrics views', () => {
     ).toBe('true');
     await expect.poll(() => requestsLegend.innerText()).toMatch(/stable\s+\d+/);
     expect(await unlabelledControls(page)).toEqual([]);
-    await ui.screenshot('metrics', { fullPage: true });
+    await history.getByRole('button', { name: 'Last hour' }).click();
+    await ui.screenshot('metrics', { height: 1300 });
   });
 
   it('switches shadow mode and saves the auto-rollback policy', async () => {
@@ -217,6 +218,41 @@ describe('deployments and metrics views', () => {
     );
     // Every event the API knows is on the timeline.
     await expect.poll(() => card().locator('.timeline-item').count()).toBe(events.length);
+    expect(ui.pageErrors).toEqual([]);
+  });
+
+  it('creates a deployment and switches it blue-green', async () => {
+    const { page } = ui;
+    await ui.open('Deployments');
+    await page.getByRole('button', { name: 'New deployment' }).first().click();
+    const form = page.getByRole('form', { name: 'New deployment' });
+    await form.getByLabel('Deployment name').fill('chat-bg');
+    await form.getByLabel('Model').selectOption('orchard-chat');
+    await form.getByLabel('Version').selectOption('1');
+    await form.getByRole('button', { name: 'Create' }).click();
+    const bg = page.locator('#dep-chat-bg');
+    await expect.poll(() => bg.getByTestId('stable-version').innerText()).toBe('orchard-chat@1');
+    const ask = async () =>
+      (
+        await client.chat.completions.create({
+          model: 'chat-bg',
+          messages: [{ role: 'user', content: 'Hi' }],
+          max_tokens: 4,
+        })
+      ).model;
+    expect(await ask()).toBe('orchard-chat@1');
+
+    await bg.getByLabel('Version to deploy').selectOption('2');
+    await bg.getByRole('button', { name: 'Deploy', exact: true }).click();
+    await page
+      .getByRole('dialog', { name: 'Deploy orchard-chat@2?' })
+      .getByRole('button', { name: 'Deploy' })
+      .click();
+    await expect
+      .poll(() => bg.getByTestId('stable-version').innerText(), { timeout: 60_000 })
+      .toBe('orchard-chat@2');
+    expect(await ask()).toBe('orchard-chat@2');
+    await bg.locator('.timeline-item[data-kind="deploy"]').waitFor();
     expect(ui.pageErrors).toEqual([]);
   });
 });

@@ -149,11 +149,17 @@ describe('settings', () => {
     // The Electron preload bridge, faked at the edge: the page only sees window.orchard.
     await context.addInitScript(() => {
       const calls: unknown[] = [];
+      let startAtLogin = false;
       (window as unknown as { __bridgeCalls: unknown[] }).__bridgeCalls = calls;
       (window as unknown as { orchard: unknown }).orchard = {
         appVersion: async () => '9.9.9',
-        getStartAtLogin: async () => false,
-        setStartAtLogin: async (enabled: boolean) => calls.push(['setStartAtLogin', enabled]),
+        getStartAtLogin: async () => startAtLogin,
+        setStartAtLogin: async (enabled: boolean) => {
+          calls.push(['setStartAtLogin', enabled]);
+          startAtLogin = enabled;
+          return startAtLogin;
+        },
+        onStartAtLoginChanged: () => () => undefined,
         openDataFolder: async () => calls.push(['openDataFolder']),
         revealLogs: async () => calls.push(['revealLogs']),
       };
@@ -162,6 +168,7 @@ describe('settings', () => {
     await page.goto(ui.service.newUiUrl());
     await page.goto(`${ui.urls.baseUrl}/#/settings`);
     const toggle = page.getByRole('checkbox', { name: 'Start Orchard when I log in' });
+    await expect.poll(() => toggle.isEnabled()).toBe(true);
     await toggle.check();
     await page.getByRole('button', { name: 'Open data folder' }).click();
     await page.getByText('Orchard desktop 9.9.9').waitFor();
@@ -169,6 +176,7 @@ describe('settings', () => {
       () => (window as unknown as { __bridgeCalls: unknown[] }).__bridgeCalls,
     );
     expect(calls).toEqual([['setStartAtLogin', true], ['openDataFolder']]);
+    expect(await toggle.isChecked()).toBe(true);
     await context.close();
   });
 });

@@ -174,6 +174,58 @@ describe('OnnxRunner over paged KV blocks', () => {
     expect(runner.counters.carriedCalls - carriedBefore).toBe(5);
   });
 
+  it('decode batches split into several calls keep carrying and match dense logits', async () => {
+    const session = await openModelSession(CHAT_MODEL, { executionProvider: 'cpu', threads: 2 });
+    // A tiny slot budget: 16 rows of ~30-70 positions become 2 calls of 8.
+    const split = new OnnxRunner(session.session, session.config, session.signature, {
+      kvCacheBytes: 16 * 1024 * 1024,
+      blockSize: 16,
+      decodeSlots: 256,
+    });
+    try {
+      const tok = await loadModelTokenizer(CHAT_MODEL);
+      const rows = Array.from({ length: 16 }, (_, i) =>
+        tok.encode(promptText(40 + i, 8 + ((i * 5) % 30)), { addSpecialTokens: false }),
+      );
+      const V = split.vocabSize;
+      const dense = await Promise.all(rows.map((p) => reference.logits(p)));
+      const blocks = new Blocks();
+      const tables = rows.map((p) => blocks.table(p.length, split.blockSize));
+      const done = rows.map((p) => p.length - 5);
+      await split.execute(
+        rows.map((p, i) => ({
+          seqId: i,
+          tokenIds: p.slice(0, done[i]),
+          startPosition: 0,
+          blockTable: tables[i],
+          numLogits: 0,
+        })),
+      );
+      for (let step = 0; step < 5; step++) {
+        const seqs: RunnerSequence[] = rows.map((p, i) => ({
+          seqId: i,
+          tokenIds: [p[done[i]]],
+          startPosition: done[i],
+          blockTable: tables[i],
+          numLogits: 1,
+        }));
+        const calls = split.counters.calls;
+        const out = await split.execute(seqs);
+        expect(split.counters.calls - calls).toBe(2);
+        for (const s of seqs) {
+          const i = s.seqId;
+          const want = dense[i].subarray(done[i] * V, (done[i] + 1) * V);
+          expect(maxAbsDiff(out.logits.get(i)!, want)).toBeLessThan(1e-4);
+          done[i]++;
+        }
+      }
+      // After the first decode step, both calls of every step reuse their own carried presents.
+      expect(split.counters.carriedCalls).toBe(8);
+    } finally {
+      await split.close();
+    }
+  });
+
   it('copyBlock carries keys and values to a new block (copy-on-write)', async () => {
     const blocks = new Blocks();
     const prompt = prompts[2];

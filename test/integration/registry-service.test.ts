@@ -164,6 +164,32 @@ describe('registry in a running service', () => {
     });
   });
 
+  it('publishes rollout and job events on the SSE stream', async () => {
+    const controller = new AbortController();
+    const res = await t.api('/api/events', { signal: controller.signal });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const seen = (async () => {
+      while (!(text.includes('event: rollout') && text.includes('event: job'))) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value);
+      }
+    })();
+    const policy = (await getJson<DeploymentSummary>('/api/deployments/orchard-chat')).policy;
+    await t.api('/api/deployments/orchard-chat/policy', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...policy, minRequests: policy.minRequests + 1 }),
+    });
+    await postJson(t, '/api/models/pull', { repo: 'orchard/missing' });
+    await seen;
+    controller.abort();
+    expect(text).toMatch(/event: rollout\ndata: \{[^\n]*"kind":"policy"/);
+    expect(text).toMatch(/event: job\ndata: \{[^\n]*"kind":"pull"/);
+  });
+
   it('imports a folder over the admin API', async () => {
     const src = path.join(scratch, 'my-model');
     await fs.cp(path.join(SHIPPED_DIR, 'orchard-chat-2'), src, { recursive: true });

@@ -18,6 +18,8 @@ export function formatCount(n: number | null | undefined): string {
   if (Math.abs(n) >= 1e9) return `${(n / 1e9).toFixed(1)}B`;
   if (Math.abs(n) >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
   if (Math.abs(n) >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
+  // Axis ticks between whole numbers (0.5) must not print as a repeated "1".
+  if (!Number.isInteger(n) && Math.abs(n) < 10) return n.toFixed(1);
   return Math.round(n).toLocaleString('en-US');
 }
 

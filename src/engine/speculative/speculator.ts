@@ -135,7 +135,7 @@ export class Speculator {
         if (proposal.length === 0) continue;
         this.step.lookups.set(seq, proposal);
         seq.plannedDrafts = proposal.length;
-      } else {
+      } else if (mode === 'draft') {
         seq.plannedDrafts = bestNumDrafts(alpha, c.draftCost, c.minDrafts, c.maxDrafts);
       }
     }

@@ -1,7 +1,7 @@
 /** Deployments and rollouts: create, blue-green deploy, canary/shadow, promote, rollback, policy. */
 import type { FastifyInstance } from 'fastify';
 import type { RegistryRuntime } from '../../deploy/registry-runtime.js';
-import { summaryOf } from '../../deploy/rollouts.js';
+import { summaryOf } from '../../registry/records.js';
 import type { DeploymentSummary, MetricsBucket, RolloutEvent } from '../../shared/admin-api.js';
 import { parseWith } from '../openai/validate.js';
 import {

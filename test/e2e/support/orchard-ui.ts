@@ -29,8 +29,8 @@ export interface OrchardUi {
   pageErrors: string[];
   /** Opens a view by its hash route and waits for its heading. */
   open(view: string, heading?: string): Promise<void>;
-  /** Saves docs/screenshots/<name>.png of the current viewport (or the whole page). */
-  screenshot(name: string, options?: { fullPage?: boolean }): Promise<void>;
+  /** Saves docs/screenshots/<name>.png of the viewport, optionally made taller for the shot. */
+  screenshot(name: string, options?: { height?: number }): Promise<void>;
   /** Authorised JSON call to the service (Bearer key), for checking what the UI did. */
   api<T>(method: string, route: string, body?: unknown): Promise<T>;
   close(): Promise<void>;
@@ -89,12 +89,13 @@ export async function startOrchardUi(options: StartOptions = {}): Promise<Orchar
     },
     async screenshot(name, shotOptions) {
       fs.mkdirSync(SCREENSHOTS, { recursive: true });
+      const size = page.viewportSize();
+      if (shotOptions?.height && size)
+        await page.setViewportSize({ ...size, height: shotOptions.height });
       // Let charts and transitions settle on their latest data.
       await page.waitForTimeout(300);
-      await page.screenshot({
-        path: path.join(SCREENSHOTS, `${name}.png`),
-        fullPage: shotOptions?.fullPage ?? false,
-      });
+      await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+      if (shotOptions?.height && size) await page.setViewportSize(size);
     },
     async api<T>(method: string, route: string, body?: unknown): Promise<T> {
       const res = await fetch(`${base}${route}`, {

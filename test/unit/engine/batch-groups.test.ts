@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planGroups } from '../../../src/engine/batch-groups.js';
+import { DECODE_SLOTS, planGroups, splitDecodes } from '../../../src/engine/batch-groups.js';
 import type { RunnerSequence } from '../../../src/engine/runner-types.js';
 
 function seq(seqId: number, len: number, start: number): RunnerSequence {
@@ -31,6 +31,35 @@ describe('planGroups', () => {
   it('without position_ids only rows of the same start and length share a call', () => {
     const groups = planGroups([seq(0, 1, 10), seq(1, 1, 10), seq(2, 1, 11), seq(3, 5, 10)], false);
     expect(ids(groups)).toEqual([[0, 1], [2], [3]]);
+  });
+});
+
+describe('splitDecodes', () => {
+  it('keeps a decode batch whole while rows × context fit the slot budget', () => {
+    const rows = Array.from({ length: 64 }, (_, i) => seq(i, 1, 50 + i));
+    expect(splitDecodes(rows)).toEqual([rows]);
+  });
+
+  it('splits a long-context decode batch into balanced calls, longest contexts together', () => {
+    const rows = Array.from({ length: 64 }, (_, i) => seq(i, 1, (i % 2 === 0 ? 400 : 440) + i));
+    const calls = splitDecodes(rows);
+    expect(calls.length).toBe(Math.ceil((64 * (440 + 63 + 1)) / DECODE_SLOTS));
+    expect(calls.map((c) => c.length)).toEqual(calls.map(() => 64 / calls.length));
+    expect(
+      calls
+        .flat()
+        .map((s) => s.seqId)
+        .sort((a, b) => a - b),
+    ).toEqual(rows.map((s) => s.seqId));
+    for (let i = 1; i < calls.length; i++) {
+      expect(calls[i][0].startPosition).toBeLessThanOrEqual(calls[i - 1].at(-1)!.startPosition);
+    }
+  });
+
+  it('never makes calls of fewer than 8 rows', () => {
+    const rows = Array.from({ length: 12 }, (_, i) => seq(i, 1, 1000));
+    expect(splitDecodes(rows)).toHaveLength(1);
+    expect(splitDecodes(Array.from({ length: 16 }, (_, i) => seq(i, 1, 1000)))).toHaveLength(2);
   });
 });
 

@@ -14,6 +14,11 @@ const ROWS: Array<{ label: string; metric: LiveMetric; format: (v: number | null
   { label: 'Waiting', metric: 'waiting', format: (v) => formatCount(v) },
   { label: 'KV cache usage', metric: 'kvUsage', format: (v) => formatPercent(v, 1) },
   { label: 'Prefix cache hit rate', metric: 'prefixHitRate', format: (v) => formatPercent(v, 1) },
+  {
+    label: 'Draft acceptance (speculative)',
+    metric: 'draftAcceptance',
+    format: (v) => formatPercent(v, 1),
+  },
 ];
 
 export function CompareTable({ targets, history }: { targets: Target[]; history: LiveSnapshot[] }) {

@@ -14,7 +14,8 @@ export type LiveMetric =
   | 'running'
   | 'waiting'
   | 'kvUsage'
-  | 'prefixHitRate';
+  | 'prefixHitRate'
+  | 'draftAcceptance';
 
 function loadedOf(s: LiveSnapshot, servedName: string): LoadedVersionView | undefined {
   return s.loaded.find((l) => l.servedName === servedName);
@@ -52,6 +53,11 @@ export function liveValue(
       return v.stats.kv.usage;
     case 'prefixHitRate':
       return v.stats.prefixCache.hitRate;
+    case 'draftAcceptance':
+      // Only meaningful once speculative decoding proposed something.
+      return v.stats.speculative && v.stats.speculative.proposed > 0
+        ? v.stats.speculative.acceptanceRate
+        : null;
     case 'throughput': {
       if (i === 0) return null;
       const prev = loadedOf(history[i - 1], servedName);

@@ -89,7 +89,7 @@ export function MessageList({ turns }: { turns: Turn[] }) {
                 </div>
               ) : (
                 <div className="bubble" data-testid="assistant-text">
-                  {t.content ||
+                  {t.content.trimStart() ||
                     (t.status === 'streaming' ? '' : <span className="faint">(no text)</span>)}
                   {t.status === 'streaming' ? <span className="caret" aria-hidden="true" /> : null}
                 </div>

@@ -15,16 +15,19 @@ export function DesktopSettings() {
     const b = desktopBridge();
     if (!b) return;
     let live = true;
-    b.getStartAtLogin?.().then(
+    b.getStartAtLogin().then(
       (v) => live && setStartAtLogin(v),
       (e: unknown) => live && setError(errorMessage(e)),
     );
-    b.appVersion?.().then(
+    b.appVersion().then(
       (v) => live && setAppVersion(v),
       () => undefined,
     );
+    // The tray menu can change it too.
+    const off = b.onStartAtLoginChanged((v) => live && setStartAtLogin(v));
     return () => {
       live = false;
+      off();
     };
   }, []);
 
@@ -41,49 +44,35 @@ export function DesktopSettings() {
     setError(null);
     setStartAtLogin(enabled);
     try {
-      await bridge.setStartAtLogin?.(enabled);
+      setStartAtLogin(await bridge.setStartAtLogin(enabled));
     } catch (e) {
       setStartAtLogin(!enabled);
       setError(errorMessage(e));
     }
   };
+  const run = (action: () => Promise<unknown>) => {
+    setError(null);
+    action().catch((e: unknown) => setError(errorMessage(e)));
+  };
 
   return (
     <div className="stack">
-      {bridge.setStartAtLogin ? (
-        <label className="switch">
-          <input
-            type="checkbox"
-            checked={startAtLogin ?? false}
-            disabled={startAtLogin === null}
-            onChange={(e) => void toggle(e.target.checked)}
-          />
-          <span>Start Orchard when I log in</span>
-        </label>
-      ) : null}
+      <label className="switch">
+        <input
+          type="checkbox"
+          checked={startAtLogin ?? false}
+          disabled={startAtLogin === null}
+          onChange={(e) => void toggle(e.target.checked)}
+        />
+        <span>Start Orchard when I log in</span>
+      </label>
       <div className="row wrap">
-        {bridge.openDataFolder ? (
-          <button
-            type="button"
-            className="btn"
-            onClick={() =>
-              void bridge.openDataFolder?.().catch((e: unknown) => setError(errorMessage(e)))
-            }
-          >
-            <Icon name="folder" size={16} /> Open data folder
-          </button>
-        ) : null}
-        {bridge.revealLogs ? (
-          <button
-            type="button"
-            className="btn"
-            onClick={() =>
-              void bridge.revealLogs?.().catch((e: unknown) => setError(errorMessage(e)))
-            }
-          >
-            <Icon name="logs" size={16} /> Show log files
-          </button>
-        ) : null}
+        <button type="button" className="btn" onClick={() => run(bridge.openDataFolder)}>
+          <Icon name="folder" size={16} /> Open data folder
+        </button>
+        <button type="button" className="btn" onClick={() => run(bridge.revealLogs)}>
+          <Icon name="logs" size={16} /> Show log files
+        </button>
       </div>
       {appVersion ? <p className="faint">Orchard desktop {appVersion}</p> : null}
       <InlineError message={error} onDismiss={() => setError(null)} />

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineCore } from '../../../../src/engine/engine-core.js';
+import { InvalidRequestError } from '../../../../src/shared/errors.js';
 import type { SpeculativeMode } from '../../../../src/shared/sampling.js';
 import { Collector, EOS, greedy, makeCore, runUntilIdle, tokens } from '../drive.js';
 import type { FakeRunner } from '../fake-runner.js';
@@ -93,6 +94,17 @@ describe('speculative decoding in the engine core (fake models)', () => {
     expect(runner.log.filter((r) => r.seqId === offSeq).every((r) => r.numLogits <= 1)).toBe(true);
     expect(runner.log.some((r) => r.seqId === 0 && r.numLogits > 1)).toBe(true);
     expect(runner.log.some((r) => r.seqId === 3 && r.numLogits > 1)).toBe(true);
+  });
+
+  it('rejects an unknown mode', () => {
+    const { core } = makeSpecCore();
+    expect(() =>
+      core.addRequest({
+        id: 'bad',
+        promptTokenIds: [1, 2],
+        params: greedy({ speculative: 'medusa' as SpeculativeMode }),
+      }),
+    ).toThrow(InvalidRequestError);
   });
 
   it('without a draft model, draft requests decode plainly', async () => {
