@@ -1,10 +1,11 @@
 /**
  * Speculative decoding benchmark (`npm run bench:spec`; `--quick` for a smoke run, `--sweep` to
- * also measure where speculation stops paying as streams are added). In one run, on one engine
- * (orchard-chat-1 with orchard-draft loaded), greedy decoding tokens/s without speculation,
- * with the draft model and with prompt lookup, at 1, 8 and 32 concurrent streams. The modes
- * take turns round after round, so a busy machine slows them alike. Greedy outputs are
- * identical in every mode, so every mode generates the same tokens.
+ * also measure where speculation stops paying as streams are added). In one run, greedy
+ * decoding tokens/s of orchard-chat-1 without speculation, with the draft model (orchard-draft;
+ * as shipped, taking free prompt-lookup proposals when they promise more, and the draft model
+ * alone) and with prompt lookup, at 1, 8 and 32 concurrent streams. The variants take turns
+ * round after round, in a rotating order, so a busy machine slows them alike. Greedy output is
+ * the same in every variant (checked), so every variant generates the same tokens.
  * Prints a table and writes bench/results/spec-<date>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -29,15 +30,34 @@ const MODEL = path.resolve(arg('--model', path.join(ROOT, 'resources/models/orch
 const DRAFT = path.resolve(arg('--draft', path.join(ROOT, 'resources/models/orchard-draft')));
 
 const P = quick
-  ? { levels: [1, 8, 32], rounds: [2, 1, 1], singlePrompts: 2, outLen: 48, sweepLevels: [1, 4, 8] }
+  ? {
+      levels: [1, 8, 32],
+      rounds: [2, 1, 1],
+      singlePrompts: 2,
+      outLen: 48,
+      sweepLevels: [1, 4, 8, 16],
+    }
   : {
       levels: [1, 8, 32],
-      rounds: [4, 2, 2],
+      rounds: [4, 3, 2],
       singlePrompts: 4,
       outLen: 128,
-      sweepLevels: [1, 2, 4, 6, 8, 12, 16, 24],
+      sweepLevels: [1, 2, 4, 8, 12, 16, 24, 32],
     };
-const MODES: SpeculativeMode[] = ['off', 'draft', 'lookup'];
+
+interface Variant {
+  name: string;
+  mode: SpeculativeMode;
+  /** Which loaded engine: 'main', or 'draftOnly' (draft model without lookup proposals). */
+  engine: 'main' | 'draftOnly';
+}
+
+const VARIANTS: Variant[] = [
+  { name: 'off', mode: 'off', engine: 'main' },
+  { name: 'draft', mode: 'draft', engine: 'main' },
+  { name: 'draft model only', mode: 'draft', engine: 'draftOnly' },
+  { name: 'lookup', mode: 'lookup', engine: 'main' },
+];
 
 const now = () => performance.now();
 const log = (s: string) => process.stderr.write(s + '\n');
@@ -90,10 +110,10 @@ function specDelta(a: EngineStats['speculative'], b: EngineStats['speculative'])
   };
 }
 
-/** `streams` prompts at once (or `prompts` one after another for a single stream). */
+/** `streams` prompts at once (or `singlePrompts` one after another for a single stream). */
 async function runOnce(
   engine: EngineHost,
-  mode: SpeculativeMode,
+  variant: Variant,
   streams: number,
   seedBase: number,
   outputs: Map<number, number[]>,
@@ -106,20 +126,14 @@ async function runOnce(
     const seen = outputs.get(seed);
     if (seen === undefined) outputs.set(seed, out);
     else if (seen.join() !== out.join())
-      throw new Error(`mode ${mode}: greedy output differs for prompt ${seed}`);
+      throw new Error(`${variant.name}: greedy output differs for prompt ${seed}`);
   };
+  const one = async (seed: number) =>
+    record(seed, await stream(engine, chatPrompt(engine.tokenizer, seed), variant.mode));
   if (streams === 1) {
-    for (let i = 0; i < P.singlePrompts; i++) {
-      const seed = seedBase + i;
-      record(seed, await stream(engine, chatPrompt(engine.tokenizer, seed), mode));
-    }
+    for (let i = 0; i < P.singlePrompts; i++) await one(seedBase + i);
   } else {
-    await Promise.all(
-      Array.from({ length: streams }, async (_, i) => {
-        const seed = seedBase + i;
-        record(seed, await stream(engine, chatPrompt(engine.tokenizer, seed), mode));
-      }),
-    );
+    await Promise.all(Array.from({ length: streams }, (_, i) => one(seedBase + i)));
   }
   const wallS = (now() - t0) / 1000;
   const after = (await engine.refreshStats()).speculative;
@@ -128,7 +142,7 @@ async function runOnce(
 
 interface LevelResult {
   streams: number;
-  mode: SpeculativeMode;
+  variant: string;
   tokPerS: number;
   speedup: number;
   acceptanceRate: number;
@@ -138,31 +152,35 @@ interface LevelResult {
 }
 
 async function measure(
-  engine: EngineHost,
+  engines: Record<Variant['engine'], EngineHost>,
   streams: number,
   rounds: number,
   seedBase: number,
 ): Promise<LevelResult[]> {
   const outputs = new Map<number, number[]>();
-  const sums = new Map<SpeculativeMode, Run>(
-    MODES.map((m) => [m, { tokens: 0, wallS: 0, proposed: 0, accepted: 0, verifications: 0 }]),
-  );
+  const sums = VARIANTS.map((): Run => ({
+    tokens: 0,
+    wallS: 0,
+    proposed: 0,
+    accepted: 0,
+    verifications: 0,
+  }));
   for (let r = 0; r < rounds; r++) {
-    // Rotate the order each round so no mode always runs first (or right after another).
-    const order = MODES.map((_, i) => MODES[(i + r) % MODES.length]);
-    for (const mode of order) {
-      const run = await runOnce(engine, mode, streams, seedBase + 100 * r, outputs);
-      const s = sums.get(mode)!;
-      for (const k of Object.keys(s) as (keyof Run)[]) s[k] += run[k];
+    // Rotate the order each round so no variant always runs first (or after the same one).
+    for (let j = 0; j < VARIANTS.length; j++) {
+      const i = (j + r) % VARIANTS.length;
+      const v = VARIANTS[i];
+      const run = await runOnce(engines[v.engine], v, streams, seedBase + 100 * r, outputs);
+      for (const k of Object.keys(run) as (keyof Run)[]) sums[i][k] += run[k];
     }
   }
-  const offRate = sums.get('off')!.tokens / sums.get('off')!.wallS;
-  return MODES.map((mode) => {
-    const s = sums.get(mode)!;
+  const offRate = sums[0].tokens / sums[0].wallS;
+  return VARIANTS.map((v, i) => {
+    const s = sums[i];
     const tokPerS = s.tokens / s.wallS;
     return {
       streams,
-      mode,
+      variant: v.name,
       tokPerS,
       speedup: tokPerS / offRate,
       acceptanceRate: s.proposed === 0 ? 0 : s.accepted / s.proposed,
@@ -174,79 +192,76 @@ async function measure(
   });
 }
 
+async function loadBoth(options: EngineOptions): Promise<Record<Variant['engine'], EngineHost>> {
+  const main = await loadEngine(MODEL, options);
+  const draftOnly = await loadEngine(MODEL, { ...options, speculativeDraftUsesLookup: false });
+  const engines = { main, draftOnly };
+  for (const v of VARIANTS)
+    await stream(engines[v.engine], chatPrompt(main.tokenizer, 424242), v.mode);
+  return engines;
+}
+
 async function main(): Promise<void> {
   const options: EngineOptions = {
     ...engineOptionsFromSettings(defaultSettings()),
+    // Plenty for 32 streams here; two engines are loaded at once.
+    kvCacheBytes: 64 * 1024 * 1024,
     draftModelDir: DRAFT,
     speculative: 'off',
   };
   log(`model ${MODEL}, draft ${DRAFT}; ${quick ? 'quick run' : 'full run'}`);
-  const engine = await loadEngine(MODEL, options);
-  for (const mode of MODES) await stream(engine, chatPrompt(engine.tokenizer, 424242), mode); // warm-up
-
+  let engines = await loadBoth(options);
   const results: LevelResult[] = [];
   for (const [i, streams] of P.levels.entries()) {
     log(`${streams} stream(s)…`);
-    results.push(...(await measure(engine, streams, P.rounds[i], 10_000 * (i + 1))));
+    results.push(...(await measure(engines, streams, P.rounds[i], 10_000 * (i + 1))));
   }
-  const config = {
-    maxRunning: options.speculativeMaxRunning ?? 8,
-    maxDrafts: options.speculativeMaxDrafts ?? 8,
-  };
-  await engine.unload();
+  await Promise.all(Object.values(engines).map((e) => e.unload()));
 
   // Speculation forced on at every batch size: where does it stop paying?
   const sweepResults: LevelResult[] = [];
   if (sweep) {
-    const forced = await loadEngine(MODEL, { ...options, speculativeMaxRunning: 1_000_000 });
-    for (const mode of MODES) await stream(forced, chatPrompt(forced.tokenizer, 424242), mode);
+    engines = await loadBoth({ ...options, speculativeMaxRunning: 1_000_000 });
     for (const [i, streams] of P.sweepLevels.entries()) {
       log(`sweep: ${streams} stream(s), speculation always on…`);
       sweepResults.push(
-        ...(await measure(forced, streams, streams === 1 ? 2 : 1, 500_000 + 1000 * i)),
+        ...(await measure(engines, streams, streams === 1 ? 2 : 1, 500_000 + 1000 * i)),
       );
     }
-    await forced.unload();
+    await Promise.all(Object.values(engines).map((e) => e.unload()));
   }
 
   const rows = (rs: LevelResult[]) =>
     rs.map((r) => [
       String(r.streams),
-      r.mode,
+      r.variant,
       r.tokPerS,
       `${fmt(r.speedup)}x`,
-      r.mode === 'off' ? '-' : `${(100 * r.acceptanceRate).toFixed(0)}%`,
-      r.mode === 'off' ? '-' : r.meanAcceptedLength,
+      r.variant === 'off' ? '-' : `${(100 * r.acceptanceRate).toFixed(0)}%`,
+      r.variant === 'off' ? '-' : r.meanAcceptedLength,
     ]);
   const headers = ['streams', 'speculation', 'tok/s', 'vs off', 'accepted', 'tokens/verify'];
   console.log(`\nSpeculative decoding, greedy, ${P.outLen} tokens per stream (${MODEL})`);
   console.log(table(headers, rows(results)));
   if (sweep) {
-    console.log('\nSweep with speculation forced on at every batch size:');
+    console.log('\nSpeculation forced on at every batch size:');
     console.log(table(headers, rows(sweepResults)));
   }
 
   const date = new Date().toISOString();
   const file = path.join(ROOT, 'bench/results', `spec-${date.replace(/[:.]/g, '-')}.json`);
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        date,
-        quick,
-        model: MODEL,
-        draft: DRAFT,
-        options,
-        speculative: config,
-        workload: P,
-        results,
-        sweep: sweepResults,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
+  const json = {
+    date,
+    quick,
+    model: MODEL,
+    draft: DRAFT,
+    options,
+    workload: P,
+    results,
+    sweep: sweepResults,
+  };
+  writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
   log(`wrote ${path.relative(ROOT, file)}`);
 }
 

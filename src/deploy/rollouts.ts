@@ -392,41 +392,61 @@ export class RolloutController {
     return summaryOf(next);
   }
 
-  setSpeculative(name: string, mode: DeploymentSummary['speculative']): DeploymentSummary {
+  /**
+   * Engines take their speculative mode at load, so the deployment's loaded versions reload
+   * with the new mode (after their in-flight requests). If they cannot — e.g. the draft model
+   * does not share the tokenizer — the old mode comes back and the event log says why.
+   */
+  setSpeculative(name: string, mode: DeploymentSummary['speculative']): Promise<DeploymentSummary> {
     if (!['off', 'draft', 'lookup', 'default'].includes(mode)) {
       throw new InvalidRequestError(
         `speculative mode must be off, draft, lookup or default; got '${String(mode)}'.`,
         'mode',
       );
     }
-    const d = this.registry.deployments.get(name);
-    const next = this.apply(
-      name,
-      { speculative: mode },
-      {
-        kind: 'speculative',
-        fromVersion: null,
-        toVersion: null,
-        detail: `speculative decoding ${d.speculative} → ${mode}`,
-      },
-    );
-    // Engines take their speculative mode at load: loaded versions reload once their
-    // in-flight requests have finished.
-    for (const id of [d.stableVersionId, d.candidate?.versionId]) {
-      const v = id === undefined ? null : this.registry.versions.byId(id);
-      if (!v) continue;
-      const target = this.deps.targetOf(v);
-      if (!this.deps.lifecycle.isLoaded(target.key)) continue;
-      this.deps.lifecycle
-        .reload(target)
-        .catch((err: Error) =>
-          this.deps.logger.warn(
-            { model: target.key, err },
-            'reload with the new speculative mode failed',
-          ),
+    return this.exclusive(name, async () => {
+      const d = this.registry.deployments.get(name);
+      if (d.speculative === mode) return summaryOf(d);
+      const next = this.apply(
+        name,
+        { speculative: mode },
+        {
+          kind: 'speculative',
+          fromVersion: null,
+          toVersion: null,
+          detail: `speculative decoding ${d.speculative} → ${mode}`,
+        },
+      );
+      const loaded = [d.stableVersionId, d.candidate?.versionId]
+        .map((id) => (id === undefined ? null : this.registry.versions.byId(id)))
+        .filter((v): v is VersionRecord => v !== null)
+        .filter((v) => this.deps.lifecycle.isLoaded(this.deps.targetOf(v).key));
+      try {
+        for (const v of loaded) await this.deps.lifecycle.reload(this.deps.targetOf(v));
+      } catch (err) {
+        this.apply(
+          name,
+          { speculative: d.speculative },
+          {
+            kind: 'speculative',
+            fromVersion: null,
+            toVersion: null,
+            detail: `speculative decoding ${mode} could not load, back to ${d.speculative}: ${(err as Error).message}`,
+          },
         );
-    }
-    return summaryOf(next);
+        for (const v of loaded) {
+          await this.deps.lifecycle.reload(this.deps.targetOf(v)).catch(() => undefined);
+        }
+        throw new OrchardError(
+          `Speculative decoding '${mode}' could not be loaded for '${name}': ${(err as Error).message}`,
+          422,
+          'invalid_request_error',
+          'mode',
+          'load_failed',
+        );
+      }
+      return summaryOf(next);
+    });
   }
 
   /** Live outcome of a request the deployment served (stable or canary). */

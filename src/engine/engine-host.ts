@@ -15,7 +15,7 @@ import {
 import type { HostMessage, WorkerError, WorkerMessage } from '../shared/engine-protocol.js';
 import { ChoiceText } from './choice-text.js';
 import type { TokenText } from './choice-text.js';
-import type { CoreOutput } from './core-types.js';
+import type { CoreOutput, CoreRequest } from './core-types.js';
 import { loadModelTokenizer } from './model-tokenizer.js';
 import type { HfModelTokenizer } from './model-tokenizer.js';
 import type {
@@ -120,8 +120,31 @@ export class EngineHost implements Engine {
     });
   }
 
+  private outbox: CoreRequest[] = [];
+  private outboxAborts: string[] = [];
+
   private send(message: HostMessage): void {
     this.worker.postMessage(message);
+  }
+
+  /** Queues a request; everything queued in this tick is posted as one message. */
+  private submit(request: CoreRequest): void {
+    this.outbox.push(request);
+    if (this.outbox.length > 1) return;
+    queueMicrotask(() => {
+      const requests = this.outbox;
+      const aborts = this.outboxAborts;
+      this.outbox = [];
+      this.outboxAborts = [];
+      this.send({ type: 'generate', requests });
+      for (const requestId of aborts) this.send({ type: 'abort', requestId });
+    });
+  }
+
+  /** An abort never overtakes the request it cancels. */
+  private abortRequest(requestId: string): void {
+    if (this.outbox.length > 0) this.outboxAborts.push(requestId);
+    else this.send({ type: 'abort', requestId });
   }
 
   private onMessage(m: WorkerMessage): void {
@@ -225,10 +248,10 @@ export class EngineHost implements Engine {
     }
     this.channels.set(id, channel);
     let workerDone = false;
-    const onAbort = (): void => this.send({ type: 'abort', requestId: id });
+    const onAbort = (): void => this.abortRequest(id);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      this.send({ type: 'generate', request: { id, promptTokenIds, params } });
+      this.submit({ id, promptTokenIds, params });
       for (;;) {
         const ev = await channel.next();
         if (ev.kind === 'error') {
@@ -270,8 +293,7 @@ export class EngineHost implements Engine {
       signal?.removeEventListener('abort', onAbort);
       this.channels.delete(id);
       // Stop strings end a request before the core knows; so does a consumer that stops reading.
-      if (!workerDone && !this.failure && !this.unloaded)
-        this.send({ type: 'abort', requestId: id });
+      if (!workerDone && !this.failure && !this.unloaded) this.abortRequest(id);
     }
   }
 

@@ -106,13 +106,15 @@ async function load(modelDir: string, options: EngineOptions): Promise<void> {
 function apply(message: HostMessage, c: EngineCore): void {
   switch (message.type) {
     case 'generate': {
-      const id = message.request.id;
-      try {
-        c.addRequest(message.request);
-        acceptedAt.set(id, performance.now());
-        post({ type: 'accepted', requestId: id });
-      } catch (err) {
-        post({ type: 'rejected', requestId: id, error: toWorkerError(err) });
+      for (const request of message.requests) {
+        const id = request.id;
+        try {
+          c.addRequest(request);
+          acceptedAt.set(id, performance.now());
+          post({ type: 'accepted', requestId: id });
+        } catch (err) {
+          post({ type: 'rejected', requestId: id, error: toWorkerError(err) });
+        }
       }
       return;
     }
@@ -126,6 +128,21 @@ function apply(message: HostMessage, c: EngineCore): void {
     default:
       return;
   }
+}
+
+let loopScheduled = false;
+
+/**
+ * Starts the loop on the next turn rather than on the first message, so requests posted together
+ * (a burst of clients) are all in the inbox when the first step is planned.
+ */
+function scheduleLoop(): void {
+  if (loopScheduled || looping) return;
+  loopScheduled = true;
+  setImmediate(() => {
+    loopScheduled = false;
+    void runLoop();
+  });
 }
 
 async function runLoop(): Promise<void> {
@@ -195,15 +212,17 @@ port.on('message', (message: HostMessage) => {
     default:
       if (!core) {
         if (message.type === 'generate') {
-          post({
-            type: 'rejected',
-            requestId: message.request.id,
-            error: { kind: 'internal', message: 'the engine is not loaded' },
-          });
+          for (const request of message.requests) {
+            post({
+              type: 'rejected',
+              requestId: request.id,
+              error: { kind: 'internal', message: 'the engine is not loaded' },
+            });
+          }
         }
         return;
       }
       inbox.push(message);
-      void runLoop();
+      scheduleLoop();
   }
 });

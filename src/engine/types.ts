@@ -40,6 +40,11 @@ export interface EngineOptions {
   speculativeMaxRunning?: number;
   /** Most draft tokens verified per step (the draft length adapts between 1 and this). Default 8. */
   speculativeMaxDrafts?: number;
+  /**
+   * 'draft' mode also uses prompt-lookup proposals when they promise more than the draft model
+   * (they cost no draft-model run). Default true.
+   */
+  speculativeDraftUsesLookup?: boolean;
 }
 
 export interface ModelInfo {

@@ -10,11 +10,13 @@
  *   GET    /api/ps                                      → LoadedVersionDetail[]
  *   POST   /api/models/import        ImportRequest      → VersionSummary
  *   POST   /api/models/pull          PullRequest        → JobSummary (progress via /api/jobs/:id and SSE 'job')
+ *   GET    /api/jobs                                    → JobSummary[]
  *   GET    /api/jobs/:id                                → JobSummary
  *   POST   /api/models/:model/versions/:version/load    → VersionSummary
  *   POST   /api/models/:model/versions/:version/unload  → VersionSummary
  *   DELETE /api/models/:model/versions/:version         → { deleted: true }
  *   GET    /api/deployments                             → DeploymentSummary[]
+ *   GET    /api/deployments/:name                       → DeploymentSummary
  *   POST   /api/deployments          { name, model, version } → DeploymentSummary (create)
  *   POST   /api/deployments/:name/deploy   { version }  → DeploymentSummary (blue-green switch)
  *   POST   /api/deployments/:name/canary   { version, weight, mode } → DeploymentSummary

@@ -8,7 +8,8 @@ import type { EngineOptions, EngineStats, LoadProgress, ModelInfo } from '../eng
 
 export type HostMessage =
   | { type: 'load'; modelDir: string; options: EngineOptions }
-  | { type: 'generate'; request: CoreRequest }
+  /** Requests submitted in the same tick travel together, so one step can admit them all. */
+  | { type: 'generate'; requests: CoreRequest[] }
   | { type: 'abort'; requestId: string }
   | { type: 'stats'; replyTo: number }
   | { type: 'unload' };

@@ -163,6 +163,7 @@ describe('deployments and metrics views', () => {
     await expect.poll(() => requestsLegend.innerText()).toMatch(/stable\s+\d+/);
     expect(await unlabelledControls(page)).toEqual([]);
     await history.getByRole('button', { name: 'Last hour' }).click();
+    await page.evaluate(() => window.scrollTo(0, 0));
     await ui.screenshot('metrics', { height: 1300 });
   });
 

@@ -184,6 +184,28 @@ describe('Engine (worker thread, paged KV, real model)', () => {
     expect(stats.kv.usedBlocks).toBe(0);
   });
 
+  it('an abort in the same tick as the request still cancels it', async () => {
+    const prompt = chatPrompt(engine.tokenizer, 13, 20);
+    const ac = new AbortController();
+    const params = samplingParams({ temperature: 0, maxTokens: 400, ignoreEos: true });
+    const it = engine
+      .generate({ promptTokenIds: prompt, params }, ac.signal)
+      [Symbol.asyncIterator]();
+    const first = it.next();
+    ac.abort();
+    const outputs = [await first];
+    while (!outputs.at(-1)!.done) outputs.push(await it.next());
+    const finish = outputs.flatMap((r) =>
+      r.done ? [] : r.value.choices.map((c) => c.finishReason),
+    );
+    expect(finish.at(-1)).toBe('abort');
+    const tokens = outputs.reduce(
+      (a, r) => a + (r.done ? 0 : (r.value.choices[0]?.tokenIds.length ?? 0)),
+      0,
+    );
+    expect(tokens).toBeLessThan(400);
+  });
+
   it('a consumer that stops reading releases its request', async () => {
     const prompt = chatPrompt(engine.tokenizer, 10, 30);
     for await (const o of engine.generate({

@@ -164,6 +164,60 @@ describe('registry in a running service', () => {
     });
   });
 
+  it('keeps the old speculative mode when the draft model cannot be used, and says why', async () => {
+    // A draft whose vocabulary differs from the chat model's cannot propose tokens for it.
+    const draft = path.join(scratch, 'odd-draft');
+    await fs.cp(path.join(SHIPPED_DIR, 'orchard-draft'), draft, { recursive: true });
+    const tok = JSON.parse(await fs.readFile(path.join(draft, 'tokenizer.json'), 'utf8')) as {
+      model: { vocab: Record<string, number> };
+    };
+    const [first] = Object.keys(tok.model.vocab);
+    tok.model.vocab[`${first}-odd`] = tok.model.vocab[first];
+    delete tok.model.vocab[first];
+    await fs.writeFile(path.join(draft, 'tokenizer.json'), JSON.stringify(tok));
+    expect(
+      (
+        await postJson(t, '/api/models/import', {
+          path: draft,
+          name: 'orchard-draft',
+          version: 'odd',
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await postJson(t, '/api/deployments/orchard-draft/deploy', { version: 'odd' })).status,
+    ).toBe(200);
+
+    const put = await t.api('/api/deployments/orchard-chat/speculative', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mode: 'draft' }),
+    });
+    expect(put.status).toBe(422);
+    const err = ((await put.json()) as { error: { message: string; code: string } }).error;
+    expect(err.code).toBe('load_failed');
+    expect(err.message).toMatch(
+      /Speculative decoding 'draft' could not be loaded for 'orchard-chat': .*does not share the tokenizer/,
+    );
+    expect((await getJson<DeploymentSummary>('/api/deployments/orchard-chat')).speculative).toBe(
+      'default',
+    );
+    const last = (
+      await getJson<Array<{ kind: string; detail: string }>>('/api/deployments/orchard-chat/events')
+    ).at(-1);
+    expect(last?.kind).toBe('speculative');
+    expect(last?.detail).toMatch(/speculative decoding draft could not load, back to default/);
+    const r = await t.client.chat.completions.create({
+      model: 'orchard-chat',
+      messages: [{ role: 'user', content: 'Hi' }],
+      max_tokens: 2,
+    });
+    expect(r.model).toBe('orchard-chat@1');
+    expect(
+      (await postJson(t, '/api/deployments/orchard-draft/deploy', { version: '1' })).status,
+    ).toBe(200);
+  });
+
   it('publishes rollout and job events on the SSE stream', async () => {
     const controller = new AbortController();
     const res = await t.api('/api/events', { signal: controller.signal });

@@ -58,7 +58,8 @@ export function watchPageErrors(page: Page): string[] {
     }
   });
   page.on('response', (r) => {
-    if (r.status() >= 400) errors.push(`http ${r.status()}: ${r.request().method()} ${new URL(r.url()).pathname}`);
+    if (r.status() >= 400)
+      errors.push(`http ${r.status()}: ${r.request().method()} ${new URL(r.url()).pathname}`);
   });
   return errors;
 }
@@ -78,7 +79,6 @@ export function ensureUiBuilt(): void {
   const sources = [
     path.join(ROOT, 'renderer', 'src'),
     path.join(ROOT, 'renderer', 'index.html'),
-    path.join(ROOT, 'renderer', 'public'),
     path.join(ROOT, 'renderer', 'vite.config.ts'),
     path.join(ROOT, 'src', 'shared', 'admin-api.ts'),
   ].filter((p) => fs.existsSync(p));
@@ -94,6 +94,7 @@ export function ensureUiBuilt(): void {
       '--logLevel',
       'warn',
     ],
-    { cwd: ROOT, stdio: 'inherit' },
+    // vitest sets NODE_ENV=test, which would make Vite bundle React's development build.
+    { cwd: ROOT, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } },
   );
 }

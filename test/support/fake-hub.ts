@@ -3,7 +3,7 @@
  *   GET  /api/models/{repo}/revision/{rev}[?blobs=true] → { id, sha, siblings[] }
  *   GET|HEAD /{repo}/resolve/{rev}/{file}               → the file (Range supported); LFS files
  *        answer 302 to /cdn/{sha256} with X-Linked-Etag / X-Linked-Size, as the real Hub does
- * with ETag and X-Repo-Commit headers. It serves folders from disk (the shipped models), counts
+ * with ETag and X-Repo-Commit headers. It serves folders read from disk (the shipped models), counts
  * the body bytes it sends, and can be told to cut a file mid-download or to require a token.
  */
 import { createHash } from 'node:crypto';
@@ -11,10 +11,12 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 
 interface RepoFile {
   rfilename: string;
-  abs: string;
+  /** Snapshot taken at addRepo, so files rebuilt on disk meanwhile cannot change a repo. */
+  content: Buffer;
   size: number;
   sha256: string;
   gitSha1: string;
@@ -49,6 +51,10 @@ function listFiles(dir: string, rel = ''): string[] {
     else if (e.isFile()) out.push(r);
   }
   return out.sort();
+}
+
+function* chunks(buf: Buffer, size: number): Generator<Buffer> {
+  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
 }
 
 function isLfs(name: string, size: number): boolean {
@@ -94,7 +100,7 @@ export class FakeHub {
         .digest('hex');
       const f = {
         rfilename: name,
-        abs,
+        content,
         size: content.length,
         sha256,
         gitSha1,
@@ -273,7 +279,7 @@ export class FakeHub {
       limit = cut.afterBytes;
     }
     let sent = 0;
-    const stream = fs.createReadStream(f.abs, { start, end, highWaterMark: 64 * 1024 });
+    const stream = Readable.from(chunks(f.content.subarray(start, end + 1), 64 * 1024));
     stream.on('data', (chunk) => {
       let buf = chunk as Buffer;
       if (sent + buf.length > limit) buf = buf.subarray(0, Math.max(0, limit - sent));
@@ -283,8 +289,8 @@ export class FakeHub {
       const ok = buf.length > 0 ? res.write(buf) : true;
       if (sent >= limit) {
         stream.destroy();
-        // Let the written bytes reach the client, then drop the connection mid-body.
-        setTimeout(() => res.socket?.destroy(), 20);
+        // Once the written bytes have left, drop the connection mid-body.
+        res.write('', () => setTimeout(() => res.socket?.destroy(), 50));
         return;
       }
       if (!ok) {

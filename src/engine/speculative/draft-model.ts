@@ -104,5 +104,7 @@ export function speculativeConfig(options: EngineOptions): Partial<SpeculativeCo
   if (options.speculativeMaxRunning !== undefined)
     config.maxRunning = options.speculativeMaxRunning;
   if (options.speculativeMaxDrafts !== undefined) config.maxDrafts = options.speculativeMaxDrafts;
+  if (options.speculativeDraftUsesLookup !== undefined)
+    config.draftUsesLookup = options.speculativeDraftUsesLookup;
   return config;
 }

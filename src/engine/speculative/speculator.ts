@@ -8,6 +8,9 @@
  * 3. after the target's step: verifies drafts by rejection sampling, then records what was
  *    accepted.
  *
+ * In 'draft' mode a prompt-lookup proposal, when there is one, replaces the draft model for a
+ * step if its own acceptance record promises more tokens per cost: it needs no draft-model run.
+ *
  * Speculating and plain sequences share one step. Speculation switches itself off while more
  * than `maxRunning` sequences run: a large batch already keeps the hardware busy, and drafts
  * would only add work.
@@ -19,7 +22,7 @@ import type { SampledToken, Sampler } from '../sampler.js';
 import type { SchedulePlan, ScheduledSequence } from '../scheduler.js';
 import type { Sequence } from '../sequence.js';
 import type { EngineStats } from '../types.js';
-import { AcceptanceEstimate, bestNumDrafts } from './draft-length.js';
+import { AcceptanceEstimate, bestNumDrafts, expectedTokens } from './draft-length.js';
 import { DraftProposer, type DraftJob } from './draft-proposer.js';
 import { proposeByLookup } from './ngram-proposer.js';
 import { RejectionSampler, type DraftTokens } from './rejection-sampler.js';
@@ -45,6 +48,11 @@ export interface SpeculativeConfig {
   /** Acceptance rate assumed before a sequence has shown its own. */
   draftPrior: number;
   lookupPrior: number;
+  /**
+   * In 'draft' mode, take a prompt-lookup proposal instead of running the draft model whenever
+   * it promises more tokens per cost (it needs no draft-model run at all).
+   */
+  draftUsesLookup: boolean;
 }
 
 export const DEFAULT_SPECULATIVE_CONFIG: Readonly<SpeculativeConfig> = Object.freeze({
@@ -58,6 +66,7 @@ export const DEFAULT_SPECULATIVE_CONFIG: Readonly<SpeculativeConfig> = Object.fr
   lookupCost: 0.12,
   draftPrior: 0.7,
   lookupPrior: 0.5,
+  draftUsesLookup: true,
 });
 
 export const SPECULATIVE_MODES: readonly SpeculativeMode[] = ['off', 'draft', 'lookup'];
@@ -71,7 +80,10 @@ export function parseSpeculativeMode(value: string): SpeculativeMode {
   return found;
 }
 
+type Proposer = 'draft' | 'lookup';
+
 interface StepState {
+  /** Sequences proposing by prompt lookup this step, with their proposals. */
   lookups: Map<Sequence, number[]>;
   drafts: Map<number, DraftTokens>;
   jobs: DraftJob[];
@@ -82,7 +94,10 @@ export class Speculator {
   readonly config: SpeculativeConfig;
   private readonly draft: DraftProposer | null;
   private readonly verifier: RejectionSampler;
-  private readonly estimates = new WeakMap<Sequence, AcceptanceEstimate>();
+  private readonly estimates = new WeakMap<
+    Sequence,
+    Partial<Record<Proposer, AcceptanceEstimate>>
+  >();
   private active = false;
   private step: StepState = {
     lookups: new Map(),
@@ -128,15 +143,25 @@ export class Speculator {
       if (!this.active || seq.numTokens - seq.numComputedTokens !== 1) continue;
       const mode = this.modeOf(seq.request.params);
       if (mode === 'off') continue;
-      const alpha = this.estimate(seq, mode).rate;
-      if (mode === 'lookup') {
+      let lookup: number[] = [];
+      let lookupValue = 0;
+      if (mode === 'lookup' || c.draftUsesLookup) {
+        const alpha = this.estimate(seq, 'lookup').rate;
         const k = bestNumDrafts(alpha, c.lookupCost, c.minDrafts, c.maxDrafts);
-        const proposal = proposeByLookup(seq.tokens, k, c.lookupMinN, c.lookupMaxN);
-        if (proposal.length === 0) continue;
-        this.step.lookups.set(seq, proposal);
-        seq.plannedDrafts = proposal.length;
-      } else if (mode === 'draft') {
-        seq.plannedDrafts = bestNumDrafts(alpha, c.draftCost, c.minDrafts, c.maxDrafts);
+        lookup = proposeByLookup(seq.tokens, k, c.lookupMinN, c.lookupMaxN);
+        lookupValue = expectedTokens(alpha, lookup.length) / (1 + lookup.length * c.lookupCost);
+      }
+      if (mode === 'draft') {
+        const alpha = this.estimate(seq, 'draft').rate;
+        const k = bestNumDrafts(alpha, c.draftCost, c.minDrafts, c.maxDrafts);
+        if (lookup.length === 0 || expectedTokens(alpha, k) / (1 + k * c.draftCost) > lookupValue) {
+          seq.plannedDrafts = k;
+          continue;
+        }
+      }
+      if (lookup.length > 0) {
+        this.step.lookups.set(seq, lookup);
+        seq.plannedDrafts = lookup.length;
       }
     }
   }
@@ -147,8 +172,12 @@ export class Speculator {
     for (const entry of plan.scheduled) {
       const { seq, numDrafts } = entry;
       const mode = this.modeOf(seq.request.params);
-      if (mode === 'lookup' && numDrafts > 0) {
-        const tokenIds = step.lookups.get(seq)!.slice(0, numDrafts);
+      const lookup = step.lookups.get(seq);
+      if (lookup !== undefined) {
+        // A draft-mode sequence proposing by lookup skips the draft model this step; its draft
+        // KV catches up the next time it drafts.
+        if (numDrafts === 0) continue;
+        const tokenIds = lookup.slice(0, numDrafts);
         const ids = entry.runner.tokenIds;
         ids.splice(ids.length - numDrafts, numDrafts, ...tokenIds);
         step.drafts.set(seq.seqId, { tokenIds, probs: tokenIds.map(() => null) });
@@ -174,7 +203,8 @@ export class Speculator {
     this.proposed += drafts.tokenIds.length;
     this.accepted += result.accepted;
     this.verifications++;
-    this.estimate(seq, this.modeOf(params)).record(result.accepted, drafts.tokenIds.length);
+    const proposer = this.step.lookups.has(seq) ? 'lookup' : 'draft';
+    this.estimate(seq, proposer).record(result.accepted, drafts.tokenIds.length);
     this.step.accepted.set(seq.seqId, result.accepted);
     return result.tokens;
   }
@@ -204,14 +234,11 @@ export class Speculator {
     };
   }
 
-  private estimate(seq: Sequence, mode: SpeculativeMode): AcceptanceEstimate {
-    let e = this.estimates.get(seq);
-    if (e === undefined) {
-      e = new AcceptanceEstimate(
-        mode === 'draft' ? this.config.draftPrior : this.config.lookupPrior,
-      );
-      this.estimates.set(seq, e);
-    }
-    return e;
+  private estimate(seq: Sequence, proposer: Proposer): AcceptanceEstimate {
+    let all = this.estimates.get(seq);
+    if (all === undefined) this.estimates.set(seq, (all = {}));
+    return (all[proposer] ??= new AcceptanceEstimate(
+      proposer === 'draft' ? this.config.draftPrior : this.config.lookupPrior,
+    ));
   }
 }

@@ -110,13 +110,25 @@ export function ModelsView() {
       />
 
       <Panel title="Add a model" id="add-model">
-        <div className="tabs" role="tablist" aria-label="How to add a model">
+        <div
+          className="tabs"
+          role="tablist"
+          aria-label="How to add a model"
+          onKeyDown={(e) => {
+            // The tab pattern: arrows move between tabs, Tab moves into the panel.
+            if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+            const next = tab === 'pull' ? 'import' : 'pull';
+            setTab(next);
+            document.getElementById(`tab-${next}`)?.focus();
+          }}
+        >
           <button
             type="button"
             role="tab"
             id="tab-pull"
             aria-controls="tabpanel-pull"
             aria-selected={tab === 'pull'}
+            tabIndex={tab === 'pull' ? 0 : -1}
             className="tab"
             onClick={() => setTab('pull')}
           >
@@ -128,6 +140,7 @@ export function ModelsView() {
             id="tab-import"
             aria-controls="tabpanel-import"
             aria-selected={tab === 'import'}
+            tabIndex={tab === 'import' ? 0 : -1}
             className="tab"
             onClick={() => setTab('import')}
           >

@@ -107,6 +107,25 @@ describe('speculative decoding in the engine core (fake models)', () => {
     ).toThrow(InvalidRequestError);
   });
 
+  it('draft mode takes prompt-lookup proposals when they promise more', async () => {
+    const run1 = async (draftUsesLookup: boolean) => {
+      const { core, draftRunner } = makeSpecCore({
+        target: bigramModel,
+        speculative: { draftUsesLookup, defaultMode: 'draft' },
+      });
+      const prompt = tokens(21, 10);
+      core.addRequest({ id: 'a', promptTokenIds: prompt, params: greedy({ maxTokens: 80 }) });
+      const c = await run(core);
+      expect(c.get('a').tokens[0]).toEqual(greedyWith(bigramModel, prompt, 80));
+      return { draftCalls: draftRunner!.executeCalls, steps: core.stats().counters.steps };
+    };
+    const hybrid = await run1(true);
+    const pure = await run1(false);
+    // Once the output loops, lookup proposes it for free and the draft model rests.
+    expect(hybrid.draftCalls).toBeLessThan(pure.draftCalls / 2);
+    expect(hybrid.steps).toBeLessThanOrEqual(pure.steps);
+  });
+
   it('without a draft model, draft requests decode plainly', async () => {
     const { core, runner } = makeSpecCore({ draft: null });
     core.addRequest({

@@ -1,0 +1,208 @@
+/** The scenarios of the engine benchmark; bench/engine-bench.ts runs them and reports. */
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { loadEngine, type EngineHost } from '../src/engine/engine-host.js';
+import type { ModelConfig } from '../src/engine/model-config.js';
+import { ReferenceModel } from '../src/engine/reference-loop.js';
+import type { EngineOptions } from '../src/engine/types.js';
+import { samplingParams } from '../src/shared/sampling.js';
+import { percentile, promptTokens } from './bench-util.js';
+
+export interface Workload {
+  levels: number[];
+  promptLen: number;
+  outLen: number;
+  seqRuns: number;
+  prefixRequests: number;
+  prefixLen: number;
+  memRequests: number;
+}
+
+const now = () => performance.now();
+
+export interface StreamResult {
+  ttftMs: number;
+  tpotMs: number;
+  tokens: number;
+}
+
+export async function stream(
+  engine: EngineHost,
+  prompt: number[],
+  outLen: number,
+): Promise<StreamResult> {
+  const t0 = now();
+  let first = NaN;
+  let last = t0;
+  let tokens = 0;
+  const params = samplingParams({ temperature: 0, maxTokens: outLen, ignoreEos: true });
+  for await (const o of engine.generate({ promptTokenIds: prompt, params })) {
+    const k = o.choices.reduce((a, c) => a + c.tokenIds.length, 0);
+    if (k === 0) continue;
+    const t = now();
+    if (Number.isNaN(first)) first = t;
+    last = t;
+    tokens += k;
+  }
+  return { ttftMs: first - t0, tpotMs: tokens > 1 ? (last - first) / (tokens - 1) : NaN, tokens };
+}
+
+export interface LevelResult {
+  streams: number;
+  tokPerS: number;
+  ttftP50: number;
+  ttftP95: number;
+  tpotP50: number;
+  tpotP95: number;
+  wallS: number;
+  peakUsedBlocks: number;
+}
+
+export async function level(
+  w: Workload,
+  engine: EngineHost,
+  streams: number,
+  seedBase: number,
+): Promise<LevelResult> {
+  const prompts = Array.from({ length: streams }, (_, i) =>
+    promptTokens(engine.tokenizer, seedBase + i, w.promptLen),
+  );
+  let peak = 0;
+  const timer = setInterval(() => (peak = Math.max(peak, engine.stats().kv.usedBlocks)), 20);
+  const t0 = now();
+  const results = await Promise.all(prompts.map((p) => stream(engine, p, w.outLen)));
+  const wallS = (now() - t0) / 1000;
+  clearInterval(timer);
+  const tokens = results.reduce((a, r) => a + r.tokens, 0);
+  const ttft = results.map((r) => r.ttftMs);
+  const tpot = results.map((r) => r.tpotMs);
+  return {
+    streams,
+    tokPerS: tokens / wallS,
+    ttftP50: percentile(ttft, 50),
+    ttftP95: percentile(ttft, 95),
+    tpotP50: percentile(tpot, 50),
+    tpotP95: percentile(tpot, 95),
+    wallS,
+    peakUsedBlocks: peak,
+  };
+}
+
+/**
+ * The sequential baseline: the plain reference loop, one request after another. Each reference
+ * run is followed by the engine on the same prompt as a single stream, so the per-token
+ * comparison sees the same machine load on both sides.
+ */
+export async function sequentialBaseline(
+  w: Workload,
+  model: string,
+  options: EngineOptions,
+  engine: EngineHost,
+): Promise<{ baseline: LevelResult; engineSingleTpot: number[] }> {
+  const ref = await ReferenceModel.open(model, { threads: options.threads });
+  await ref.generate(promptTokens(engine.tokenizer, 9999, 16), { maxTokens: 4 }); // warm-up
+  const ttft: number[] = [];
+  const tpot: number[] = [];
+  const engineSingleTpot: number[] = [];
+  let tokens = 0;
+  let refMs = 0;
+  for (let i = 0; i < w.seqRuns; i++) {
+    const prompt = promptTokens(engine.tokenizer, 50_000 + i, w.promptLen);
+    const start = now();
+    const times: number[] = [];
+    const out = await ref.generate(prompt, {
+      maxTokens: w.outLen,
+      ignoreEos: true,
+      onToken: () => times.push(now()),
+    });
+    refMs += now() - start;
+    tokens += out.length;
+    ttft.push(times[0] - start);
+    tpot.push((times[times.length - 1] - times[0]) / (times.length - 1));
+    engineSingleTpot.push((await stream(engine, prompt, w.outLen)).tpotMs);
+  }
+  await ref.close();
+  const wallS = refMs / 1000;
+  return {
+    baseline: {
+      streams: 1,
+      tokPerS: tokens / wallS,
+      ttftP50: percentile(ttft, 50),
+      ttftP95: percentile(ttft, 95),
+      tpotP50: percentile(tpot, 50),
+      tpotP95: percentile(tpot, 95),
+      wallS,
+      peakUsedBlocks: 0,
+    },
+    engineSingleTpot,
+  };
+}
+
+export async function sharedPrefix(
+  w: Workload,
+  model: string,
+  options: EngineOptions,
+  enablePrefixCaching: boolean,
+) {
+  const engine = await loadEngine(model, { ...options, enablePrefixCaching });
+  await stream(engine, promptTokens(engine.tokenizer, 7777, 16), 4);
+  const system = promptTokens(engine.tokenizer, 4242, w.prefixLen);
+  const prompts = Array.from({ length: w.prefixRequests }, (_, i) => [
+    ...system,
+    ...promptTokens(engine.tokenizer, 60_000 + i, 16),
+  ]);
+  const t0 = now();
+  const results = await Promise.all(prompts.map((p) => stream(engine, p, 16)));
+  const wallS = (now() - t0) / 1000;
+  const stats = await engine.refreshStats();
+  await engine.unload();
+  const ttft = results.map((r) => r.ttftMs);
+  return {
+    prefixCaching: enablePrefixCaching,
+    ttftP50: percentile(ttft, 50),
+    ttftP95: percentile(ttft, 95),
+    wallS,
+    promptTokensComputed: stats.counters.promptTokens,
+    prefixHitTokens: stats.prefixCache.hitTokens,
+  };
+}
+
+function rssMb(): number {
+  return process.memoryUsage().rss / 1024 / 1024;
+}
+
+function collectGarbage(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+}
+
+export async function memoryChurn(w: Workload, engine: EngineHost) {
+  collectGarbage();
+  const before = rssMb();
+  let next = 0;
+  const worker = async () => {
+    while (next < w.memRequests) {
+      const i = next++;
+      await stream(engine, promptTokens(engine.tokenizer, 100_000 + i, 16), 4);
+    }
+  };
+  const t0 = now();
+  await Promise.all(Array.from({ length: 32 }, worker));
+  const wallS = (now() - t0) / 1000;
+  const afterRaw = rssMb();
+  collectGarbage();
+  await new Promise((r) => setTimeout(r, 200));
+  return {
+    requests: w.memRequests,
+    rssBeforeMb: before,
+    rssAfterMb: afterRaw,
+    rssAfterGcMb: rssMb(),
+    wallS,
+  };
+}
+
+/** FLOPs to process `tokens` tokens at context positions averaging `avgCtx`: weights + attention. */
+export function flops(cfg: ModelConfig, params: number, tokens: number, avgCtx: number): number {
+  const attention = 4 * cfg.numLayers * avgCtx * cfg.numHeads * cfg.headDim;
+  return tokens * (2 * params + attention);
+}
