@@ -155,7 +155,10 @@ export function ModelsView() {
           className="tabpanel"
         >
           <PullForm
-            onStarted={(job) => setJobs((j) => [job, ...j.filter((x) => x.id !== job.id)])}
+            onStarted={(job, title) => {
+              setJobTitles((t) => ({ ...t, [job.id]: title }));
+              setJobs((j) => [job, ...j.filter((x) => x.id !== job.id)]);
+            }}
           />
         </div>
         <div
