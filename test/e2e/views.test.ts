@@ -140,6 +140,7 @@ describe('settings', () => {
       .poll(() => rows.count())
       .toBe(api.filter((s) => /kv cache/i.test(`${s.name} ${s.description}`)).length);
     await page.getByLabel('Filter settings').fill('');
+    await page.getByLabel('Filter settings').blur();
     expect(await unlabelledControls(page)).toEqual([]);
     await ui.screenshot('settings');
   });

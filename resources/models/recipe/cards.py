@@ -118,6 +118,7 @@ def card(name, summary, corpus_stats, t):
                  f"peak LR {tr['peak_lr']:g}, batch {tr['batch']} x {tr['seq']}, {tr['steps']} steps = "
                  f"**{tr['tokens']:,} tokens**, wall time **{fmt_s(t.get('train-draft'))}**.\n")
     L.append("## Evaluation (held-out split)\n")
+    L.append(f"Measured on the first {summary['val_tokens']:,} tokens of the held-out split (160 windows of 256).\n")
     L.append("| model | params | held-out loss (nats/token) | perplexity |\n|---|---|---|---|")
     for n in ("orchard-chat-1", "orchard-chat-2", "orchard-draft"):
         e = summary[n]
@@ -135,7 +136,7 @@ def card(name, summary, corpus_stats, t):
             L.append(f"- **Q:** {s['question']}  \n  **A:** {a}{'' if s['ended'] else ' [no end token]'}")
         L.append("")
     else:
-        L.append(f"Greedy next-token agreement on all {summary['val_tokens']:,} held-out positions (teacher-forced): "
+        L.append(f"Greedy next-token agreement on the first {summary['val_tokens']:,} held-out positions (teacher-forced): "
                  f"**{ev['agree_chat1'] * 100:.1f} % vs orchard-chat-1**, **{ev['agree_chat2'] * 100:.1f} % vs "
                  f"orchard-chat-2**. (For reference, chat-2 agrees with chat-1 on "
                  f"{summary['chat2_vs_chat1_agreement'] * 100:.1f} %.)\n")
@@ -152,10 +153,18 @@ def card(name, summary, corpus_stats, t):
              "right-padded, and a decode step with past after a left-padded prefill.\n")
     L.append("## Rebuild\n")
     L.append("```bash\nbash resources/models/recipe/build.sh   # Debian: python3-torch python3-onnx python3-numpy fortunes fortunes-min\n```\n")
-    L.append("Deterministic (fixed seeds and step counts, 2 torch threads). Stage wall times of the run that produced "
+    capped = [f"{k} {j['steps']}/{j['planned_steps']}" for k in ("chat1", "chat2", "draft")
+              for j in [load(os.path.join(WORK, "ckpt", f"{k}.json"))] if j and j.get("planned_steps", j["steps"]) != j["steps"]]
+    if capped:
+        L.append("**Note:** the run that produced the shipped files used the optional wall-clock safety stops "
+                 "(`MAXMIN_CHAT1=12 MAXMIN_CHAT2=6 MAXMIN_DRAFT=6`) on an overloaded shared machine, so training "
+                 "ended before the planned step count (steps done/planned: " + ", ".join(capped) + "). That run is "
+                 "therefore not bit-reproducible; a plain `build.sh` (no caps) is deterministic and runs the full "
+                 "planned steps, giving slightly better-trained weights.\n")
+    L.append("Deterministic when no wall-clock cap triggers (fixed seeds and step counts, 2 torch threads). Stage wall times of the run that produced "
              "these files: " + ", ".join(f"{k} {fmt_s(v)}" for k, v in t.items()) + ".\n")
     L.append("## Limitations\n")
-    L.append("Toy model trained for minutes on ~2 MB of fortunes: text is loosely grammatical English, frequently "
+    L.append("Toy model trained for minutes on ~1.3 MB of fortunes: text is loosely grammatical English, frequently "
              "nonsensical, may repeat itself, and can reproduce the (sometimes dated or crude) humour of the source "
              "collections. Do not use it for anything but testing and demos.\n")
     return "\n".join(L)

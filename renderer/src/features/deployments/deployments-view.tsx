@@ -8,6 +8,7 @@ import { PageHeader, Panel } from '../../components/layout.js';
 import { EmptyState, ErrorState, Loading } from '../../components/states.js';
 import { CreateDeployment } from './create-deployment.js';
 import { DeploymentCard } from './deployment-card.js';
+import './deployments.css';
 
 export function DeploymentsView() {
   // `at` is when the request started, so an action's answer that came later wins over it.

@@ -7,6 +7,7 @@ import { formatTime } from '../../components/format.js';
 import { Icon } from '../../components/icons.js';
 import { Badge, PageHeader, Panel } from '../../components/layout.js';
 import { EmptyState, ErrorState, Loading } from '../../components/states.js';
+import './logs.css';
 
 const LEVELS: LogLine['level'][] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 const RANK: Record<string, number> = {

@@ -9,6 +9,7 @@ import { CompareTable } from './compare-table.js';
 import { HistoryCharts } from './history-charts.js';
 import { LiveCharts } from './live-charts.js';
 import { deploymentTargets, loadedTargets, type Target } from './targets.js';
+import './metrics.css';
 
 const RANGES = [
   { minutes: 60, label: 'Last hour' },

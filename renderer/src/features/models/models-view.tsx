@@ -12,6 +12,7 @@ import { EmptyState, ErrorState, InlineError, Loading } from '../../components/s
 import { ImportForm, PullForm } from './add-model.js';
 import { JobList } from './job-list.js';
 import { VersionTable, type VersionAction } from './version-table.js';
+import './models.css';
 
 export function ModelsView() {
   const load = useCallback((signal: AbortSignal) => admin.models(signal), []);

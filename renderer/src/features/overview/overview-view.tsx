@@ -11,6 +11,7 @@ import { href } from '../../router.js';
 import { ApiAccess } from './api-access.js';
 import { LoadedVersions } from './loaded-versions.js';
 import type { LiveSnapshot } from '../../api/types.js';
+import './overview.css';
 
 const WINDOW_S = 120;
 

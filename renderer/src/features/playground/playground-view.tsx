@@ -13,6 +13,7 @@ import {
   type SamplingDraft,
 } from './sampling-panel.js';
 import { useChat } from './use-chat.js';
+import './playground.css';
 
 export function PlaygroundView({ initialModel }: { initialModel: string | null }) {
   // The OpenAI model list is the fallback, so chat still works if the admin routes fail.

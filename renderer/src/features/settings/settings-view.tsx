@@ -6,6 +6,7 @@ import type { SettingView } from '../../api/types.js';
 import { Badge, PageHeader, Panel } from '../../components/layout.js';
 import { EmptyState, ErrorState, Loading } from '../../components/states.js';
 import { DesktopSettings } from './desktop-settings.js';
+import './settings.css';
 
 const SOURCE: Record<
   SettingView['source'],
