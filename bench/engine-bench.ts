@@ -12,14 +12,13 @@ import { loadEngine } from '../src/engine/engine-host.js';
 import { engineOptionsFromSettings } from '../src/engine/engine-options.js';
 import { readModelConfig } from '../src/engine/model-config.js';
 import { defaultSettings } from '../src/shared/settings.js';
-import { fmt, percentile, promptTokens, table } from './bench-util.js';
+import { fmt, percentile, table } from './bench-util.js';
 import {
   flops,
   level,
   memoryChurn,
   sequentialBaseline,
   sharedPrefix,
-  stream,
   type LevelResult,
   type Workload,
 } from './engine-scenarios.js';
@@ -67,7 +66,6 @@ async function main(): Promise<void> {
 
   const engine = await loadEngine(MODEL, options);
   const params = engine.info.numParams ?? 0;
-  await stream(engine, promptTokens(engine.tokenizer, 1, 32), 8); // warm-up
 
   log('sequential reference baseline…');
   const { baseline, engineSingleTpot } = await sequentialBaseline(P, MODEL, options, engine);
@@ -147,11 +145,11 @@ async function main(): Promise<void> {
   out.push(
     table(
       [
-        'shared prefix burst',
+        'shared prefix bursts (3 each)',
         'TTFT p50 ms',
         'TTFT p95 ms',
         'wall s',
-        'prompt tokens computed',
+        'prompt tokens computed (3 bursts)',
         'prefix hits',
       ],
       [prefixOn, prefixOff].map((r) => [

@@ -67,6 +67,13 @@ export async function level(
   const prompts = Array.from({ length: streams }, (_, i) =>
     promptTokens(engine.tokenizer, seedBase + i, w.promptLen),
   );
+  // Warm-up burst of the same shape (other prompts): ONNX Runtime grows its memory arena the
+  // first time it meets bigger shapes, which is a one-off cost, not the serving rate.
+  await Promise.all(
+    prompts.map((_, i) =>
+      stream(engine, promptTokens(engine.tokenizer, seedBase + 500 + i, w.promptLen), 8),
+    ),
+  );
   let peak = 0;
   const timer = setInterval(() => (peak = Math.max(peak, engine.stats().kv.usedBlocks)), 20);
   const t0 = now();
@@ -100,7 +107,10 @@ export async function sequentialBaseline(
   engine: EngineHost,
 ): Promise<{ baseline: LevelResult; engineSingleTpot: number[] }> {
   const ref = await ReferenceModel.open(model, { threads: options.threads });
-  await ref.generate(promptTokens(engine.tokenizer, 9999, 16), { maxTokens: 4 }); // warm-up
+  // Full-size warm-up on both sides (memory arena growth is a one-off).
+  const warm = promptTokens(engine.tokenizer, 9999, w.promptLen);
+  await ref.generate(warm, { maxTokens: w.outLen, ignoreEos: true });
+  await stream(engine, warm, w.outLen);
   const ttft: number[] = [];
   const tpot: number[] = [];
   const engineSingleTpot: number[] = [];
@@ -145,16 +155,26 @@ export async function sharedPrefix(
   enablePrefixCaching: boolean,
 ) {
   const engine = await loadEngine(model, { ...options, enablePrefixCaching });
-  await stream(engine, promptTokens(engine.tokenizer, 7777, 16), 4);
-  const system = promptTokens(engine.tokenizer, 4242, w.prefixLen);
-  const prompts = Array.from({ length: w.prefixRequests }, (_, i) => [
-    ...system,
-    ...promptTokens(engine.tokenizer, 60_000 + i, 16),
-  ]);
+  const burst = (systemSeed: number, questionSeed: number) => {
+    const system = promptTokens(engine.tokenizer, systemSeed, w.prefixLen);
+    return Array.from({ length: w.prefixRequests }, (_, i) => [
+      ...system,
+      ...promptTokens(engine.tokenizer, questionSeed + i, 16),
+    ]);
+  };
+  // Warm-up with another system prompt: same shapes, no shared blocks with the measured bursts.
+  await Promise.all(burst(7777, 70_000).map((p) => stream(engine, p, 4)));
+  const before = await engine.refreshStats();
+  // Three bursts behind three different system prompts: one burst is one or two steps, too
+  // few to rest a percentile on.
+  const results: StreamResult[] = [];
   const t0 = now();
-  const results = await Promise.all(prompts.map((p) => stream(engine, p, 16)));
+  for (let b = 0; b < 3; b++) {
+    const prompts = burst(4242 + b, 60_000 + 1000 * b);
+    results.push(...(await Promise.all(prompts.map((p) => stream(engine, p, 16)))));
+  }
   const wallS = (now() - t0) / 1000;
-  const stats = await engine.refreshStats();
+  const after = await engine.refreshStats();
   await engine.unload();
   const ttft = results.map((r) => r.ttftMs);
   return {
@@ -162,8 +182,8 @@ export async function sharedPrefix(
     ttftP50: percentile(ttft, 50),
     ttftP95: percentile(ttft, 95),
     wallS,
-    promptTokensComputed: stats.counters.promptTokens,
-    prefixHitTokens: stats.prefixCache.hitTokens,
+    promptTokensComputed: after.counters.promptTokens - before.counters.promptTokens,
+    prefixHitTokens: after.prefixCache.hitTokens - before.prefixCache.hitTokens,
   };
 }
 

@@ -156,7 +156,7 @@ export class EngineHost implements Engine {
         this.channels.get(m.requestId)?.push({ kind: 'error', error: toError(m.error) });
         return;
       case 'outputs':
-        this.latest = m.stats;
+        if (m.stats) this.latest = m.stats;
         for (const a of m.admitted)
           this.channels.get(a.requestId)?.push({ kind: 'admitted', queueMs: a.queueMs });
         for (const o of m.outputs)

@@ -5,6 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { BusyError, ContextLengthExceededError, InvalidRequestError } from '../shared/errors.js';
+import { STATS_INTERVAL_MS } from '../shared/engine-protocol.js';
 import type { HostMessage, WorkerError, WorkerMessage } from '../shared/engine-protocol.js';
 import { EngineCore } from './engine-core.js';
 import { openModelSession } from './onnx-session.js';
@@ -42,6 +43,7 @@ const inbox: HostMessage[] = [];
 /** Worker-clock time each queued request was accepted, until it is first scheduled. */
 const acceptedAt = new Map<string, number>();
 const statsRequests: number[] = [];
+let lastStatsAt = 0;
 
 function answerStats(c: EngineCore): void {
   for (const replyTo of statsRequests.splice(0)) post({ type: 'stats', stats: c.stats(), replyTo });
@@ -157,6 +159,7 @@ async function runLoop(): Promise<void> {
         break;
       }
       const started = performance.now();
+      const callsBefore = runner?.counters.calls;
       const outputs = await c.step();
       const stepMs = performance.now() - started;
       const admitted: Array<{ requestId: string; queueMs: number }> = [];
@@ -170,10 +173,22 @@ async function runLoop(): Promise<void> {
         }
         for (const o of outputs) if (o.finished) acceptedAt.delete(o.requestId);
       }
-      post({ type: 'outputs', outputs, admitted, stepMs, stats: c.stats() });
+      const now = performance.now();
+      const withStats = now - lastStatsAt >= STATS_INTERVAL_MS;
+      if (withStats) lastStatsAt = now;
+      post({
+        type: 'outputs',
+        outputs,
+        admitted,
+        stepMs,
+        ...(withStats ? { stats: c.stats() } : {}),
+      });
       answerStats(c);
-      // Let messages that arrived during the step in before the next one.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      // A model run already passed through the event loop (messages that arrived during the
+      // step are in the inbox); a step without one must still yield, or nothing new gets in.
+      if (runner?.counters.calls === callsBefore) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     }
     // Idle: the host's snapshot should show the final state (blocks freed, counters).
     if (!unloading) post({ type: 'stats', stats: c.stats(), replyTo: null });

@@ -32,7 +32,7 @@ export type WorkerMessage =
   | { type: 'accepted'; requestId: string }
   | { type: 'rejected'; requestId: string; error: WorkerError }
   /**
-   * One engine step's outputs, with a fresh stats snapshot. `admitted` lists requests scheduled
+   * One engine step's outputs. `admitted` lists requests scheduled
    * for the first time in this step, with how long they waited in the worker's queue.
    */
   | {
@@ -40,9 +40,13 @@ export type WorkerMessage =
       outputs: CoreOutput[];
       admitted: Array<{ requestId: string; queueMs: number }>;
       stepMs: number;
-      stats: EngineStats;
+      /** A fresh snapshot at most every STATS_INTERVAL_MS while busy (cloning it costs). */
+      stats?: EngineStats;
     }
   | { type: 'stats'; stats: EngineStats; replyTo: number | null }
   /** The step loop failed: every request in flight is lost. */
   | { type: 'fatal'; error: WorkerError }
   | { type: 'unloaded' };
+
+/** How often a busy worker attaches a stats snapshot to its outputs. */
+export const STATS_INTERVAL_MS = 100;

@@ -188,9 +188,8 @@ describe('Engine (worker thread, paged KV, real model)', () => {
     const prompt = chatPrompt(engine.tokenizer, 13, 20);
     const ac = new AbortController();
     const params = samplingParams({ temperature: 0, maxTokens: 400, ignoreEos: true });
-    const it = engine
-      .generate({ promptTokenIds: prompt, params }, ac.signal)
-      [Symbol.asyncIterator]();
+    const stream = engine.generate({ promptTokenIds: prompt, params }, ac.signal);
+    const it = stream[Symbol.asyncIterator]();
     const first = it.next();
     ac.abort();
     const outputs = [await first];

@@ -1,14 +1,20 @@
 /**
  * How many draft tokens to propose. Each sequence keeps a decaying estimate of the chance that
- * a draft token is accepted (α); with per-draft cost c relative to one plain decode step, a
- * step proposing k drafts yields (1 − α^(k+1)) / (1 − α) tokens for 1 + k·c cost, and k is the
- * value that maximizes tokens per cost.
+ * a draft token is accepted (α). Relative to one plain decode step, a step proposing k drafts
+ * yields (1 − α^(k+1)) / (1 − α) tokens for 1 + s + k·c cost (s: a speculative step's fixed
+ * cost, c: per draft), and k is the value that maximizes tokens per cost — or 0, plain
+ * decoding, when no k pays.
  */
 
 /** Weight of the past per observed draft: the estimate follows roughly the last 16 trials. */
 const DECAY = 0.94;
 /** The prior counts as this many trials. */
 const PRIOR_TRIALS = 4;
+/**
+ * A sequence whose drafts do not pay speculates again after this many plain steps: its text
+ * may have become easier to predict, and the estimate only learns from verifications.
+ */
+export const PROBE_EVERY = 16;
 
 export class AcceptanceEstimate {
   private successes: number;
@@ -31,6 +37,15 @@ export class AcceptanceEstimate {
   get rate(): number {
     return this.successes / this.trials;
   }
+
+  private idle = 0;
+
+  /** Called on each step that skips speculation; true every PROBE_EVERY such steps. */
+  probe(): boolean {
+    if (++this.idle < PROBE_EVERY) return false;
+    this.idle = 0;
+    return true;
+  }
 }
 
 /** Expected tokens per step with k drafts accepted independently with probability alpha. */
@@ -39,16 +54,33 @@ export function expectedTokens(alpha: number, k: number): number {
   return (1 - alpha ** (k + 1)) / (1 - alpha);
 }
 
+/** Cost of a speculative step relative to a plain decode step. */
+export interface DraftCost {
+  /** Paid once when a step speculates at all (e.g. switching to the draft model and back). */
+  perStep: number;
+  /** Per draft token: producing it, and one more position in the target's verification. */
+  perDraft: number;
+}
+
+/** Expected tokens per unit of cost when proposing k drafts (k = 0: plain decoding, 1). */
+export function draftValue(alpha: number, k: number, cost: DraftCost): number {
+  return k === 0 ? 1 : expectedTokens(alpha, k) / (1 + cost.perStep + k * cost.perDraft);
+}
+
+/**
+ * The draft length with the most tokens per cost, or 0 when no length in minDrafts..maxDrafts
+ * beats plain decoding.
+ */
 export function bestNumDrafts(
   alpha: number,
-  costPerDraft: number,
+  cost: DraftCost,
   minDrafts: number,
   maxDrafts: number,
 ): number {
-  let best = minDrafts;
-  let bestValue = -Infinity;
+  let best = 0;
+  let bestValue = 1;
   for (let k = minDrafts; k <= maxDrafts; k++) {
-    const value = expectedTokens(alpha, k) / (1 + k * costPerDraft);
+    const value = draftValue(alpha, k, cost);
     if (value > bestValue * (1 + 1e-9)) {
       best = k;
       bestValue = value;

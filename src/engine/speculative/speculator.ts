@@ -22,7 +22,7 @@ import type { SampledToken, Sampler } from '../sampler.js';
 import type { SchedulePlan, ScheduledSequence } from '../scheduler.js';
 import type { Sequence } from '../sequence.js';
 import type { EngineStats } from '../types.js';
-import { AcceptanceEstimate, bestNumDrafts, expectedTokens } from './draft-length.js';
+import { AcceptanceEstimate, bestNumDrafts, draftValue, type DraftCost } from './draft-length.js';
 import { DraftProposer, type DraftJob } from './draft-proposer.js';
 import { proposeByLookup } from './ngram-proposer.js';
 import { RejectionSampler, type DraftTokens } from './rejection-sampler.js';
@@ -38,13 +38,13 @@ export interface SpeculativeConfig {
   lookupMaxN: number;
   lookupMinN: number;
   /**
-   * Cost of one draft token relative to one plain decode step: the draft model's forward pass
-   * plus one more position in the target's verification. Sets how deep to speculate for a
-   * given acceptance rate.
+   * Cost of speculating with the draft model relative to a plain decode step: per step, and per
+   * draft token (the draft model's forward pass plus one more verified position). Sets whether
+   * and how deep to speculate for a given acceptance rate.
    */
-  draftCost: number;
-  /** Same for prompt lookup, where only the extra verified position costs anything. */
-  lookupCost: number;
+  draftCost: DraftCost;
+  /** Same for prompt lookup, where only the extra verified positions cost anything. */
+  lookupCost: DraftCost;
   /** Acceptance rate assumed before a sequence has shown its own. */
   draftPrior: number;
   lookupPrior: number;
@@ -62,8 +62,10 @@ export const DEFAULT_SPECULATIVE_CONFIG: Readonly<SpeculativeConfig> = Object.fr
   maxRunning: 8,
   lookupMaxN: 4,
   lookupMinN: 2,
-  draftCost: 0.45,
-  lookupCost: 0.12,
+  // Measured on 2 CPU cores with the shipped models (bench/spec-bench.ts): a draft-model step
+  // costs about 1.6 + 0.35 per draft plain steps; a verified lookup token about 0.12.
+  draftCost: Object.freeze({ perStep: 0.6, perDraft: 0.35 }),
+  lookupCost: Object.freeze({ perStep: 0, perDraft: 0.12 }),
   draftPrior: 0.7,
   lookupPrior: 0.5,
   draftUsesLookup: true,
@@ -146,15 +148,17 @@ export class Speculator {
       let lookup: number[] = [];
       let lookupValue = 0;
       if (mode === 'lookup' || c.draftUsesLookup) {
-        const alpha = this.estimate(seq, 'lookup').rate;
-        const k = bestNumDrafts(alpha, c.lookupCost, c.minDrafts, c.maxDrafts);
+        const estimate = this.estimate(seq, 'lookup');
+        const k = this.numDrafts(estimate, c.lookupCost);
         lookup = proposeByLookup(seq.tokens, k, c.lookupMinN, c.lookupMaxN);
-        lookupValue = expectedTokens(alpha, lookup.length) / (1 + lookup.length * c.lookupCost);
+        const alpha = estimate.rate;
+        lookupValue = draftValue(alpha, lookup.length, c.lookupCost);
       }
       if (mode === 'draft') {
-        const alpha = this.estimate(seq, 'draft').rate;
-        const k = bestNumDrafts(alpha, c.draftCost, c.minDrafts, c.maxDrafts);
-        if (lookup.length === 0 || expectedTokens(alpha, k) / (1 + k * c.draftCost) > lookupValue) {
+        const estimate = this.estimate(seq, 'draft');
+        const k = this.numDrafts(estimate, c.draftCost);
+        const value = draftValue(estimate.rate, k, c.draftCost);
+        if (lookup.length === 0 || value > lookupValue) {
           seq.plannedDrafts = k;
           continue;
         }
@@ -164,6 +168,13 @@ export class Speculator {
         seq.plannedDrafts = lookup.length;
       }
     }
+  }
+
+  /** The draft length for a proposer's record: 0 while it does not pay, except for a probe. */
+  private numDrafts(estimate: AcceptanceEstimate, cost: DraftCost): number {
+    const c = this.config;
+    const k = bestNumDrafts(estimate.rate, cost, c.minDrafts, c.maxDrafts);
+    return k === 0 && estimate.probe() ? c.minDrafts : k;
   }
 
   /** After schedule(): fills the plan's draft tokens (running the draft model where needed). */
@@ -181,7 +192,9 @@ export class Speculator {
         const ids = entry.runner.tokenIds;
         ids.splice(ids.length - numDrafts, numDrafts, ...tokenIds);
         step.drafts.set(seq.seqId, { tokenIds, probs: tokenIds.map(() => null) });
-      } else if (mode === 'draft' && this.active) {
+      } else if (mode === 'draft' && this.active && (numDrafts > 0 || entry.numNewTokens > 1)) {
+        // Drafting, or a prefill chunk the draft's KV follows in step (so forks and prefix hits
+        // share it too). A plain decode leaves the draft behind until it next drafts.
         const realEnd = entry.runner.startPosition + entry.numNewTokens - numDrafts;
         step.jobs.push({ entry, numDrafts, realEnd, result: null });
       }

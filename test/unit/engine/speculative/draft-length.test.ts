@@ -3,6 +3,7 @@ import {
   AcceptanceEstimate,
   bestNumDrafts,
   expectedTokens,
+  PROBE_EVERY,
 } from '../../../../src/engine/speculative/draft-length.js';
 
 describe('draft length', () => {
@@ -13,11 +14,32 @@ describe('draft length', () => {
   });
 
   it('speculates deeper as acceptance rises and as drafts get cheaper', () => {
-    const ks = [0.1, 0.5, 0.7, 0.9, 0.99].map((a) => bestNumDrafts(a, 0.3, 1, 8));
-    expect(ks[0]).toBe(1);
+    const cost = (perDraft: number, perStep = 0) => ({ perStep, perDraft });
+    const ks = [0.1, 0.5, 0.7, 0.9, 0.99].map((a) => bestNumDrafts(a, cost(0.3), 1, 8));
+    expect(ks[0]).toBe(0); // drafts that rarely land do not pay: plain decoding
+    expect(ks[1]).toBeGreaterThanOrEqual(1);
     for (let i = 1; i < ks.length; i++) expect(ks[i]).toBeGreaterThanOrEqual(ks[i - 1]);
     expect(ks.at(-1)).toBe(8);
-    expect(bestNumDrafts(0.7, 0.05, 1, 8)).toBeGreaterThan(bestNumDrafts(0.7, 0.5, 1, 8));
+    expect(bestNumDrafts(0.7, cost(0.05), 1, 8)).toBeGreaterThan(
+      bestNumDrafts(0.7, cost(0.5), 1, 8),
+    );
+  });
+
+  it('speculates only when it pays for its cost', () => {
+    const cost = (perDraft: number, perStep = 0) => ({ perStep, perDraft });
+    expect(bestNumDrafts(0.3, cost(0.45), 1, 8)).toBe(0);
+    expect(bestNumDrafts(0.3, cost(0.1), 1, 8)).toBeGreaterThan(0);
+    // A fixed cost per speculative step calls for deeper speculation, or none.
+    expect(bestNumDrafts(0.6, cost(0.35, 0.6), 1, 8)).toBe(0);
+    expect(bestNumDrafts(0.85, cost(0.35, 0.6), 1, 8)).toBeGreaterThan(
+      bestNumDrafts(0.85, cost(0.35), 1, 8),
+    );
+  });
+
+  it('a sequence left without speculation probes again every PROBE_EVERY steps', () => {
+    const e = new AcceptanceEstimate(0.1);
+    const probes = Array.from({ length: 3 * PROBE_EVERY }, () => e.probe()).filter(Boolean);
+    expect(probes).toHaveLength(3);
   });
 
   it('the acceptance estimate follows recent verifications', () => {

@@ -55,7 +55,8 @@ export function makeSpecCore(o: SpecCoreOptions = {}): {
         });
   const core = new EngineCore(runner, cfg, {
     draftRunner,
-    speculative: { maxRunning: 1000, ...o.speculative },
+    // Cheap drafts, so the mechanism gets exercised whatever this machine's tuning says.
+    speculative: { maxRunning: 1000, draftCost: { perStep: 0, perDraft: 0.3 }, ...o.speculative },
   });
   return { core, runner, draftRunner };
 }
