@@ -6,6 +6,7 @@
  * Prints a table and writes bench/results/engine-<date>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadEngine } from '../src/engine/engine-host.js';
@@ -60,6 +61,8 @@ async function main(): Promise<void> {
   const options = engineOptionsFromSettings(settings);
   const cfg = await readModelConfig(MODEL);
   log(`model ${MODEL}; ${quick ? 'quick run' : 'full run'}`);
+  // Other processes share these cores; the load average says how far to trust the numbers.
+  const loadBefore = os.loadavg()[0];
 
   log('matmul rate…');
   const matmul = await matmulRate(options.threads, quick);
@@ -133,6 +136,10 @@ async function main(): Promise<void> {
   out.push(
     `Engine benchmark — ${path.basename(MODEL)} (${(params / 1e6).toFixed(2)}M params), ${engine.info.executionProvider}, ` +
       `prompt ${P.promptLen} tokens, ${P.outLen} output tokens, threads ${options.threads || 'auto'}${quick ? ' [quick]' : ''}`,
+  );
+  out.push(
+    `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}); 1-min load average ` +
+      `${loadBefore.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end (other processes share the cores)`,
   );
   out.push('');
   out.push(
@@ -213,6 +220,7 @@ async function main(): Promise<void> {
       {
         date: new Date().toISOString(),
         quick,
+        loadAverage: { start: loadBefore, end: os.loadavg()[0] },
         model: MODEL,
         params,
         executionProvider: engine.info.executionProvider,

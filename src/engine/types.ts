@@ -45,6 +45,13 @@ export interface EngineOptions {
    * (they cost no draft-model run). Default true.
    */
   speculativeDraftUsesLookup?: boolean;
+  /**
+   * What a draft-model step costs relative to a plain decode step: once per step and per draft
+   * token. Speculation runs only when the acceptance rate makes it pay. Default
+   * { perStep: 0.6, perDraft: 0.35 }, measured on CPU; a GPU, where the draft model is cheap,
+   * warrants lower values.
+   */
+  speculativeDraftCost?: { perStep: number; perDraft: number };
 }
 
 export interface ModelInfo {

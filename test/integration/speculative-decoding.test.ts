@@ -16,7 +16,16 @@ const DRAFT_MODEL =
 let engine: EngineHost;
 
 beforeAll(async () => {
-  engine = await loadEngine(CHAT_MODEL, engineOptions({ draftModelDir: DRAFT_MODEL }));
+  engine = await loadEngine(
+    CHAT_MODEL,
+    engineOptions({
+      draftModelDir: DRAFT_MODEL,
+      // Make the draft model propose even where it would not pay on this machine, so every
+      // test exercises it rather than the adaptive choice to decode plainly.
+      speculativeDraftCost: { perStep: 0, perDraft: 0.1 },
+      speculativeDraftUsesLookup: false,
+    }),
+  );
 });
 
 afterAll(async () => {

@@ -12,9 +12,11 @@ const DECAY = 0.94;
 const PRIOR_TRIALS = 4;
 /**
  * A sequence whose drafts do not pay speculates again after this many plain steps: its text
- * may have become easier to predict, and the estimate only learns from verifications.
+ * may have become easier to predict, and the estimate only learns from verifications. Each
+ * probe that changes nothing doubles the wait, up to MAX_PROBE_EVERY.
  */
 export const PROBE_EVERY = 16;
+const MAX_PROBE_EVERY = 256;
 
 export class AcceptanceEstimate {
   private successes: number;
@@ -39,12 +41,20 @@ export class AcceptanceEstimate {
   }
 
   private idle = 0;
+  private probeEvery = PROBE_EVERY;
 
-  /** Called on each step that skips speculation; true every PROBE_EVERY such steps. */
+  /** Called on each step that skips speculation; true when it is time to try again. */
   probe(): boolean {
-    if (++this.idle < PROBE_EVERY) return false;
+    if (++this.idle < this.probeEvery) return false;
     this.idle = 0;
+    this.probeEvery = Math.min(2 * this.probeEvery, MAX_PROBE_EVERY);
     return true;
+  }
+
+  /** Speculation pays again: the next time it stops, probe soon. */
+  paying(): void {
+    this.idle = 0;
+    this.probeEvery = PROBE_EVERY;
   }
 }
 

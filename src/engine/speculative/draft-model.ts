@@ -108,5 +108,6 @@ export function speculativeConfig(options: EngineOptions): Partial<SpeculativeCo
   if (options.speculativeMaxDrafts !== undefined) config.maxDrafts = options.speculativeMaxDrafts;
   if (options.speculativeDraftUsesLookup !== undefined)
     config.draftUsesLookup = options.speculativeDraftUsesLookup;
+  if (options.speculativeDraftCost !== undefined) config.draftCost = options.speculativeDraftCost;
   return config;
 }

@@ -66,7 +66,7 @@ export const DEFAULT_SPECULATIVE_CONFIG: Readonly<SpeculativeConfig> = Object.fr
   // costs about 1.6 + 0.35 per draft plain steps; a verified lookup token about 0.12.
   draftCost: Object.freeze({ perStep: 0.6, perDraft: 0.35 }),
   lookupCost: Object.freeze({ perStep: 0, perDraft: 0.12 }),
-  draftPrior: 0.7,
+  draftPrior: 0.6,
   lookupPrior: 0.5,
   draftUsesLookup: true,
 });
@@ -174,7 +174,11 @@ export class Speculator {
   private numDrafts(estimate: AcceptanceEstimate, cost: DraftCost): number {
     const c = this.config;
     const k = bestNumDrafts(estimate.rate, cost, c.minDrafts, c.maxDrafts);
-    return k === 0 && estimate.probe() ? c.minDrafts : k;
+    if (k > 0) {
+      estimate.paying();
+      return k;
+    }
+    return estimate.probe() ? c.minDrafts : 0;
   }
 
   /** After schedule(): fills the plan's draft tokens (running the draft model where needed). */

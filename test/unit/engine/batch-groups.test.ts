@@ -44,7 +44,8 @@ describe('splitDecodes', () => {
     const rows = Array.from({ length: 64 }, (_, i) => seq(i, 1, (i % 2 === 0 ? 400 : 440) + i));
     const calls = splitDecodes(rows);
     expect(calls.length).toBe(Math.ceil((64 * (440 + 63 + 1)) / DECODE_SLOTS));
-    expect(calls.map((c) => c.length)).toEqual(calls.map(() => 64 / calls.length));
+    const sizes = calls.map((c) => c.length);
+    expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(calls.length);
     expect(
       calls
         .flat()

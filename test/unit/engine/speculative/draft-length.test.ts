@@ -36,10 +36,13 @@ describe('draft length', () => {
     );
   });
 
-  it('a sequence left without speculation probes again every PROBE_EVERY steps', () => {
+  it('a sequence left without speculation probes again, less and less often', () => {
     const e = new AcceptanceEstimate(0.1);
-    const probes = Array.from({ length: 3 * PROBE_EVERY }, () => e.probe()).filter(Boolean);
-    expect(probes).toHaveLength(3);
+    const when = (steps: number) =>
+      Array.from({ length: steps }, () => e.probe()).flatMap((p, i) => (p ? [i + 1] : []));
+    expect(when(PROBE_EVERY * 7)).toEqual([PROBE_EVERY, 3 * PROBE_EVERY, 7 * PROBE_EVERY]);
+    e.paying();
+    expect(when(PROBE_EVERY)).toEqual([PROBE_EVERY]);
   });
 
   it('the acceptance estimate follows recent verifications', () => {
