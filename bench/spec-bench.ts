@@ -39,7 +39,7 @@ const P = quick
     }
   : {
       levels: [1, 8, 32],
-      rounds: [9, 5, 3],
+      rounds: [9, 9, 5],
       singlePrompts: 4,
       outLen: 128,
       sweepLevels: [1, 2, 4, 8, 12, 16, 24, 32],

@@ -147,7 +147,7 @@ export class EngineCore {
     try {
       const { scheduler } = this;
       scheduler.processHostRequests();
-      this.speculator.planDrafts(scheduler.running);
+      this.speculator.planDrafts(scheduler.running, scheduler.waiting.length);
       const plan = scheduler.schedule();
       if (plan.scheduled.length === 0) return scheduler.takeOutputs();
       await this.speculator.propose(plan);

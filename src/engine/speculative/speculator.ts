@@ -135,11 +135,15 @@ export class Speculator {
     return mode === 'draft' && this.draft === null ? 'off' : mode;
   }
 
-  /** Before schedule(): drafts wanted per decoding sequence. */
-  planDrafts(running: readonly Sequence[]): void {
+  /**
+   * Before schedule(): drafts wanted per decoding sequence. Waiting requests count toward the
+   * batch: a burst of arrivals must not get draft-model prefills right before speculation
+   * switches off for it.
+   */
+  planDrafts(running: readonly Sequence[], numWaiting = 0): void {
     const c = this.config;
     this.step = { lookups: new Map(), drafts: new Map(), jobs: [], accepted: new Map() };
-    this.active = running.length <= c.maxRunning;
+    this.active = running.length + numWaiting <= c.maxRunning;
     for (const seq of running) {
       seq.plannedDrafts = 0;
       if (!this.active || seq.numTokens - seq.numComputedTokens !== 1) continue;

@@ -56,7 +56,11 @@ export function makeSpecCore(o: SpecCoreOptions = {}): {
   const core = new EngineCore(runner, cfg, {
     draftRunner,
     // Cheap drafts, so the mechanism gets exercised whatever this machine's tuning says.
-    speculative: { maxRunning: 1000, draftCost: { perStep: 0, perDraft: 0.3 }, ...o.speculative },
+    speculative: {
+      maxRunning: 1_000_000,
+      draftCost: { perStep: 0, perDraft: 0.3 },
+      ...o.speculative,
+    },
   });
   return { core, runner, draftRunner };
 }

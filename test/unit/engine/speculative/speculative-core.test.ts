@@ -139,7 +139,9 @@ describe('speculative decoding in the engine core (fake models)', () => {
   });
 
   it('switches itself off while more sequences run than the threshold', async () => {
-    const { core, runner } = makeSpecCore({ speculative: { maxRunning: 3, defaultMode: 'draft' } });
+    const { core, runner, draftRunner } = makeSpecCore({
+      speculative: { maxRunning: 3, defaultMode: 'draft' },
+    });
     for (let i = 0; i < 6; i++) {
       core.addRequest({
         id: `t${i}`,
@@ -148,7 +150,11 @@ describe('speculative decoding in the engine core (fake models)', () => {
       });
     }
     const perCall = new Map<number, { rows: number; spec: boolean }>();
-    const c = await run(core);
+    // Six arrivals at once: the draft model does not even prefill them.
+    const c = new Collector();
+    c.accept(await core.step());
+    expect(draftRunner!.executeCalls).toBe(0);
+    await runUntilIdle(core, c, () => checkHeldBlocks(core));
     for (const r of runner.log) {
       const e = perCall.get(r.call) ?? { rows: 0, spec: false };
       e.rows++;
