@@ -35,7 +35,7 @@ export interface EngineOptions {
   draftModelDir?: string | null;
   /**
    * Speculation switches itself off while more sequences than this are running (a large batch
-   * keeps the hardware busy already). Default 8, measured on CPU by `npm run bench:spec`.
+   * keeps the hardware busy already). Default 4, measured on CPU by `npm run bench:spec`.
    */
   speculativeMaxRunning?: number;
   /** Most draft tokens verified per step (the draft length adapts between 1 and this). Default 8. */

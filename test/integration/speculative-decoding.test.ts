@@ -24,6 +24,8 @@ beforeAll(async () => {
       // test exercises it rather than the adaptive choice to decode plainly.
       speculativeDraftCost: { perStep: 0, perDraft: 0.1 },
       speculativeDraftUsesLookup: false,
+      // Waves of up to 12 streams below: keep speculating at that batch size.
+      speculativeMaxRunning: 64,
     }),
   );
 });
@@ -32,11 +34,16 @@ afterAll(async () => {
   await engine?.unload();
 });
 
-async function greedyTokens(prompt: number[], mode: SpeculativeMode, maxTokens: number) {
+async function greedyTokens(
+  prompt: number[],
+  mode: SpeculativeMode,
+  maxTokens: number,
+  ignoreEos = false,
+) {
   const c = await collect(
     engine.generate({
       promptTokenIds: prompt,
-      params: samplingParams({ temperature: 0, maxTokens, speculative: mode }),
+      params: samplingParams({ temperature: 0, maxTokens, ignoreEos, speculative: mode }),
     }),
   );
   return c.tokens[0] ?? [];
@@ -53,14 +60,16 @@ describe('speculative decoding on the shipped models', () => {
     );
     const maxTokens = (i: number) => 16 + (i % 3) * 8;
     // Four prompts at a time, each in all three modes: speculating and plain sequences share
-    // steps, and the batch stays under the size where speculation switches itself off.
+    // steps.
     for (let at = 0; at < prompts.length; at += 4) {
       const wave = prompts.slice(at, at + 4).map((p, j) => {
         const n = maxTokens(at + j);
+        // Half of them run on past the end-of-sequence token, into longer, loopier text.
+        const past = (at + j) % 2 === 0;
         return Promise.all([
-          greedyTokens(p, 'off', n),
-          greedyTokens(p, 'draft', n),
-          greedyTokens(p, 'lookup', n),
+          greedyTokens(p, 'off', n, past),
+          greedyTokens(p, 'draft', n, past),
+          greedyTokens(p, 'lookup', n, past),
         ]);
       });
       for (const [j, [off, draft, lookup]] of (await Promise.all(wave)).entries()) {
@@ -77,6 +86,31 @@ describe('speculative decoding on the shipped models', () => {
     // Rejected drafts left nothing behind.
     expect(stats.running).toBe(0);
     expect(stats.kv.usedBlocks).toBe(0);
+  });
+
+  it('as shipped (draft by default, adaptive, lookup proposals too): same greedy output', async () => {
+    const shipped = await loadEngine(
+      CHAT_MODEL,
+      engineOptions({ speculative: 'draft', draftModelDir: DRAFT_MODEL }),
+    );
+    try {
+      for (let i = 0; i < 6; i++) {
+        const prompt = chatPrompt(engine.tokenizer, 2000 + i, 10);
+        const want = await greedyTokens(prompt, 'off', 64);
+        const c = await collect(
+          shipped.generate({
+            promptTokenIds: prompt,
+            params: samplingParams({ temperature: 0, maxTokens: 64 }),
+          }),
+        );
+        expect(c.tokens[0], `prompt ${i}`).toEqual(want);
+      }
+      const stats = await shipped.refreshStats();
+      expect(stats.speculative.verifications).toBeGreaterThan(0);
+      expect(stats.kv.usedBlocks).toBe(0);
+    } finally {
+      await shipped.unload();
+    }
   });
 
   it('sampled output follows the target model: the token after the first, by chi-square', async () => {

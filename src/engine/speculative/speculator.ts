@@ -59,7 +59,8 @@ export const DEFAULT_SPECULATIVE_CONFIG: Readonly<SpeculativeConfig> = Object.fr
   defaultMode: 'off',
   minDrafts: 1,
   maxDrafts: 8,
-  maxRunning: 8,
+  // bench:spec on 2 CPU cores: clear gains at 1–2 streams, break-even at 4–8, none beyond.
+  maxRunning: 4,
   lookupMaxN: 4,
   lookupMinN: 2,
   // Measured on 2 CPU cores with the shipped models (bench/spec-bench.ts): a draft-model step
