@@ -17,8 +17,9 @@ export const SHIPPED_DRAFT = 'orchard-draft';
 
 /**
  * Which draft model folder to load: the one the options name; with none named and 'draft' as
- * the engine's default mode, the shipped draft next to the model folder if there is one.
- * null means no draft model ('draft' requests then run without speculation).
+ * the engine's default mode, the shipped draft next to the model folder if there is one and it
+ * shares the model's tokenizer. null means no draft model ('draft' requests then run without
+ * speculation).
  */
 export async function resolveDraftModelDir(
   modelDir: string,
@@ -31,6 +32,8 @@ export async function resolveDraftModelDir(
   if (sibling === path.resolve(modelDir)) return null;
   try {
     await fs.access(path.join(sibling, 'config.json'));
+    // Found, not asked for: a draft of another model family is skipped, not an error.
+    await checkSameTokenizer(modelDir, sibling);
     return sibling;
   } catch {
     return null;

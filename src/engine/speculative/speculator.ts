@@ -12,8 +12,8 @@
  * step if its own acceptance record promises more tokens per cost: it needs no draft-model run.
  *
  * Speculating and plain sequences share one step. Speculation switches itself off while more
- * than `maxRunning` sequences run: a large batch already keeps the hardware busy, and drafts
- * would only add work.
+ * than `maxRunning` sequences run or wait: a large batch already keeps the hardware busy, and
+ * drafts would only add work.
  */
 import type { SamplingParams, SpeculativeMode } from '../../shared/sampling.js';
 import type { KvCacheManager } from '../kv-cache-manager.js';
@@ -32,7 +32,7 @@ export interface SpeculativeConfig {
   defaultMode: SpeculativeMode;
   minDrafts: number;
   maxDrafts: number;
-  /** Speculate only while at most this many sequences are running. */
+  /** Speculate only while at most this many sequences are running or waiting. */
   maxRunning: number;
   /** Prompt lookup: longest and shortest suffix n-gram to match. */
   lookupMaxN: number;
@@ -63,8 +63,9 @@ export const DEFAULT_SPECULATIVE_CONFIG: Readonly<SpeculativeConfig> = Object.fr
   maxRunning: 4,
   lookupMaxN: 4,
   lookupMinN: 2,
-  // Measured on 2 CPU cores with the shipped models (bench/spec-bench.ts): a draft-model step
-  // costs about 1.6 + 0.35 per draft plain steps; a verified lookup token about 0.12.
+  // Measured on 2 CPU cores with the shipped models, forcing k drafts a step: a draft-model step
+  // costs about 1.6 + 0.35·k plain steps (tiny graphs are bound by per-node overhead, so the
+  // draft runs at a third of the target's cost, not a quarter); a verified lookup token ~0.12.
   draftCost: Object.freeze({ perStep: 0.6, perDraft: 0.35 }),
   lookupCost: Object.freeze({ perStep: 0, perDraft: 0.12 }),
   draftPrior: 0.6,

@@ -39,6 +39,10 @@ describe('draft model folder', () => {
     expect(await resolveDraftModelDir(target, { speculative: 'draft' })).toBe(sibling);
     expect(await resolveDraftModelDir(target, { speculative: 'lookup' })).toBe(null);
     expect(await resolveDraftModelDir(sibling, { speculative: 'draft' })).toBe(null);
+    // A shipped draft of another tokenizer is passed over (named explicitly, it fails to load).
+    const other = modelDir('other-family/orchard-chat-9', { x: 1 });
+    modelDir('other-family/orchard-draft', { y: 1 });
+    expect(await resolveDraftModelDir(other, { speculative: 'draft' })).toBe(null);
   });
 
   it('needs the same vocabulary as the model', async () => {
