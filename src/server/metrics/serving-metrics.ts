@@ -87,6 +87,28 @@ export class ServingMetrics {
       (e) => e.stats().waiting,
     );
     engineGauge('orchard:kv_cache_usage_perc', 'KV cache usage, 0..1.', (e) => e.stats().kv.usage);
+    // Speculative decoding (vLLM's spec_decode set). The engine keeps these since it loaded, so
+    // they are gauges: a reload starts them again from zero.
+    engineGauge(
+      'orchard:spec_decode_num_draft_tokens',
+      'Draft tokens proposed since the version loaded.',
+      (e) => e.stats().speculative.proposed,
+    );
+    engineGauge(
+      'orchard:spec_decode_num_accepted_tokens',
+      'Draft tokens accepted since the version loaded.',
+      (e) => e.stats().speculative.accepted,
+    );
+    engineGauge(
+      'orchard:spec_decode_acceptance_rate',
+      'Accepted / proposed draft tokens, 0..1.',
+      (e) => e.stats().speculative.acceptanceRate,
+    );
+    engineGauge(
+      'orchard:spec_decode_mean_accepted_length',
+      'Mean tokens kept per verification step.',
+      (e) => e.stats().speculative.meanAcceptedLength,
+    );
     const counter = (name: string, help: string): Counter<'model' | 'version'> =>
       new Counter({ name, help, labelNames: LABELS, registers });
     this.promptTokens = counter('orchard:prompt_tokens_total', 'Prompt tokens processed.');
