@@ -98,6 +98,7 @@ async function load(modelDir: string, options: EngineOptions): Promise<void> {
     eosTokenIds: config.eosTokenIds,
     executionProvider: model.provider,
     executionProviderReason: model.providerReason,
+    samplingDefaults: config.samplingDefaults,
     draftModelDir: draftDir,
   };
   progress('ready', 1);

@@ -4,6 +4,7 @@
  * KV dtype, optional inputs). A graph the runner cannot drive is rejected here, with a message
  * naming what is missing, instead of failing in the middle of a step.
  */
+import type { SamplingDefaults } from './types.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
@@ -24,6 +25,30 @@ export interface ModelConfig {
   /** From the safetensors header when there is one. */
   numParams: number | null;
   onnxPath: string;
+  samplingDefaults: SamplingDefaults;
+}
+
+/**
+ * generation_config.json's sampling fields. `do_sample: false` means the model is meant to be
+ * decoded greedily. Values out of range are ignored rather than trusted.
+ */
+export function samplingDefaultsFrom(gen: Record<string, unknown>): SamplingDefaults {
+  if (gen.do_sample === false) return { temperature: 0 };
+  const num = (key: string, ok: (v: number) => boolean): number | undefined => {
+    const v = gen[key];
+    return typeof v === 'number' && Number.isFinite(v) && ok(v) ? v : undefined;
+  };
+  const out: SamplingDefaults = {
+    temperature: num('temperature', (v) => v >= 0 && v <= 2),
+    topP: num('top_p', (v) => v > 0 && v <= 1),
+    topK: num('top_k', (v) => Number.isInteger(v) && v >= 0),
+    minP: num('min_p', (v) => v >= 0 && v <= 1),
+    repetitionPenalty: num('repetition_penalty', (v) => v > 0 && v <= 10),
+  };
+  for (const key of Object.keys(out) as (keyof SamplingDefaults)[]) {
+    if (out[key] === undefined) delete out[key];
+  }
+  return out;
 }
 
 type Json = Record<string, unknown>;
@@ -99,6 +124,7 @@ export async function readModelConfig(dir: string): Promise<ModelConfig> {
     contextLength: positiveInt(cfg, 'max_position_embeddings', configFile),
     bosTokenId: bos,
     eosTokenIds: [...eos],
+    samplingDefaults: samplingDefaultsFrom(gen),
     numParams: await safetensorsParams(abs),
     onnxPath,
   };

@@ -54,6 +54,14 @@ export interface EngineOptions {
   speculativeDraftCost?: { perStep: number; perDraft: number };
 }
 
+export interface SamplingDefaults {
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+}
+
 export interface ModelInfo {
   /** Absolute path of the model folder. */
   dir: string;
@@ -71,6 +79,11 @@ export interface ModelInfo {
   /** The provider actually in use, and why it was chosen (e.g. "cuda not bundled; using cpu"). */
   executionProvider: string;
   executionProviderReason: string;
+  /**
+   * The model's recommended sampling (generation_config.json), applied where a request does not
+   * choose, as vLLM does by default.
+   */
+  samplingDefaults?: SamplingDefaults;
   /** The draft model loaded for speculative 'draft' decoding, if any. */
   draftModelDir?: string | null;
 }

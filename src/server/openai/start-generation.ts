@@ -14,7 +14,11 @@ import type { ModelFacts } from './translate-common.js';
 import { keepAliveMs } from './translate-common.js';
 
 export function modelFacts(engine: Engine): ModelFacts {
-  return { contextLength: engine.info.contextLength, vocabSize: engine.tokenizer.vocabSize };
+  return {
+    contextLength: engine.info.contextLength,
+    vocabSize: engine.tokenizer.vocabSize,
+    defaults: engine.info.samplingDefaults,
+  };
 }
 
 export async function startGeneration(

@@ -2,6 +2,7 @@
  * Parameter mapping shared by chat and text completions: OpenAI body fields → SamplingParams.
  * Pure: no I/O, no engine calls besides the tokenizer's vocabulary size.
  */
+import type { SamplingDefaults } from '../../engine/types.js';
 import { ContextLengthExceededError, InvalidRequestError } from '../../shared/errors.js';
 import { samplingParams, type SamplingParams } from '../../shared/sampling.js';
 import type { ChatCompletionBody, CompletionBody } from './schemas.js';
@@ -26,6 +27,8 @@ type CommonBody = Pick<
 export interface ModelFacts {
   contextLength: number;
   vocabSize: number;
+  /** The model's generation_config.json sampling, used where the request does not choose. */
+  defaults?: SamplingDefaults;
 }
 
 export function stopList(stop: string | string[] | null | undefined): string[] {
@@ -58,6 +61,7 @@ export function commonSampling(
   facts: ModelFacts,
 ): Omit<SamplingParams, 'maxTokens' | 'logprobs' | 'topLogprobs'> {
   const base = samplingParams();
+  const d = facts.defaults ?? {};
   const stopTokenIds = body.stop_token_ids ?? [];
   for (const id of stopTokenIds) {
     if (id >= facts.vocabSize) {
@@ -68,13 +72,18 @@ export function commonSampling(
     }
   }
   return {
-    temperature: body.temperature ?? base.temperature,
-    topP: body.top_p ?? base.topP,
-    topK: body.top_k === null || body.top_k === undefined || body.top_k < 0 ? 0 : body.top_k,
-    minP: body.min_p ?? base.minP,
+    temperature: body.temperature ?? d.temperature ?? base.temperature,
+    topP: body.top_p ?? d.topP ?? base.topP,
+    topK:
+      body.top_k === null || body.top_k === undefined
+        ? (d.topK ?? 0)
+        : body.top_k < 0
+          ? 0
+          : body.top_k,
+    minP: body.min_p ?? d.minP ?? base.minP,
     presencePenalty: body.presence_penalty ?? 0,
     frequencyPenalty: body.frequency_penalty ?? 0,
-    repetitionPenalty: body.repetition_penalty ?? 1,
+    repetitionPenalty: body.repetition_penalty ?? d.repetitionPenalty ?? 1,
     logitBias: logitBiasMap(body.logit_bias, facts.vocabSize),
     seed: body.seed ?? null,
     stopTokenIds,

@@ -3,7 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseGraphSignature, readModelConfig } from '../../../src/engine/model-config.js';
+import {
+  parseGraphSignature,
+  readModelConfig,
+  samplingDefaultsFrom,
+} from '../../../src/engine/model-config.js';
 
 type Meta = InferenceSession.ValueMetadata;
 
@@ -153,5 +157,23 @@ describe('readModelConfig', () => {
     await expect(
       readModelConfig(modelDir({ ...LLAMA, num_hidden_layers: 'four' })),
     ).rejects.toThrow(/'num_hidden_layers' must be a positive integer/);
+  });
+});
+
+describe('samplingDefaultsFrom', () => {
+  it('reads generation_config sampling, ignores bad values, and honours do_sample false', () => {
+    expect(samplingDefaultsFrom({ do_sample: true, temperature: 0.7, top_p: 0.9 })).toEqual({
+      temperature: 0.7,
+      topP: 0.9,
+    });
+    expect(samplingDefaultsFrom({ temperature: -1, top_p: 7, top_k: 2.5, min_p: 'x' })).toEqual({});
+    expect(samplingDefaultsFrom({ do_sample: false, temperature: 0.7 })).toEqual({
+      temperature: 0,
+    });
+  });
+
+  it('comes with the shipped chat model', async () => {
+    const config = await readModelConfig(path.resolve('resources/models/orchard-chat-1'));
+    expect(config.samplingDefaults).toEqual({ temperature: 0.7, topP: 0.9 });
   });
 });

@@ -103,6 +103,21 @@ describe('translateChat', () => {
     expect(t.request.params.n).toBe(1);
   });
 
+  it("uses the model's generation_config sampling where the request is silent", () => {
+    const withDefaults = {
+      ...facts,
+      defaults: { temperature: 0.7, topP: 0.9, topK: 40, repetitionPenalty: 1.1 },
+    };
+    const silent = translateChat(chat(), tokenizer, withDefaults).request.params;
+    expect(silent).toMatchObject({ temperature: 0.7, topP: 0.9, topK: 40, repetitionPenalty: 1.1 });
+    const chosen = translateChat(
+      chat({ temperature: 0, top_p: 1, top_k: 0, repetition_penalty: 1 }),
+      tokenizer,
+      withDefaults,
+    ).request.params;
+    expect(chosen).toMatchObject({ temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1 });
+  });
+
   it('joins text content parts and rejects other part types by path', () => {
     const body = chat({
       messages: [
