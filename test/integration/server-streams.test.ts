@@ -100,8 +100,12 @@ describe('a full queue', () => {
             { signal: controller.signal },
           )
           .catch(() => null);
-      const long = Promise.all([startLong(), startLong()]);
       const stats = () => t.service.provider.loaded()[0].engine.stats();
+      // One at a time: two requests arriving together could both be waiting at once, and the
+      // second would be the one refused.
+      const first = startLong();
+      await waitFor(() => stats().running === 1);
+      const long = Promise.all([first, startLong()]);
       await waitFor(() => stats().running === 1 && stats().waiting === 1);
       const r = await postJson(t, '/v1/chat/completions', {
         model: MODEL,
