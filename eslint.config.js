@@ -10,6 +10,7 @@ export default tseslint.config(
       'dist',
       'renderer/dist',
       'release',
+      '.scratch',
       'resources/models',
       'bench/results',
       'test-results',

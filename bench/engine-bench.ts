@@ -24,6 +24,11 @@ import {
   type Workload,
 } from './engine-scenarios.js';
 import { matmulRate } from './matmul-rate.js';
+import { relaunchWithMallocTunables } from '../src/shared/relaunch.js';
+
+// Measure the process the way `orchard serve` runs: with its malloc settings.
+const relaunched = relaunchWithMallocTunables();
+if (relaunched) process.exit(await relaunched);
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);

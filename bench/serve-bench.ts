@@ -16,6 +16,11 @@ import type { Engine } from '../src/engine/types.js';
 import { samplingParams } from '../src/shared/sampling.js';
 import { defaultSettings } from '../src/shared/settings.js';
 import { fmt, percentile, promptTokens, table } from './bench-util.js';
+import { relaunchWithMallocTunables } from '../src/shared/relaunch.js';
+
+// Measure the process the way `orchard serve` runs: with its malloc settings.
+const relaunched = relaunchWithMallocTunables();
+if (relaunched) process.exit(await relaunched);
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);

@@ -18,6 +18,11 @@ import type { EngineOptions, EngineStats, ModelTokenizer } from '../src/engine/t
 import { samplingParams, type SpeculativeMode } from '../src/shared/sampling.js';
 import { defaultSettings } from '../src/shared/settings.js';
 import { fmt, percentile, table } from './bench-util.js';
+import { relaunchWithMallocTunables } from '../src/shared/relaunch.js';
+
+// Measure the process the way `orchard serve` runs: with its malloc settings.
+const relaunched = relaunchWithMallocTunables();
+if (relaunched) process.exit(await relaunched);
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);

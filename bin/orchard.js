@@ -15,13 +15,25 @@ async function builtIsCurrent() {
   return !buildStatus().needed;
 }
 
-let cli;
-if (await builtIsCurrent()) {
-  cli = await import(pathToFileURL(built).href);
-} else {
+const current = await builtIsCurrent();
+if (!current) {
   const { register } = await import('tsx/esm/api');
   register();
-  cli = await import('../src/cli/main.ts');
 }
+const load = (file) =>
+  current
+    ? import(pathToFileURL(fileURLToPath(new URL(`../dist/src/${file}.js`, import.meta.url))).href)
+    : import(`../src/${file}.ts`);
+
+// `orchard serve` runs ONNX Runtime: restart it once with glibc malloc settings that avoid a
+// page-fault storm per step (src/shared/malloc-tunables.ts explains).
+if (process.argv.slice(2).find((a) => !a.startsWith('-')) === 'serve') {
+  const { relaunchWithMallocTunables, exitWithParent } = await load('shared/relaunch');
+  const relaunched = relaunchWithMallocTunables();
+  if (relaunched) process.exit(await relaunched);
+  exitWithParent();
+}
+
+const cli = await load('cli/main');
 const code = await cli.main(process.argv);
 if (code !== 0) process.exit(code);

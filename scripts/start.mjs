@@ -12,7 +12,7 @@ import { fork, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -129,9 +129,18 @@ function supervise(child) {
   });
 }
 
-function serveWeb(root, args) {
+async function serveWeb(root, args) {
+  // The child has an IPC channel, so it does not relaunch itself: give it the malloc settings
+  // (from the build; a missing build only costs speed).
+  const withMallocTunables = await import(
+    pathToFileURL(path.join(root, 'dist', 'src', 'shared', 'malloc-tunables.js')).href
+  ).then(
+    (m) => m.withMallocTunables,
+    () => (env) => env,
+  );
   const child = fork(path.join(root, 'bin', 'orchard.js'), ['serve', ...args], {
     cwd: root,
+    env: withMallocTunables(process.env),
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     detached: process.platform !== 'win32',
   });
@@ -176,7 +185,7 @@ export function main(argv = process.argv.slice(2), root = ROOT) {
   console.log(
     `npm start: ${electron.why}, so no desktop window here; serving the web UI with \`orchard serve\` instead.`,
   );
-  serveWeb(root, args);
+  void serveWeb(root, args);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

@@ -17,6 +17,7 @@ import {
 } from './restart-policy.js';
 import { summarizeStderr } from './service-exit.js';
 import type { ExitInfo, ServiceLauncher, ServiceProcess } from './service-process.js';
+import { withMallocTunables } from '../../src/shared/malloc-tunables.js';
 
 export interface Clock {
   now(): number;
@@ -224,7 +225,7 @@ export class ServiceSupervisor {
     this.nextRestartDelayMs = null;
     this.state = 'starting';
     this.child = this.options.launcher(
-      { args: this.options.args, env: this.options.env ?? process.env },
+      { args: this.options.args, env: withMallocTunables(this.options.env ?? process.env) },
       {
         onMessage: (m) => {
           if (gen === this.generation) this.onMessage(m);

@@ -121,7 +121,8 @@ export class EngineHost implements Engine {
   }
 
   private outbox: CoreRequest[] = [];
-  private outboxAborts: string[] = [];
+  /** Messages about requests still in the outbox: sent right after it, never before. */
+  private outboxAfter: HostMessage[] = [];
 
   private send(message: HostMessage): void {
     this.worker.postMessage(message);
@@ -133,18 +134,22 @@ export class EngineHost implements Engine {
     if (this.outbox.length > 1) return;
     queueMicrotask(() => {
       const requests = this.outbox;
-      const aborts = this.outboxAborts;
+      const after = this.outboxAfter;
       this.outbox = [];
-      this.outboxAborts = [];
+      this.outboxAfter = [];
       this.send({ type: 'generate', requests });
-      for (const requestId of aborts) this.send({ type: 'abort', requestId });
+      for (const message of after) this.send(message);
     });
   }
 
-  /** An abort never overtakes the request it cancels. */
+  /** An abort or a choice's end never overtakes the request it is about. */
+  private sendAfterOutbox(message: HostMessage): void {
+    if (this.outbox.length > 0) this.outboxAfter.push(message);
+    else this.send(message);
+  }
+
   private abortRequest(requestId: string): void {
-    if (this.outbox.length > 0) this.outboxAborts.push(requestId);
-    else this.send({ type: 'abort', requestId });
+    this.sendAfterOutbox({ type: 'abort', requestId });
   }
 
   private onMessage(m: WorkerMessage): void {
@@ -274,7 +279,13 @@ export class EngineHost implements Engine {
         const deltas: ChoiceDelta[] = [];
         for (const c of o.choices) {
           const d = choices[c.index]?.push(c.newTokenIds, c.logprobs, c.finishReason);
-          if (d) deltas.push(d);
+          if (!d) continue;
+          deltas.push(d);
+          // A stop string ended this choice where the core cannot see it: free its blocks now
+          // rather than decode it until the request's last choice ends.
+          if (d.finishReason === 'stop' && c.finishReason === null && !o.finished) {
+            this.sendAfterOutbox({ type: 'finish-choice', requestId: id, index: c.index });
+          }
         }
         if (firstTokenMs === null && deltas.some((d) => d.tokenIds.length > 0)) {
           firstTokenMs = performance.now() - started;

@@ -124,6 +124,9 @@ function apply(message: HostMessage, c: EngineCore): void {
     case 'abort':
       c.abort(message.requestId);
       return;
+    case 'finish-choice':
+      c.finishChoice(message.requestId, message.index, 'stop');
+      return;
     case 'stats':
       // Answered after the next step, so aborts that came before it are already reflected.
       statsRequests.push(message.replyTo);

@@ -11,6 +11,8 @@ export type HostMessage =
   /** Requests submitted in the same tick travel together, so one step can admit them all. */
   | { type: 'generate'; requests: CoreRequest[] }
   | { type: 'abort'; requestId: string }
+  /** One choice of a request matched a stop string on the host: stop computing it. */
+  | { type: 'finish-choice'; requestId: string; index: number }
   | { type: 'stats'; replyTo: number }
   | { type: 'unload' };
 

@@ -26,6 +26,41 @@ function run(args: string[]): { status: number | null; stdout: string; stderr: s
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Processes started by relaunchWithMallocTunables from `parent` (read from /proc). */
+function relaunchedChildrenOf(parent: number): Array<{ pid: number; env: Record<string, string> }> {
+  const found: Array<{ pid: number; env: Record<string, string> }> = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let raw: string;
+    try {
+      raw = fs.readFileSync(`/proc/${name}/environ`, 'utf8');
+    } catch {
+      continue; // gone, or not ours
+    }
+    const env = Object.fromEntries(
+      raw
+        .split('\0')
+        .filter((kv) => kv.includes('='))
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
+    if (env.ORCHARD_RELAUNCH_PARENT === String(parent)) found.push({ pid: Number(name), env });
+  }
+  return found;
+}
+
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
 beforeAll(() => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'orchard-cli-'));
 });
@@ -132,6 +167,15 @@ describe('orchard serve', () => {
     expect(r.model).toBe('orchard-chat@1');
   });
 
+  it.runIf(process.platform === 'linux')(
+    'restarts itself once with the glibc malloc settings, and the child serves',
+    () => {
+      const children = relaunchedChildrenOf(child.pid!);
+      expect(children).toHaveLength(1);
+      expect(children[0].env.GLIBC_TUNABLES).toContain('glibc.malloc.mmap_threshold=');
+    },
+  );
+
   it('signs the UI in with the printed one-time token', async () => {
     const first = await fetch(uiUrl, { redirect: 'manual' });
     expect(first.status).toBe(302);
@@ -164,5 +208,36 @@ describe('orchard serve', () => {
     expect(await exited).toBe(0);
     expect(stderr).toMatch(/SIGTERM: draining/);
     expect(fs.existsSync(path.join(home, 'service.json'))).toBe(false);
+  });
+});
+
+describe.runIf(process.platform === 'linux')('orchard serve, relaunched', () => {
+  it('stops the relaunched server when its parent is killed with SIGKILL', async () => {
+    const own = fs.mkdtempSync(path.join(os.tmpdir(), 'orchard-cli-orphan-'));
+    const parent = spawn(
+      process.execPath,
+      [BIN, 'serve', '--home', own, '--port', '0', '--threads', '1', '--kv-cache-mb', '16'],
+      { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no URLs printed:\n${out}`)), 90_000);
+        parent.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (/UI: +\S+/.test(out)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      const [served] = relaunchedChildrenOf(parent.pid!);
+      expect(served).toBeDefined();
+      parent.kill('SIGKILL');
+      expect(await waitGone(served.pid, 20_000)).toBe(true);
+    } finally {
+      if (parent.exitCode === null) parent.kill('SIGKILL');
+      fs.rmSync(own, { recursive: true, force: true });
+    }
   });
 });

@@ -137,6 +137,43 @@ describe('Engine (worker thread, paged KV, real model)', () => {
     expect(sampled.tokens[0]).not.toEqual(sampled.tokens[1]);
   });
 
+  it('n=2: a choice ended by a stop string stops computing while the other goes on', async () => {
+    const prompt = chatPrompt(engine.tokenizer, 8, 14);
+    const params = { temperature: 1, n: 2, maxTokens: 60, ignoreEos: true };
+    // Find a seed whose first choice has an early 3-character string the second never writes.
+    let found: { seed: number; stop: string; texts: string[] } | null = null;
+    for (let seed = 1; seed <= 20 && !found; seed++) {
+      const free = await collect(
+        engine.generate({ promptTokenIds: prompt, params: samplingParams({ ...params, seed }) }),
+      );
+      const [a, b] = free.texts;
+      for (let i = 4; i + 3 <= Math.min(a.length, 24) && !found; i++) {
+        const stop = a.slice(i, i + 3);
+        if (stop.trim().length === 3 && !b.includes(stop) && a.indexOf(stop) === i) {
+          found = { seed, stop, texts: free.texts };
+        }
+      }
+    }
+    expect(found).not.toBeNull();
+    const { seed, stop, texts } = found!;
+    const before = (await engine.refreshStats()).counters.generationTokens;
+    const got = await collect(
+      engine.generate({
+        promptTokenIds: prompt,
+        params: samplingParams({ ...params, seed, stop: [stop] }),
+      }),
+    );
+    const generated = (await engine.refreshStats()).counters.generationTokens - before;
+    expect(got.finish).toEqual(['stop', 'length']);
+    expect(got.texts[0]).toBe(texts[0].slice(0, texts[0].indexOf(stop)));
+    expect(got.texts[1]).toBe(texts[1]);
+    expect(got.tokens[1]).toHaveLength(60);
+    // The core stopped the first choice within a step or two of the host seeing the stop
+    // string, instead of decoding it to 60 tokens with the other.
+    expect(got.tokens[0].length).toBeLessThan(20);
+    expect(generated).toBeLessThanOrEqual(got.tokens[0].length + 60 + 2);
+  });
+
   it('returns logprobs with top alternatives, token strings and bytes', async () => {
     const prompt = chatPrompt(engine.tokenizer, 8, 10);
     const got = await collect(

@@ -117,6 +117,7 @@ async function forward(
   mask: number[][],
   positions: number[][],
   past: Past,
+  keep = 0,
 ): Promise<{ logits: Float32Array; present: Past }> {
   const b = ids.length;
   const s = ids[0].length;
@@ -124,6 +125,7 @@ async function forward(
     input_ids: i64(ids.flat(), [b, s]),
     attention_mask: i64(mask.flat(), [b, mask[0].length]),
     position_ids: i64(positions.flat(), [b, s]),
+    num_logits_to_keep: i64([keep], []), // 0: logits for every position
     ...past,
   });
   const present: Past = {};
@@ -282,9 +284,27 @@ for (const folder of FOLDERS) {
         `present.${l}.value`,
       ]).flat();
       expect([...m.session.inputNames].sort()).toEqual(
-        ['input_ids', 'attention_mask', 'position_ids', ...past].sort(),
+        ['input_ids', 'attention_mask', 'position_ids', 'num_logits_to_keep', ...past].sort(),
       );
       expect([...m.session.outputNames].sort()).toEqual(['logits', ...present].sort());
+      // The lean graph (recipe/graph_builder.py): ~30 nodes a layer, not the ~100 of a trace.
+      const graph = fs.readFileSync(path.join(m.dir, 'onnx', 'model.onnx'));
+      expect(graph.includes('SkipSimplifiedLayerNormalization')).toBe(true);
+    });
+
+    it('num_logits_to_keep computes logits for the last positions only, the same numbers', async () => {
+      const ids = [[0, 4, 11, 12, 13, 14, 15]];
+      const ones = [ids[0].map(() => 1)];
+      const pos = [ids[0].map((_, i) => i)];
+      const V = m.config.vocab_size;
+      const all = await forward(m, ids, ones, pos, emptyPast(m.config, 1));
+      const last2 = await forward(m, ids, ones, pos, emptyPast(m.config, 1), 2);
+      expect(last2.logits.length).toBe(2 * V);
+      const tail = all.logits.subarray(all.logits.length - 2 * V);
+      let worst = 0;
+      for (let i = 0; i < tail.length; i++)
+        worst = Math.max(worst, Math.abs(tail[i] - last2.logits[i]));
+      expect(worst).toBeLessThan(1e-5);
     });
 
     it('tokenizer round-trips text and knows the special tokens', () => {

@@ -59,11 +59,15 @@ def card(name, summary, corpus_stats, t):
     for f in ["config.json", "generation_config.json", "model.safetensors", "onnx/model.onnx", "tokenizer.json",
               "tokenizer_config.json", "special_tokens_map.json"]:
         L.append(f"| `{f}` | {os.path.getsize(os.path.join(d, f))} |")
-    L.append("\n`onnx/model.onnx` is float32, single file, opset 14, standard decoder-with-past signature: inputs "
+    L.append("\n`onnx/model.onnx` is float32, single file, opset 17 plus ONNX Runtime contrib ops "
+             "(SimplifiedLayerNormalization, com.microsoft SkipSimplifiedLayerNormalization and FusedMatMul), written "
+             "node by node by `recipe/graph_builder.py` (~30 nodes a layer: fused QKV and gate/up matmuls, rotary "
+             "folded into the projection, grouped-query attention without repeating K/V). Decoder-with-past signature: inputs "
              "`input_ids` [batch, sequence_length] int64, `attention_mask` [batch, total_sequence_length] int64, "
              "`position_ids` [batch, sequence_length] int64, `past_key_values.{i}.key|value` float32 "
              f"[batch, {cfg['num_key_value_heads']}, past_sequence_length, {cfg['head_dim']}] for i in "
-             f"0..{cfg['num_hidden_layers'] - 1}; outputs `logits` [batch, sequence_length, {cfg['vocab_size']}] and "
+             f"0..{cfg['num_hidden_layers'] - 1}, `num_logits_to_keep` int64 scalar (logits for the last k positions; 0 = all); "
+             f"outputs `logits` [batch, min(sequence_length, k), {cfg['vocab_size']}] and "
              "`present.{i}.key|value` [batch, kv_heads, total_sequence_length, head_dim] (past concatenated with "
              "new). Attention is causal over absolute cache slots (query i sits at slot past_len+i) and respects "
              "`attention_mask`; masked scores use float32 min (no NaN for fully padded rows). Use "

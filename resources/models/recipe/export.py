@@ -16,25 +16,11 @@ import time
 import numpy as np
 import torch
 
+from graph_builder import write_onnx
 from common import (BOS_ID, CHAT_CFG, DRAFT_CFG, EOS_ID, MODELS, PAD_ID, RECIPE, WORK, hf_config, hf_state_dict,
                     load_model, save_safetensors, setup_torch)
 
 TOL = 1e-4
-
-
-class OnnxWrapper(torch.nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-        self.n = m.c["num_hidden_layers"]
-
-    def forward(self, input_ids, attention_mask, position_ids, *past_flat):
-        past = [(past_flat[2 * i], past_flat[2 * i + 1]) for i in range(self.n)]
-        logits, presents = self.m(input_ids, attention_mask, position_ids, past)
-        flat = []
-        for k, v in presents:
-            flat += [k, v]
-        return (logits, *flat)
 
 
 def empty_past(c, b):
@@ -43,35 +29,10 @@ def empty_past(c, b):
 
 
 def export_onnx(model, path):
-    c = model.c
-    n = c["num_hidden_layers"]
-    b, s, p = 2, 3, 4
-    ids = torch.randint(6, c["vocab_size"], (b, s))
-    am = torch.ones(b, p + s, dtype=torch.long)
-    pos = torch.arange(p, p + s)[None].expand(b, s).contiguous()
-    past = []
-    for _ in range(n):
-        past += [torch.randn(b, c["num_key_value_heads"], p, c["head_dim"]) for _ in range(2)]
-    in_names = ["input_ids", "attention_mask", "position_ids"]
-    out_names = ["logits"]
-    dyn = {"input_ids": {0: "batch_size", 1: "sequence_length"},
-           "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
-           "position_ids": {0: "batch_size", 1: "sequence_length"},
-           "logits": {0: "batch_size", 1: "sequence_length"}}
-    for i in range(n):
-        for kv in ("key", "value"):
-            in_names.append(f"past_key_values.{i}.{kv}")
-            out_names.append(f"present.{i}.{kv}")
-            dyn[f"past_key_values.{i}.{kv}"] = {0: "batch_size", 2: "past_sequence_length"}
-            dyn[f"present.{i}.{kv}"] = {0: "batch_size", 2: "total_sequence_length"}
+    """Writes the lean graph (graph_builder.py) from the module's weights."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with torch.no_grad():
-        torch.onnx.export(OnnxWrapper(model), (ids, am, pos, *past), path, input_names=in_names,
-                          output_names=out_names, dynamic_axes=dyn, opset_version=14, do_constant_folding=True)
-    import onnx
-    g = onnx.load(path)
-    onnx.checker.check_model(g)
-    # tied embeddings: the exporter may store a transposed copy for lm_head; fine, just report size
+    state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    write_onnx(state, hf_config(model.c), path)
     return os.path.getsize(path)
 
 
@@ -101,7 +62,8 @@ class Cases:
 
 
 def feeds_for(c, ids, am, pos, past):
-    f = {"input_ids": ids, "attention_mask": am, "position_ids": pos}
+    f = {"input_ids": ids, "attention_mask": am, "position_ids": pos,
+         "num_logits_to_keep": torch.tensor(0, dtype=torch.long)}  # 0 = logits for every position
     for i, (k, v) in enumerate(past):
         f[f"past_key_values.{i}.key"] = k
         f[f"past_key_values.{i}.value"] = v
@@ -236,9 +198,26 @@ def verify(model, onnx_path, name, prompts_for_greedy):
     return report
 
 
+def reexport(name):
+    """Rebuild onnx/model.onnx of a shipped folder from its model.safetensors (graph changes only)."""
+    out = os.path.join(MODELS, name)
+    cfg = json.load(open(os.path.join(out, "config.json")))
+    model = load_model(cfg, os.path.join(out, "model.safetensors"))
+    model.eval()
+    onnx_path = os.path.join(out, "onnx", "model.onnx")
+    size = export_onnx(model, onnx_path)
+    print(f"exported {onnx_path} ({size / 1e6:.1f} MB)", flush=True)
+    qs = json.load(open(os.path.join(WORK, "eval_questions.json")))
+    report = verify(model, onnx_path, name, [q["ids"] for q in qs[:20]])
+    os.makedirs(os.path.join(WORK, "eval"), exist_ok=True)
+    json.dump(report, open(os.path.join(WORK, "eval", f"{name}.parity.json"), "w"), indent=2)
+
+
 def main():
     stage, name = sys.argv[1], sys.argv[2]
     setup_torch(0)
+    if stage == "reexport":
+        return reexport(name)
     cfg = DRAFT_CFG if stage == "draft" else CHAT_CFG
     model = load_model(cfg, os.path.join(WORK, "ckpt", f"{stage}.safetensors"))
     model.eval()

@@ -52,9 +52,12 @@ for (const prompt of g.prompts) {
       position_ids: new ort.Tensor('int64', BigInt64Array.from(pos), [1, step.length]),
       ...past,
     };
+    if (session.inputNames.includes('num_logits_to_keep'))
+      feeds.num_logits_to_keep = new ort.Tensor('int64', BigInt64Array.of(1n), []);
     const out = await session.run(feeds);
     const V = out.logits.dims[2];
-    const last = out.logits.data.subarray((step.length - 1) * V, step.length * V);
+    const rows = out.logits.dims[1];
+    const last = out.logits.data.subarray((rows - 1) * V, rows * V);
     let best = 0;
     for (let v = 1; v < V; v++) if (last[v] > last[best]) best = v;
     gen.push(best);

@@ -1,0 +1,38 @@
+/**
+ * glibc malloc settings for processes that run ONNX Runtime.
+ *
+ * onnxruntime-node copies every output of a run into a fresh ArrayBuffer (even when the caller
+ * passed pre-allocated fetches), and a decode step's KV outputs are megabytes. glibc serves
+ * blocks that large with mmap and unmaps them on free, so every step faults its output pages in
+ * again: on a 2-core VM that was 2,850 page faults and ~70 % of a 32-row decode step. Raising
+ * the mmap threshold keeps those blocks in the heap and reuses them (measured: 37 → 5.6 ms per
+ * 32-row step in isolation, 12 → 8.6 ms inside the engine). glibc reads GLIBC_TUNABLES once at
+ * start-up, so the variable has to be in the environment the process starts with.
+ */
+
+/** Always-heap allocations, and freed heap memory kept rather than trimmed back each step. */
+export const MALLOC_TUNABLES = [
+  'glibc.malloc.mmap_threshold=2147483647',
+  'glibc.malloc.trim_threshold=4294967295',
+] as const;
+
+/** True where the tunables apply and `env` does not carry them yet (a user's own setting wins). */
+export function needsMallocTunables(
+  env: NodeJS.ProcessEnv,
+  platform: NodeJS.Platform = process.platform,
+): boolean {
+  if (platform !== 'linux') return false;
+  const current = env.GLIBC_TUNABLES ?? '';
+  return !current.includes('glibc.malloc.mmap_threshold');
+}
+
+/** A copy of `env` with the tunables appended to any GLIBC_TUNABLES already there. */
+export function withMallocTunables(
+  env: NodeJS.ProcessEnv,
+  platform: NodeJS.Platform = process.platform,
+): NodeJS.ProcessEnv {
+  if (!needsMallocTunables(env, platform)) return { ...env };
+  const current = env.GLIBC_TUNABLES ?? '';
+  const parts = current.split(':').filter((p) => p.length > 0);
+  return { ...env, GLIBC_TUNABLES: [...parts, ...MALLOC_TUNABLES].join(':') };
+}
