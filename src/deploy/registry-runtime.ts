@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { engineOptionsFromSettings } from '../engine/engine-options.js';
+import { engineOptionsFromSettings, type EngineSettings } from '../engine/engine-options.js';
 import { parseSpeculativeMode } from '../engine/speculative/speculator.js';
 import type { EngineOptions } from '../engine/types.js';
 import { importFolder } from '../registry/importer.js';
@@ -39,23 +39,8 @@ import type { WarmupResult } from './warmup.js';
 import type { Engine } from '../engine/types.js';
 
 export interface RegistryRuntimeOptions {
-  settings: Pick<
-    Settings,
-    | 'home'
-    | 'model'
-    | 'keepAlive'
-    | 'maxLoaded'
-    | 'memoryBudgetMb'
-    | 'device'
-    | 'threads'
-    | 'kvCacheMb'
-    | 'blockSize'
-    | 'maxRunning'
-    | 'maxWaiting'
-    | 'maxBatchTokens'
-    | 'prefixCaching'
-  > &
-    Partial<Pick<Settings, 'speculative'>>;
+  settings: Pick<Settings, 'home' | 'model' | 'keepAlive' | 'maxLoaded' | 'memoryBudgetMb'> &
+    EngineSettings;
   logger: Logger;
   load: EngineLoader;
   shippedModelsDir?: string;

@@ -24,7 +24,8 @@ export function parseExecutionProvider(value: string): ExecutionProviderName {
   return found;
 }
 
-type EngineSettings = Pick<
+/** The settings an engine is built from (what registry-runtime and bundled serving both pass). */
+export type EngineSettings = Pick<
   Settings,
   | 'device'
   | 'threads'

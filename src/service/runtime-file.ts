@@ -25,7 +25,8 @@ export function removeRuntimeFile(home: string, pid = process.pid): void {
   if (info && info.pid === pid) fs.rmSync(path.join(home, RUNTIME_FILE), { force: true });
 }
 
-function alive(pid: number): boolean {
+/** True while a process with this pid exists (EPERM: it exists, owned by another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -38,7 +39,7 @@ function alive(pid: number): boolean {
 export function readRuntimeFile(home: string): RuntimeInfo | null {
   try {
     const info = JSON.parse(fs.readFileSync(path.join(home, RUNTIME_FILE), 'utf8')) as RuntimeInfo;
-    return typeof info.pid === 'number' && alive(info.pid) ? info : null;
+    return typeof info.pid === 'number' && processAlive(info.pid) ? info : null;
   } catch {
     return null;
   }

@@ -27,6 +27,7 @@ import type { ModelProvider } from './model-provider.js';
 import { packageVersion, shippedModelsDir, uiDistDir } from './paths.js';
 import { RegistryRuntime } from '../deploy/registry-runtime.js';
 import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.js';
+import { lockHome, type HomeLock } from './home-lock.js';
 import { SettingsError, type ResolvedSettings } from './settings-loader.js';
 
 export interface ServiceOptions {
@@ -144,6 +145,21 @@ export async function createService(
   const settings = resolved.settings;
   checkExposure(settings);
   ensureHome(settings.home);
+  const homeLock = lockHome(settings.home);
+  try {
+    return await createLockedService(resolved, options, homeLock);
+  } catch (err) {
+    homeLock.release();
+    throw err;
+  }
+}
+
+async function createLockedService(
+  resolved: ResolvedSettings,
+  options: ServiceOptions,
+  homeLock: HomeLock,
+): Promise<Service> {
+  const settings = resolved.settings;
   const { logger, buffer: logs } = createLogger(settings.logLevel, { console: options.logConsole });
   const key = loadOrCreateApiKey(settings.home, settings.apiKey);
   if (key.created) logger.info({ file: key.file }, 'created an API key');
@@ -203,6 +219,7 @@ export async function createService(
       await app.close();
       await provider.close();
       removeRuntimeFile(settings.home);
+      homeLock.release();
       logger.info('stopped');
       status({ state: 'stopped' });
     })();
@@ -211,7 +228,15 @@ export async function createService(
 
   const start = async (): Promise<StartedUrls> => {
     status({ state: 'starting' });
-    await app.listen({ host: settings.host, port: settings.port });
+    try {
+      await app.listen({ host: settings.host, port: settings.port });
+    } catch (err) {
+      // Nothing is serving: give the home back so a retry (or another process) can take it.
+      await app.close();
+      await provider.close();
+      homeLock.release();
+      throw err;
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : settings.port;
     const baseUrl = `http://${urlHost(settings.host)}:${port}`;

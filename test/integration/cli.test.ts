@@ -176,6 +176,12 @@ describe('orchard serve', () => {
     },
   );
 
+  it('refuses a second server on the same ORCHARD_HOME, naming the first', () => {
+    const second = run(['serve', '--home', home, '--port', '0']);
+    expect(second.status).toBe(2);
+    expect(second.stderr).toMatch(/another Orchard service \(pid \d+, http:\/\/127\.0\.0\.1:\d+\)/);
+  });
+
   it('signs the UI in with the printed one-time token', async () => {
     const first = await fetch(uiUrl, { redirect: 'manual' });
     expect(first.status).toBe(302);

@@ -129,7 +129,9 @@ describe('a full queue', () => {
 
 describe('graceful shutdown', () => {
   it('lets short streams finish, cancels long ones at the deadline, unloads', async () => {
-    const t = await startTestService({ shutdownGraceMs: 1500 });
+    // The grace period must fit the 40-token stream and not the 1000-token one, even on a fast
+    // machine (1000 tokens take ~0.8 s alone here).
+    const t = await startTestService({ shutdownGraceMs: 400 });
     let started = 0;
     const collect = async (maxTokens: number) => {
       const stream = await t.client.chat.completions.create({

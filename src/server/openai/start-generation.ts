@@ -96,6 +96,32 @@ export async function streamSse<T>(
   }
 }
 
+/**
+ * Collects every engine output for a non-streamed response. Undefined (the reply dropped) when
+ * the client hung up before the end: there is no one to answer.
+ */
+export async function collectResponse<T, R>(
+  reply: FastifyReply,
+  gen: Generation,
+  source: AsyncIterable<T>,
+  add: (item: T) => void,
+  response: () => R,
+): Promise<R | FastifyReply> {
+  try {
+    for await (const item of source) add(item);
+    gen.throwIfCancelled();
+  } catch (err) {
+    gen.end(err);
+    throw err;
+  }
+  gen.end();
+  if (gen.clientGone) {
+    dropReply(reply);
+    return reply;
+  }
+  return response();
+}
+
 /** For non-streamed requests whose client hung up: nothing to send. */
 export function dropReply(reply: FastifyReply): void {
   reply.hijack();

@@ -4,7 +4,12 @@ import { ChatAccumulator, ChatChunker } from '../openai/chat-format.js';
 import { nowSeconds, responseId, type ResponseMeta } from '../openai/format-common.js';
 import type { PromptOutput } from '../openai/generation.js';
 import { CHAT_UNSUPPORTED, chatCompletionSchema } from '../openai/schemas.js';
-import { dropReply, modelFacts, startGeneration, streamSse } from '../openai/start-generation.js';
+import {
+  collectResponse,
+  modelFacts,
+  startGeneration,
+  streamSse,
+} from '../openai/start-generation.js';
 import { translateChat } from '../openai/translate-chat.js';
 import { parseWith, rejectUnsupported } from '../openai/validate.js';
 import type { ServerDeps } from '../server-deps.js';
@@ -51,18 +56,12 @@ export async function chatRoute(app: FastifyInstance, deps: ServerDeps): Promise
     }
 
     const acc = new ChatAccumulator(n, logprobs, topN);
-    try {
-      for await (const item of source) acc.add(item.output.choices);
-      gen.throwIfCancelled();
-    } catch (err) {
-      gen.end(err);
-      throw err;
-    }
-    gen.end();
-    if (gen.clientGone) {
-      dropReply(reply);
-      return reply;
-    }
-    return acc.response(meta, gen.usage);
+    return collectResponse(
+      reply,
+      gen,
+      source,
+      (item) => acc.add(item.output.choices),
+      () => acc.response(meta, gen.usage),
+    );
   });
 }

@@ -8,7 +8,12 @@ import {
 import { nowSeconds, responseId, type ResponseMeta } from '../openai/format-common.js';
 import type { PromptOutput } from '../openai/generation.js';
 import { COMPLETION_UNSUPPORTED, completionSchema } from '../openai/schemas.js';
-import { dropReply, modelFacts, startGeneration, streamSse } from '../openai/start-generation.js';
+import {
+  collectResponse,
+  modelFacts,
+  startGeneration,
+  streamSse,
+} from '../openai/start-generation.js';
 import { translateCompletion } from '../openai/translate-completion.js';
 import { parseWith, rejectUnsupported } from '../openai/validate.js';
 import type { ServerDeps } from '../server-deps.js';
@@ -59,18 +64,12 @@ export async function completionRoute(app: FastifyInstance, deps: ServerDeps): P
     }
 
     const acc = new CompletionAccumulator(shape);
-    try {
-      for await (const item of source) acc.add(item.prompt, item.output.choices);
-      gen.throwIfCancelled();
-    } catch (err) {
-      gen.end(err);
-      throw err;
-    }
-    gen.end();
-    if (gen.clientGone) {
-      dropReply(reply);
-      return reply;
-    }
-    return acc.response(meta, gen.usage);
+    return collectResponse(
+      reply,
+      gen,
+      source,
+      (item) => acc.add(item.prompt, item.output.choices),
+      () => acc.response(meta, gen.usage),
+    );
   });
 }
