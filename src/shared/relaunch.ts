@@ -12,10 +12,22 @@ import { needsMallocTunables, withMallocTunables } from './malloc-tunables.js';
 const RELAUNCHED = 'ORCHARD_RELAUNCHED';
 const PARENT = 'ORCHARD_RELAUNCH_PARENT';
 
+/**
+ * A Node IPC channel, or Electron's utility-process port; inside Electron, process.execPath is
+ * the app itself, so never relaunch there either.
+ */
+function hasParentChannel(): boolean {
+  return (
+    typeof process.send === 'function' ||
+    'parentPort' in process ||
+    process.versions.electron !== undefined
+  );
+}
+
 export function shouldRelaunch(
   env: NodeJS.ProcessEnv = process.env,
   platform: NodeJS.Platform = process.platform,
-  hasIpc: boolean = typeof process.send === 'function',
+  hasIpc: boolean = hasParentChannel(),
 ): boolean {
   return !hasIpc && env[RELAUNCHED] !== '1' && needsMallocTunables(env, platform);
 }

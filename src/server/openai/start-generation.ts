@@ -97,8 +97,8 @@ export async function streamSse<T>(
 }
 
 /**
- * Collects every engine output for a non-streamed response. Undefined (the reply dropped) when
- * the client hung up before the end: there is no one to answer.
+ * Collects every engine output for a non-streamed response. When the client hung up before
+ * the end there is no one to answer: the reply is dropped and returned as is.
  */
 export async function collectResponse<T, R>(
   reply: FastifyReply,
