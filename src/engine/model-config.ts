@@ -191,6 +191,12 @@ export interface GraphSignature {
   logitsDtype: KvDtype;
   past: KvNames[];
   present: KvNames[];
+  /**
+   * `new_key_values.{i}.key|value` [batch, kv_heads, sequence_length, head_dim]: the new
+   * positions alone. When every layer has them, the runner keeps its own dense past and never
+   * fetches `present` (whose copy-out dominates a large batch's step).
+   */
+  newKv: KvNames[] | null;
   kvDtype: KvDtype;
 }
 
@@ -272,6 +278,12 @@ export function parseGraphSignature(
   };
   const past = collect(inputs, PAST_PATTERNS, 'past');
   const present = collect(outputs, PRESENT_PATTERNS, 'present');
+  const outputNames = new Set(outputs.map((o) => o.name));
+  const newKv = Array.from({ length: expect.numLayers }, (_, l) => ({
+    key: `new_key_values.${l}.key`,
+    value: `new_key_values.${l}.value`,
+  }));
+  const hasNewKv = newKv.every((n) => outputNames.has(n.key) && outputNames.has(n.value));
 
   const known = new Set<string>([
     inputIds,
@@ -335,6 +347,7 @@ export function parseGraphSignature(
     logitsDtype,
     past,
     present,
+    newKv: hasNewKv ? newKv : null,
     kvDtype,
   };
 }

@@ -9,6 +9,7 @@ import ort from 'onnxruntime-node';
 import { halfToFloat } from './float16.js';
 import { planGroups } from './batch-groups.js';
 import type { GraphSignature, ModelConfig } from './model-config.js';
+import { DECODE_HEADROOM, DenseKvSets, type DenseKvSet } from './dense-kv-sets.js';
 import { PagedKv, allocKv } from './paged-kv.js';
 import type { KvArray } from './paged-kv.js';
 import { kvBytesPerToken } from './runner-types.js';
@@ -47,12 +48,25 @@ class Scratch {
   }
 }
 
-interface DecodeCarry {
+interface CarryRows {
   seqIds: number[];
   starts: number[];
+  /** Filled past slots after the call (its rows' next step has this P). */
   T: number;
+}
+
+/** A call's `present` outputs, which are the next step's past as they are. */
+interface PresentCarry extends CarryRows {
   presents: KvArray[][];
 }
+
+/** A dense past buffer of `width` slots, filled up to T, appended in place. */
+interface DenseCarry extends CarryRows {
+  width: number;
+  set: DenseKvSet;
+}
+
+type DecodeCarry = PresentCarry | DenseCarry;
 
 export function numBlocksFor(
   geometry: KvGeometry,
@@ -82,6 +96,8 @@ export class OnnxRunner implements ModelRunner {
   private nextCarries: DecodeCarry[] = [];
   /** Per decode call slot, the buffer set its presents went to last time (they alternate). */
   private readonly slotSet: number[] = [];
+  /** Past buffers for graphs with `new_key_values` outputs. */
+  private readonly denseSets: DenseKvSets;
   /** ONNX Runtime calls, and how many of them reused the previous decode's presents. */
   readonly counters = { calls: 0, carriedCalls: 0 };
 
@@ -111,6 +127,7 @@ export class OnnxRunner implements ModelRunner {
     const kvBytes = this.geometry.dtypeBytes;
     const logitsBytes = sig.logitsDtype === 'float16' ? 2 : 4;
     this.scratch = new Scratch((name) => (name === 'logits' ? logitsBytes : kvBytes));
+    this.denseSets = new DenseKvSets(config.numLayers, (n) => allocKv(kvBytes, n));
     const keep = sig.numLogitsToKeep
       ? session.inputMetadata.find((m) => m.name === sig.numLogitsToKeep)
       : undefined;
@@ -127,6 +144,12 @@ export class OnnxRunner implements ModelRunner {
       await this.runGroup(group, logits, isDecode ? decodeSlot++ : -1);
     }
     // Carries live for one execute: a row that skipped it may have been recomputed elsewhere.
+    const kept = new Set(this.nextCarries);
+    for (const c of this.carries) {
+      if ('set' in c && ![...kept].some((k) => 'set' in k && k.set === c.set)) {
+        this.denseSets.release(c.set);
+      }
+    }
     this.carries = this.nextCarries;
     return { logits };
   }
@@ -160,11 +183,27 @@ export class OnnxRunner implements ModelRunner {
       P = Math.max(P, r.startPosition);
       keep = Math.max(keep, r.numLogits);
     }
-    const T = P + S;
+    const isDecode = slot >= 0;
+    const inPlace = this.sig.newKv !== null;
+    // Past width W: P for graphs that return `present`; with `new_key_values` a decode call's
+    // past buffer has spare slots [P, W) that later steps fill in place.
+    const carried = isDecode
+      ? inPlace
+        ? this.findDenseCarry(rows, P)
+        : this.findCarry(rows, P)
+      : null;
+    const W = !inPlace
+      ? P
+      : carried && 'set' in carried
+        ? carried.width
+        : isDecode
+          ? P + DECODE_HEADROOM
+          : P;
+    const T = W + S;
     const L = this.sig.numLogitsToKeep ? keep : S;
 
-    // Row layout over T slots: [pad | past] then [pad | new tokens]; pads are masked out, and new
-    // tokens end at the last slot so the last logits positions are always real.
+    // Row layout over T slots: [pad | past | spare] then [pad | new tokens]; pads and spare slots
+    // are masked out, and new tokens end at the last slot so the last logits are always real.
     const ids = this.scratch.ints('input_ids', B * S).fill(0n);
     const pos = this.scratch.ints('position_ids', B * S).fill(0n);
     const mask = this.scratch.ints('attention_mask', B * T).fill(0n);
@@ -198,74 +237,119 @@ export class OnnxRunner implements ModelRunner {
       L,
       this.vocabSize,
     ]);
-    const isDecode = slot >= 0;
-    const carried = isDecode ? this.findCarry(rows, P) : null;
-    // A decode slot's presents alternate between two buffer sets, so the set written last
-    // execute (which a carry may be reading now) is never overwritten.
-    let bufferName = 'prefill';
-    if (isDecode) {
-      const set = 1 - (this.slotSet[slot] ?? 1);
-      this.slotSet[slot] = set;
-      bufferName = `decode.${slot}.${set}`;
-    }
-    const presents: KvArray[][] = [];
-    for (let l = 0; l < numLayers; l++) {
-      let pk: KvArray;
-      let pv: KvArray;
-      if (carried) {
-        [pk, pv] = carried.presents[l];
+
+    // Where each row's new keys and values come back: [B, H, N, D] with the row's tokens in the
+    // last `len` of N slots.
+    const written: KvArray[][] = [];
+    let N: number;
+    if (this.sig.newKv) {
+      N = S;
+      let set: DenseKvSet;
+      if (carried && 'set' in carried) {
+        set = carried.set;
       } else {
-        pk = this.scratch.floats(`past.${l}.k`, B * H * P * D);
-        pv = this.scratch.floats(`past.${l}.v`, B * H * P * D);
-        rows.forEach((r, b) => {
-          this.kv.gather(this.kv.keys[l], r.blockTable, r.startPosition, pk, b, P);
-          this.kv.gather(this.kv.values[l], r.blockTable, r.startPosition, pv, b, P);
+        set = this.denseSets.take(B * H * W * D);
+        for (let l = 0; l < numLayers; l++) {
+          rows.forEach((r, b) => {
+            this.kv.gather(this.kv.keys[l], r.blockTable, r.startPosition, set.keys[l], b, P, W);
+            this.kv.gather(
+              this.kv.values[l],
+              r.blockTable,
+              r.startPosition,
+              set.values[l],
+              b,
+              P,
+              W,
+            );
+          });
+        }
+      }
+      for (let l = 0; l < numLayers; l++) {
+        const size = B * H * W * D;
+        feeds[this.sig.past[l].key] = new ort.Tensor(this.kvType, set.keys[l].subarray(0, size), [
+          B,
+          H,
+          W,
+          D,
+        ]);
+        feeds[this.sig.past[l].value] = new ort.Tensor(
+          this.kvType,
+          set.values[l].subarray(0, size),
+          [B, H, W, D],
+        );
+        const nk = this.scratch.floats(`new.${l}.k`, B * H * S * D);
+        const nv = this.scratch.floats(`new.${l}.v`, B * H * S * D);
+        fetches[this.sig.newKv[l].key] = new ort.Tensor(this.kvType, nk, [B, H, S, D]);
+        fetches[this.sig.newKv[l].value] = new ort.Tensor(this.kvType, nv, [B, H, S, D]);
+        written.push([nk, nv]);
+      }
+      await this.session.run(feeds, fetches);
+      if (isDecode) {
+        // Append each row's new slot P in place; the next step's past is then [0, P + 1).
+        for (let l = 0; l < numLayers; l++) {
+          appendSlot(set.keys[l], written[l][0], B * H, W, P, D);
+          appendSlot(set.values[l], written[l][1], B * H, W, P, D);
+        }
+        this.nextCarries.push({
+          seqIds: rows.map((r) => r.seqId),
+          starts: rows.map((r) => r.startPosition),
+          T: P + 1,
+          width: W,
+          set,
+        });
+      } else {
+        this.denseSets.release(set);
+      }
+    } else {
+      N = T;
+      // A decode slot's presents alternate between two buffer sets, so the set written last
+      // execute (which a carry may be reading now) is never overwritten.
+      let bufferName = 'prefill';
+      if (isDecode) {
+        const next = 1 - (this.slotSet[slot] ?? 1);
+        this.slotSet[slot] = next;
+        bufferName = `decode.${slot}.${next}`;
+      }
+      for (let l = 0; l < numLayers; l++) {
+        let pk: KvArray;
+        let pv: KvArray;
+        if (carried && 'presents' in carried) {
+          [pk, pv] = carried.presents[l];
+        } else {
+          pk = this.scratch.floats(`past.${l}.k`, B * H * P * D);
+          pv = this.scratch.floats(`past.${l}.v`, B * H * P * D);
+          rows.forEach((r, b) => {
+            this.kv.gather(this.kv.keys[l], r.blockTable, r.startPosition, pk, b, P);
+            this.kv.gather(this.kv.values[l], r.blockTable, r.startPosition, pv, b, P);
+          });
+        }
+        feeds[this.sig.past[l].key] = new ort.Tensor(this.kvType, pk, [B, H, P, D]);
+        feeds[this.sig.past[l].value] = new ort.Tensor(this.kvType, pv, [B, H, P, D]);
+        const ok = this.scratch.floats(`present.${bufferName}.${l}.k`, B * H * T * D);
+        const ov = this.scratch.floats(`present.${bufferName}.${l}.v`, B * H * T * D);
+        fetches[this.sig.present[l].key] = new ort.Tensor(this.kvType, ok, [B, H, T, D]);
+        fetches[this.sig.present[l].value] = new ort.Tensor(this.kvType, ov, [B, H, T, D]);
+        written.push([ok, ov]);
+      }
+      await this.session.run(feeds, fetches);
+      if (isDecode) {
+        this.nextCarries.push({
+          seqIds: rows.map((r) => r.seqId),
+          starts: rows.map((r) => r.startPosition),
+          T,
+          presents: written,
         });
       }
-      feeds[this.sig.past[l].key] = new ort.Tensor(this.kvType, pk, [B, H, P, D]);
-      feeds[this.sig.past[l].value] = new ort.Tensor(this.kvType, pv, [B, H, P, D]);
-      const ok = this.scratch.floats(`present.${bufferName}.${l}.k`, B * H * T * D);
-      const ov = this.scratch.floats(`present.${bufferName}.${l}.v`, B * H * T * D);
-      fetches[this.sig.present[l].key] = new ort.Tensor(this.kvType, ok, [B, H, T, D]);
-      fetches[this.sig.present[l].value] = new ort.Tensor(this.kvType, ov, [B, H, T, D]);
-      presents.push([ok, ov]);
     }
-
-    await this.session.run(feeds, fetches);
     this.counters.calls++;
     if (carried) this.counters.carriedCalls++;
-    if (isDecode) {
-      this.nextCarries.push({
-        seqIds: rows.map((r) => r.seqId),
-        starts: rows.map((r) => r.startPosition),
-        T,
-        presents,
-      });
-    }
 
     rows.forEach((r, b) => {
       const len = r.tokenIds.length;
       for (let l = 0; l < numLayers; l++) {
-        this.kv.scatter(
-          this.kv.keys[l],
-          r.blockTable,
-          r.startPosition,
-          len,
-          presents[l][0],
-          b,
-          T,
-          T - len,
-        );
-        this.kv.scatter(
-          this.kv.values[l],
-          r.blockTable,
-          r.startPosition,
-          len,
-          presents[l][1],
-          b,
-          T,
-          T - len,
-        );
+        const [k, v] = written[l];
+        this.kv.scatter(this.kv.keys[l], r.blockTable, r.startPosition, len, k, b, N, N - len);
+        this.kv.scatter(this.kv.values[l], r.blockTable, r.startPosition, len, v, b, N, N - len);
       }
       if (r.numLogits > 0) {
         const V = this.vocabSize;
@@ -274,6 +358,12 @@ export class OnnxRunner implements ModelRunner {
         out.set(r.seqId, toFloat32(logitsData.subarray(from, to)));
       }
     });
+  }
+
+  /** Like findCarry, for dense past buffers: the next step must still fit the buffer. */
+  private findDenseCarry(rows: RunnerSequence[], P: number): DenseCarry | null {
+    const c = this.findCarry(rows, P);
+    return c && 'set' in c && P < c.width ? c : null;
   }
 
   /** A previous decode call with the same rows in the same order, each one position further. */
@@ -298,6 +388,22 @@ export class OnnxRunner implements ModelRunner {
     if (this.closed) return;
     this.closed = true;
     await this.session.release();
+  }
+}
+
+/** Copies each row's single new slot (src [rows, 1, D]) into slot `at` of dst [rows, width, D]. */
+function appendSlot(
+  dst: KvArray,
+  src: KvArray,
+  rows: number,
+  width: number,
+  at: number,
+  D: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const to = (r * width + at) * D;
+    const from = r * D;
+    for (let d = 0; d < D; d++) dst[to + d] = src[from + d];
   }
 }
 

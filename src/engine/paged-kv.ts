@@ -40,9 +40,9 @@ export class PagedKv {
   }
 
   /**
-   * Copies positions [0, pastLen) of a sequence into a dense [rows, heads, P, headDim] tensor at
-   * `row`, right-aligned (slots P - pastLen .. P - 1); the left padding is zeroed so masked
-   * slots never hold NaN from an earlier step.
+   * Copies positions [0, pastLen) of a sequence into a dense [rows, heads, width, headDim]
+   * tensor at `row`, ending at slot P (slots P - pastLen .. P - 1; width defaults to P); the left
+   * padding is zeroed so masked slots never hold NaN from an earlier step.
    */
   gather(
     pool: KvArray,
@@ -51,12 +51,13 @@ export class PagedKv {
     dst: KvArray,
     row: number,
     P: number,
+    width = P,
   ): void {
     const { numKvHeads: H, headDim: D } = this.geometry;
     const bs = this.blockSize;
     const pad = P - pastLen;
     for (let h = 0; h < H; h++) {
-      const rowBase = (row * H + h) * P * D;
+      const rowBase = (row * H + h) * width * D;
       if (pad > 0) dst.fill(0, rowBase, rowBase + pad * D);
       for (let pos = 0, bi = 0; pos < pastLen; pos += bs, bi++) {
         const n = Math.min(bs, pastLen - pos);

@@ -4,11 +4,24 @@ import { OnnxRunner } from '../../src/engine/onnx-runner.js';
 import { ReferenceModel } from '../../src/engine/reference-loop.js';
 import { loadModelTokenizer } from '../../src/engine/model-tokenizer.js';
 import type { RunnerSequence } from '../../src/engine/runner-types.js';
+import type { GraphSignature } from '../../src/engine/model-config.js';
 import { CHAT_MODEL, promptText } from './engine-helpers.js';
 
 let reference: ReferenceModel;
 let runner: OnnxRunner;
 let prompts: number[][];
+
+/**
+ * The shipped graphs return new_key_values, so the runner keeps dense past buffers and appends in
+ * place; graphs with only `present` (Hugging Face exports) take the other path. Both run here.
+ */
+const VARIANTS = ['new_key_values', 'present only'] as const;
+type Variant = (typeof VARIANTS)[number];
+const runners = {} as Record<Variant, OnnxRunner>;
+
+function signatureFor(variant: Variant, sig: GraphSignature): GraphSignature {
+  return variant === 'present only' ? { ...sig, newKv: null } : sig;
+}
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);
@@ -30,11 +43,16 @@ class Blocks {
 
 beforeAll(async () => {
   reference = await ReferenceModel.open(CHAT_MODEL, { threads: 2 });
-  const session = await openModelSession(CHAT_MODEL, { executionProvider: 'cpu', threads: 2 });
-  runner = new OnnxRunner(session.session, session.config, session.signature, {
-    kvCacheBytes: 16 * 1024 * 1024,
-    blockSize: 16,
-  });
+  for (const variant of VARIANTS) {
+    const session = await openModelSession(CHAT_MODEL, { executionProvider: 'cpu', threads: 2 });
+    expect(session.signature.newKv).not.toBeNull(); // the shipped graph has both
+    runners[variant] = new OnnxRunner(
+      session.session,
+      session.config,
+      signatureFor(variant, session.signature),
+      { kvCacheBytes: 16 * 1024 * 1024, blockSize: 16 },
+    );
+  }
   const tok = await loadModelTokenizer(CHAT_MODEL);
   prompts = [promptText(1, 60), promptText(2, 25), promptText(3, 9), promptText(4, 40)].map((t) =>
     tok.encode(t, { addSpecialTokens: false }),
@@ -42,11 +60,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await runner?.close();
+  for (const r of Object.values(runners)) await r.close();
   await reference?.close();
 });
 
-describe('OnnxRunner over paged KV blocks', () => {
+describe.each(VARIANTS)('OnnxRunner over paged KV blocks (%s)', (variant) => {
+  beforeAll(() => {
+    runner = runners[variant];
+  });
+
   it('sizes the block pool from the KV budget', () => {
     const g = runner.geometry;
     const perToken = 2 * g.numLayers * g.numKvHeads * g.headDim * g.dtypeBytes;
@@ -177,11 +199,16 @@ describe('OnnxRunner over paged KV blocks', () => {
   it('decode batches split into several calls keep carrying and match dense logits', async () => {
     const session = await openModelSession(CHAT_MODEL, { executionProvider: 'cpu', threads: 2 });
     // A tiny slot budget: 16 rows of ~30-70 positions become 2 calls of 8.
-    const split = new OnnxRunner(session.session, session.config, session.signature, {
-      kvCacheBytes: 16 * 1024 * 1024,
-      blockSize: 16,
-      decodeSlots: 256,
-    });
+    const split = new OnnxRunner(
+      session.session,
+      session.config,
+      signatureFor(variant, session.signature),
+      {
+        kvCacheBytes: 16 * 1024 * 1024,
+        blockSize: 16,
+        decodeSlots: 256,
+      },
+    );
     try {
       const tok = await loadModelTokenizer(CHAT_MODEL);
       const rows = Array.from({ length: 16 }, (_, i) =>
@@ -258,6 +285,34 @@ describe('OnnxRunner over paged KV blocks', () => {
     expect(maxAbsDiff(out.logits.get(8)!, dense.subarray(cut * V, (cut + 1) * V))).toBeLessThan(
       1e-4,
     );
+  });
+
+  it('decodes past the dense buffer headroom (re-gathered once it is full) and still matches', async () => {
+    const tok = await loadModelTokenizer(CHAT_MODEL);
+    const p = tok.encode(promptText(77, 80), { addSpecialTokens: false });
+    const steps = 45;
+    expect(p.length).toBeGreaterThan(steps + 10);
+    const V = runner.vocabSize;
+    const dense = await reference.logits(p);
+    const table = new Blocks().table(p.length, runner.blockSize);
+    let done = p.length - steps;
+    await runner.execute([
+      { seqId: 50, tokenIds: p.slice(0, done), startPosition: 0, blockTable: table, numLogits: 0 },
+    ]);
+    const calls = runner.counters.calls;
+    const carried = runner.counters.carriedCalls;
+    for (let i = 0; i < steps; i++) {
+      const out = await runner.execute([
+        { seqId: 50, tokenIds: [p[done]], startPosition: done, blockTable: table, numLogits: 1 },
+      ]);
+      const want = dense.subarray(done * V, (done + 1) * V);
+      expect(maxAbsDiff(out.logits.get(50)!, want)).toBeLessThan(1e-4);
+      done++;
+    }
+    expect(runner.counters.calls - calls).toBe(steps);
+    // The first step gathers; in place, one more gather when the 32 spare slots run out.
+    const gathers = variant === 'new_key_values' ? 2 : 1;
+    expect(runner.counters.carriedCalls - carried).toBe(steps - gathers);
   });
 
   it('rejects a block table that does not cover the tokens', async () => {

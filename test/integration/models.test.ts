@@ -286,10 +286,41 @@ for (const folder of FOLDERS) {
       expect([...m.session.inputNames].sort()).toEqual(
         ['input_ids', 'attention_mask', 'position_ids', 'num_logits_to_keep', ...past].sort(),
       );
-      expect([...m.session.outputNames].sort()).toEqual(['logits', ...present].sort());
+      const added = present.map((n) => n.replace('present.', 'new_key_values.'));
+      expect([...m.session.outputNames].sort()).toEqual(['logits', ...present, ...added].sort());
       // The lean graph (recipe/graph_builder.py): ~30 nodes a layer, not the ~100 of a trace.
       const graph = fs.readFileSync(path.join(m.dir, 'onnx', 'model.onnx'));
       expect(graph.includes('SkipSimplifiedLayerNormalization')).toBe(true);
+    });
+
+    it('new_key_values are the last positions of present, bit for bit', async () => {
+      const c = m.config;
+      const first = await forward(
+        m,
+        [[0, 4, 11, 12]],
+        [[1, 1, 1, 1]],
+        [[0, 1, 2, 3]],
+        emptyPast(c, 1),
+      );
+      const out = await m.session.run({
+        input_ids: i64([13, 14], [1, 2]),
+        attention_mask: i64([1, 1, 1, 1, 1, 1], [1, 6]),
+        position_ids: i64([4, 5], [1, 2]),
+        num_logits_to_keep: i64([1], []),
+        ...first.present,
+      });
+      const H = c.num_key_value_heads;
+      const D = c.head_dim ?? c.hidden_size / c.num_attention_heads;
+      for (let l = 0; l < c.num_hidden_layers; l++) {
+        for (const kv of ['key', 'value']) {
+          const present = out[`present.${l}.${kv}`].data as Float32Array; // [1, H, 6, D]
+          const added = out[`new_key_values.${l}.${kv}`].data as Float32Array; // [1, H, 2, D]
+          for (let h = 0; h < H; h++) {
+            const tail = present.subarray((h * 6 + 4) * D, (h * 6 + 6) * D);
+            expect(added.subarray(h * 2 * D, (h + 1) * 2 * D)).toEqual(tail);
+          }
+        }
+      }
     });
 
     it('num_logits_to_keep computes logits for the last positions only, the same numbers', async () => {

@@ -69,7 +69,8 @@ def card(name, summary, corpus_stats, t):
              f"0..{cfg['num_hidden_layers'] - 1}, `num_logits_to_keep` int64 scalar (logits for the last k positions; 0 = all); "
              f"outputs `logits` [batch, min(sequence_length, k), {cfg['vocab_size']}] and "
              "`present.{i}.key|value` [batch, kv_heads, total_sequence_length, head_dim] (past concatenated with "
-             "new). Attention is causal over absolute cache slots (query i sits at slot past_len+i) and respects "
+             "new) and `new_key_values.{i}.key|value` [batch, kv_heads, sequence_length, head_dim] (the new positions "
+             "alone, for runtimes that keep their own cache). Attention is causal over absolute cache slots (query i sits at slot past_len+i) and respects "
              "`attention_mask`; masked scores use float32 min (no NaN for fully padded rows). Use "
              "`position_ids = cumsum(attention_mask) - 1` for left padding. Pass empty past tensors "
              "(past_sequence_length = 0) for the first call.\n")

@@ -6,7 +6,9 @@ with the same inputs, outputs and numbers (checked against PyTorch by export.py'
 
   inputs   input_ids [B,S] int64, attention_mask [B,T] int64, position_ids [B,S] int64,
            past_key_values.{i}.{key,value} [B,kv_heads,P,head_dim] float32, num_logits_to_keep () int64
-  outputs  logits [B,min(S,keep),V] float32 (keep = 0 means all), present.{i}.{key,value} [B,kv_heads,T,head_dim]
+  outputs  logits [B,min(S,keep),V] float32 (keep = 0 means all), present.{i}.{key,value} [B,kv_heads,T,head_dim],
+           new_key_values.{i}.{key,value} [B,kv_heads,S,head_dim]: the new positions alone, for a caller that
+           keeps its own cache (Orchard's runner) and so never has ONNX Runtime copy the whole present out
 
 What makes it cheaper than the traced graph:
 - grouped-query attention without repeating K/V per query head: queries are grouped [B,kv,g*S,hd] so one
@@ -36,7 +38,8 @@ class _G:
         self.nodes, self.inits, self.n = [], [], 0
 
     def const(self, name, arr):
-        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
+        arr = np.asarray(arr)  # (ascontiguousarray would turn a scalar into shape [1])
+        self.inits.append(numpy_helper.from_array(arr if arr.ndim == 0 else np.ascontiguousarray(arr), name))
         return name
 
     def i64(self, name, values):
@@ -123,8 +126,12 @@ def build_graph(state, c):
         r = G.op("Add", [G.op("Mul", [a, cos]), G.op("Mul", [b, sin])])
         q, k = G.op("Split", [r, split_qk], n_out=2, axis=-1)
         q = G.op("Reshape", [G.op("Transpose", [G.op("Reshape", [q, sh_q5])], perm=[0, 2, 3, 1, 4]), sh_q4])
-        k = G.op("Transpose", [G.op("Reshape", [k, sh_kv4])], perm=[0, 2, 1, 3])
-        v = G.op("Transpose", [G.op("Reshape", [v, sh_kv4])], perm=[0, 2, 1, 3])
+        k = G.op("Transpose", [G.op("Reshape", [k, sh_kv4])], perm=[0, 2, 1, 3],
+                 outputs=[f"new_key_values.{i}.key"])
+        v = G.op("Transpose", [G.op("Reshape", [v, sh_kv4])], perm=[0, 2, 1, 3],
+                 outputs=[f"new_key_values.{i}.value"])
+        # new_key_values (the new positions alone) let a caller that keeps its own cache skip
+        # fetching present, whose copy out of ONNX Runtime costs more than the concat itself.
         pk = G.op("Concat", [f"past_key_values.{i}.key", k], outputs=[f"present.{i}.key"], axis=2)
         pv = G.op("Concat", [f"past_key_values.{i}.value", v], outputs=[f"present.{i}.value"], axis=2)
         scores = G.op("FusedMatMul", [q, pk], domain="com.microsoft", transB=1, alpha=1.0)  # [B,kv,g*S,T]
@@ -157,6 +164,10 @@ def build_graph(state, c):
                              ["batch_size", kvh, "past_sequence_length", hd]))
             outputs.append(ti(f"present.{i}.{kind}", TensorProto.FLOAT,
                               ["batch_size", kvh, "total_sequence_length", hd]))
+    for i in range(L):
+        for kind in ("key", "value"):
+            outputs.append(ti(f"new_key_values.{i}.{kind}", TensorProto.FLOAT,
+                              ["batch_size", kvh, "sequence_length", hd]))
     inputs.append(ti("num_logits_to_keep", TensorProto.INT64, []))
     graph = helper.make_graph(G.nodes, "orchard-llama", inputs, outputs, G.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)],

@@ -53,6 +53,23 @@ describe('parseGraphSignature', () => {
     expect(sig.present[0]).toEqual({ key: 'present.0.key', value: 'present.0.value' });
   });
 
+  it('uses new_key_values only when every layer has both', () => {
+    const plain = llamaGraph();
+    expect(parseGraphSignature(plain.inputs, plain.outputs, GEOMETRY).newKv).toBeNull();
+    const g = llamaGraph();
+    for (let l = 0; l < 2; l++) {
+      for (const k of ['key', 'value']) {
+        g.outputs.push(tensor(`new_key_values.${l}.${k}`, 'float32', ['batch', 2, 'seq', 32]));
+      }
+    }
+    expect(parseGraphSignature(g.inputs, g.outputs, GEOMETRY).newKv?.[1]).toEqual({
+      key: 'new_key_values.1.key',
+      value: 'new_key_values.1.value',
+    });
+    const partial = { inputs: g.inputs, outputs: g.outputs.slice(0, -1) };
+    expect(parseGraphSignature(partial.inputs, partial.outputs, GEOMETRY).newKv).toBeNull();
+  });
+
   it('drives graphs without position_ids or num_logits_to_keep', () => {
     const g = llamaGraph({ positionIds: false });
     const sig = parseGraphSignature(g.inputs, g.outputs, GEOMETRY);
