@@ -119,7 +119,10 @@ export class EngineCore {
           `token must be generated.`,
       );
     }
-    if (this.scheduler.waiting.length >= this.config.maxWaiting) throw new BusyError();
+    // The bound is on requests left waiting: those that free running slots take at the next
+    // step do not count (a burst on an idle engine is admitted up to maxRunning first).
+    const free = Math.max(0, this.config.maxRunning - this.scheduler.usedSlots);
+    if (this.scheduler.waiting.length - free >= this.config.maxWaiting) throw new BusyError();
     const seed = req.params.seed ?? randomSeed();
     this.scheduler.add(new RequestState(req.id, req.promptTokenIds.slice(), req.params, seed));
   }

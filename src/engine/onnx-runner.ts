@@ -68,6 +68,19 @@ interface DenseCarry extends CarryRows {
 
 type DecodeCarry = PresentCarry | DenseCarry;
 
+/** One ONNX Runtime call's shape and the feeds and fetches built so far. */
+interface GroupCall {
+  rows: RunnerSequence[];
+  /** New tokens per row (padded), past slots in use, past width, total slots. */
+  S: number;
+  P: number;
+  W: number;
+  T: number;
+  isDecode: boolean;
+  feeds: Record<string, ort.Tensor>;
+  fetches: Record<string, ort.Tensor>;
+}
+
 export function numBlocksFor(
   geometry: KvGeometry,
   kvCacheBytes: number,
@@ -160,7 +173,7 @@ export class OnnxRunner implements ModelRunner {
     out: Map<number, Float32Array>,
     slot: number,
   ): Promise<void> {
-    const { numKvHeads: H, headDim: D, numLayers } = this.geometry;
+    const { numLayers } = this.geometry;
     const B = rows.length;
     let S = 0;
     let P = 0;
@@ -240,107 +253,11 @@ export class OnnxRunner implements ModelRunner {
 
     // Where each row's new keys and values come back: [B, H, N, D] with the row's tokens in the
     // last `len` of N slots.
-    const written: KvArray[][] = [];
-    let N: number;
-    if (this.sig.newKv) {
-      N = S;
-      let set: DenseKvSet;
-      if (carried && 'set' in carried) {
-        set = carried.set;
-      } else {
-        set = this.denseSets.take(B * H * W * D);
-        for (let l = 0; l < numLayers; l++) {
-          rows.forEach((r, b) => {
-            this.kv.gather(this.kv.keys[l], r.blockTable, r.startPosition, set.keys[l], b, P, W);
-            this.kv.gather(
-              this.kv.values[l],
-              r.blockTable,
-              r.startPosition,
-              set.values[l],
-              b,
-              P,
-              W,
-            );
-          });
-        }
-      }
-      for (let l = 0; l < numLayers; l++) {
-        const size = B * H * W * D;
-        feeds[this.sig.past[l].key] = new ort.Tensor(this.kvType, set.keys[l].subarray(0, size), [
-          B,
-          H,
-          W,
-          D,
-        ]);
-        feeds[this.sig.past[l].value] = new ort.Tensor(
-          this.kvType,
-          set.values[l].subarray(0, size),
-          [B, H, W, D],
-        );
-        const nk = this.scratch.floats(`new.${l}.k`, B * H * S * D);
-        const nv = this.scratch.floats(`new.${l}.v`, B * H * S * D);
-        fetches[this.sig.newKv[l].key] = new ort.Tensor(this.kvType, nk, [B, H, S, D]);
-        fetches[this.sig.newKv[l].value] = new ort.Tensor(this.kvType, nv, [B, H, S, D]);
-        written.push([nk, nv]);
-      }
-      await this.session.run(feeds, fetches);
-      if (isDecode) {
-        // Append each row's new slot P in place; the next step's past is then [0, P + 1).
-        for (let l = 0; l < numLayers; l++) {
-          appendSlot(set.keys[l], written[l][0], B * H, W, P, D);
-          appendSlot(set.values[l], written[l][1], B * H, W, P, D);
-        }
-        this.nextCarries.push({
-          seqIds: rows.map((r) => r.seqId),
-          starts: rows.map((r) => r.startPosition),
-          T: P + 1,
-          width: W,
-          set,
-        });
-      } else {
-        this.denseSets.release(set);
-      }
-    } else {
-      N = T;
-      // A decode slot's presents alternate between two buffer sets, so the set written last
-      // execute (which a carry may be reading now) is never overwritten.
-      let bufferName = 'prefill';
-      if (isDecode) {
-        const next = 1 - (this.slotSet[slot] ?? 1);
-        this.slotSet[slot] = next;
-        bufferName = `decode.${slot}.${next}`;
-      }
-      for (let l = 0; l < numLayers; l++) {
-        let pk: KvArray;
-        let pv: KvArray;
-        if (carried && 'presents' in carried) {
-          [pk, pv] = carried.presents[l];
-        } else {
-          pk = this.scratch.floats(`past.${l}.k`, B * H * P * D);
-          pv = this.scratch.floats(`past.${l}.v`, B * H * P * D);
-          rows.forEach((r, b) => {
-            this.kv.gather(this.kv.keys[l], r.blockTable, r.startPosition, pk, b, P);
-            this.kv.gather(this.kv.values[l], r.blockTable, r.startPosition, pv, b, P);
-          });
-        }
-        feeds[this.sig.past[l].key] = new ort.Tensor(this.kvType, pk, [B, H, P, D]);
-        feeds[this.sig.past[l].value] = new ort.Tensor(this.kvType, pv, [B, H, P, D]);
-        const ok = this.scratch.floats(`present.${bufferName}.${l}.k`, B * H * T * D);
-        const ov = this.scratch.floats(`present.${bufferName}.${l}.v`, B * H * T * D);
-        fetches[this.sig.present[l].key] = new ort.Tensor(this.kvType, ok, [B, H, T, D]);
-        fetches[this.sig.present[l].value] = new ort.Tensor(this.kvType, ov, [B, H, T, D]);
-        written.push([ok, ov]);
-      }
-      await this.session.run(feeds, fetches);
-      if (isDecode) {
-        this.nextCarries.push({
-          seqIds: rows.map((r) => r.seqId),
-          starts: rows.map((r) => r.startPosition),
-          T,
-          presents: written,
-        });
-      }
-    }
+    const call: GroupCall = { rows, S, P, W, T, isDecode, feeds, fetches };
+    const written = inPlace
+      ? await this.runInPlace(call, carried && 'set' in carried ? carried : null)
+      : await this.runWithPresent(call, carried && 'presents' in carried ? carried : null, slot);
+    const N = inPlace ? S : T;
     this.counters.calls++;
     if (carried) this.counters.carriedCalls++;
 
@@ -358,6 +275,120 @@ export class OnnxRunner implements ModelRunner {
         out.set(r.seqId, toFloat32(logitsData.subarray(from, to)));
       }
     });
+  }
+
+  /**
+   * Graphs with `new_key_values`: the past comes from a dense buffer (carried from the previous
+   * step, or gathered from blocks), and a decode call appends its new slot there in place.
+   */
+  private async runInPlace(call: GroupCall, carried: DenseCarry | null): Promise<KvArray[][]> {
+    const { numKvHeads: H, headDim: D, numLayers } = this.geometry;
+    const { rows, S, P, W, isDecode, feeds, fetches } = call;
+    const B = rows.length;
+    const newKv = this.sig.newKv!;
+    const set = carried?.set ?? this.denseSets.take(B * H * W * D);
+    if (!carried) {
+      for (let l = 0; l < numLayers; l++) {
+        rows.forEach((r, b) => {
+          this.kv.gather(this.kv.keys[l], r.blockTable, r.startPosition, set.keys[l], b, P, W);
+          this.kv.gather(this.kv.values[l], r.blockTable, r.startPosition, set.values[l], b, P, W);
+        });
+      }
+    }
+    const written: KvArray[][] = [];
+    const size = B * H * W * D;
+    for (let l = 0; l < numLayers; l++) {
+      const past = this.sig.past[l];
+      feeds[past.key] = new ort.Tensor(this.kvType, set.keys[l].subarray(0, size), [B, H, W, D]);
+      feeds[past.value] = new ort.Tensor(this.kvType, set.values[l].subarray(0, size), [
+        B,
+        H,
+        W,
+        D,
+      ]);
+      const nk = this.scratch.floats(`new.${l}.k`, B * H * S * D);
+      const nv = this.scratch.floats(`new.${l}.v`, B * H * S * D);
+      fetches[newKv[l].key] = new ort.Tensor(this.kvType, nk, [B, H, S, D]);
+      fetches[newKv[l].value] = new ort.Tensor(this.kvType, nv, [B, H, S, D]);
+      written.push([nk, nv]);
+    }
+    try {
+      await this.session.run(feeds, fetches);
+    } catch (err) {
+      this.denseSets.release(set);
+      throw err;
+    }
+    if (!isDecode) {
+      this.denseSets.release(set);
+      return written;
+    }
+    // Append each row's new slot P in place; the next step's past is then [0, P + 1).
+    for (let l = 0; l < numLayers; l++) {
+      appendSlot(set.keys[l], written[l][0], B * H, W, P, D);
+      appendSlot(set.values[l], written[l][1], B * H, W, P, D);
+    }
+    this.nextCarries.push({
+      seqIds: rows.map((r) => r.seqId),
+      starts: rows.map((r) => r.startPosition),
+      T: P + 1,
+      width: W,
+      set,
+    });
+    return written;
+  }
+
+  /**
+   * Graphs with only `present`: the past is the previous decode call's presents (carried) or
+   * gathered from blocks, and the whole present is fetched.
+   */
+  private async runWithPresent(
+    call: GroupCall,
+    carried: PresentCarry | null,
+    slot: number,
+  ): Promise<KvArray[][]> {
+    const { numKvHeads: H, headDim: D, numLayers } = this.geometry;
+    const { rows, P, T, isDecode, feeds, fetches } = call;
+    const B = rows.length;
+    // A decode slot's presents alternate between two buffer sets, so the set written last
+    // execute (which a carry may be reading now) is never overwritten.
+    let bufferName = 'prefill';
+    if (isDecode) {
+      const next = 1 - (this.slotSet[slot] ?? 1);
+      this.slotSet[slot] = next;
+      bufferName = `decode.${slot}.${next}`;
+    }
+    const written: KvArray[][] = [];
+    for (let l = 0; l < numLayers; l++) {
+      let pk: KvArray;
+      let pv: KvArray;
+      if (carried) {
+        [pk, pv] = carried.presents[l];
+      } else {
+        pk = this.scratch.floats(`past.${l}.k`, B * H * P * D);
+        pv = this.scratch.floats(`past.${l}.v`, B * H * P * D);
+        rows.forEach((r, b) => {
+          this.kv.gather(this.kv.keys[l], r.blockTable, r.startPosition, pk, b, P);
+          this.kv.gather(this.kv.values[l], r.blockTable, r.startPosition, pv, b, P);
+        });
+      }
+      feeds[this.sig.past[l].key] = new ort.Tensor(this.kvType, pk, [B, H, P, D]);
+      feeds[this.sig.past[l].value] = new ort.Tensor(this.kvType, pv, [B, H, P, D]);
+      const ok = this.scratch.floats(`present.${bufferName}.${l}.k`, B * H * T * D);
+      const ov = this.scratch.floats(`present.${bufferName}.${l}.v`, B * H * T * D);
+      fetches[this.sig.present[l].key] = new ort.Tensor(this.kvType, ok, [B, H, T, D]);
+      fetches[this.sig.present[l].value] = new ort.Tensor(this.kvType, ov, [B, H, T, D]);
+      written.push([ok, ov]);
+    }
+    await this.session.run(feeds, fetches);
+    if (isDecode) {
+      this.nextCarries.push({
+        seqIds: rows.map((r) => r.seqId),
+        starts: rows.map((r) => r.startPosition),
+        T,
+        presents: written,
+      });
+    }
+    return written;
   }
 
   /** Like findCarry, for dense past buffers: the next step must still fit the buffer. */

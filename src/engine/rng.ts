@@ -22,12 +22,21 @@ export class Rng {
   private c: number;
   private d: number;
 
-  /** `seed` may be any integer JS number (OpenAI seeds can exceed 32 bits or be negative). */
-  constructor(seed: number) {
+  /**
+   * `seed` may be any integer JS number (OpenAI seeds can exceed 32 bits or be negative).
+   * `stream` picks one of a seed's independent streams (a request's choice index), so choice 1
+   * of seed 5 is not choice 0 of seed 6; stream 0 is the seed's own.
+   */
+  constructor(seed: number, stream = 0) {
     const int = Number.isFinite(seed) ? Math.trunc(seed) : 0;
     const lo = int >>> 0;
     const hi = Math.floor(int / TWO_POW_32) >>> 0;
     const mix = { s: lo ^ Math.imul(hi, 0x27d4eb2d) };
+    if (stream !== 0) {
+      const salt = { s: Math.imul(stream, 0x632be5ab) ^ 0x5bd1e995 };
+      mix.s ^= splitmix32(salt);
+      splitmix32(mix);
+    }
     this.a = splitmix32(mix);
     this.b = splitmix32(mix);
     this.c = splitmix32(mix);

@@ -57,7 +57,8 @@ export function planEntry(
  * context end (all accepted means numDrafts + 1 new tokens).
  */
 export function grantedDrafts(seq: Sequence, budget: number, maxModelLen: number): number {
-  if (seq.plannedDrafts <= 0 || seq.numTokens - seq.numComputedTokens !== 1) return 0;
+  if (seq.plannedDrafts <= 0 || seq.forkPending || seq.numTokens - seq.numComputedTokens !== 1)
+    return 0;
   const remaining = seq.request.params.maxTokens - seq.choice.outputTokenIds.length;
   return Math.max(
     0,

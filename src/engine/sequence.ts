@@ -33,7 +33,7 @@ export class ChoiceState {
     params: SamplingParams,
     promptTokenIds: readonly number[],
   ) {
-    this.rng = new Rng(seed);
+    this.rng = new Rng(seed, index);
     this.outputCounts =
       params.presencePenalty !== 0 || params.frequencyPenalty !== 0
         ? new Map<number, number>()
@@ -149,7 +149,7 @@ export class RequestState {
   ) {
     this.choices = [];
     for (let i = 0; i < params.n; i++)
-      this.choices.push(new ChoiceState(i, seed + i, params, promptTokenIds));
+      this.choices.push(new ChoiceState(i, seed, params, promptTokenIds));
   }
 
   get numFinishedChoices(): number {

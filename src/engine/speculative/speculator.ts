@@ -148,7 +148,9 @@ export class Speculator {
     this.active = running.length + numWaiting <= c.maxRunning;
     for (const seq of running) {
       seq.plannedDrafts = 0;
-      if (!this.active || seq.numTokens - seq.numComputedTokens !== 1) continue;
+      // Not while the prompt of an n > 1 request is still one sequence (its last prefill token
+      // forks the choices; a verification there would feed only choice 0).
+      if (!this.active || seq.forkPending || seq.numTokens - seq.numComputedTokens !== 1) continue;
       const mode = this.modeOf(seq.request.params);
       if (mode === 'off') continue;
       let lookup: number[] = [];

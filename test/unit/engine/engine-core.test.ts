@@ -68,7 +68,13 @@ describe('EngineCore basics', () => {
   });
 
   it('rejects bad requests with typed errors', () => {
-    const { core } = makeCore({ maxModelLen: 32, numBlocks: 4, blockSize: 4, maxWaiting: 2 });
+    const { core } = makeCore({
+      maxModelLen: 32,
+      numBlocks: 4,
+      blockSize: 4,
+      maxWaiting: 2,
+      maxRunning: 1,
+    });
     const params = greedy();
     expect(() => core.addRequest({ id: 'e', promptTokenIds: [], params })).toThrow(
       InvalidRequestError,
@@ -92,8 +98,18 @@ describe('EngineCore basics', () => {
     expect(() => core.addRequest({ id: 'w1', promptTokenIds: [1, 2], params })).toThrow(
       InvalidRequestError,
     );
-    expect(() => core.addRequest({ id: 'w3', promptTokenIds: [1, 2], params })).toThrow(BusyError);
-    expect(core.stats().waiting).toBe(2);
+    // One of the queued requests takes the free running slot at the next step, so three fit
+    // behind a waiting bound of two; the fourth is refused.
+    core.addRequest({ id: 'w3', promptTokenIds: [1, 2], params });
+    expect(() => core.addRequest({ id: 'w4', promptTokenIds: [1, 2], params })).toThrow(BusyError);
+    expect(core.stats().waiting).toBe(3);
+  });
+
+  it('the waiting bound counts only requests that free running slots cannot take', () => {
+    const { core } = makeCore({ numBlocks: 64, maxRunning: 4, maxWaiting: 0 });
+    const params = greedy();
+    for (let i = 0; i < 4; i++) core.addRequest({ id: `r${i}`, promptTokenIds: [1, 2], params });
+    expect(() => core.addRequest({ id: 'r4', promptTokenIds: [1, 2], params })).toThrow(BusyError);
   });
 
   it('abort frees every block and ends the request with abort', async () => {

@@ -350,7 +350,7 @@ describe('n choices', () => {
     expect(runner.copies).toBe(0);
   });
 
-  it('choice i samples like a single choice seeded seed + i', async () => {
+  it('choice 0 samples like the seed alone; choice 1 is not the next seed', async () => {
     const prompt = tokens(72, 7);
     const params = samplingParams({
       temperature: 1.1,
@@ -366,8 +366,14 @@ describe('n choices', () => {
       promptTokenIds: prompt,
       params: { ...params, seed: 10 },
     });
-    expect(both).toEqual([first[0], second[0]]);
+    // Each choice has its own stream of the seed: choice 1 of seed 9 must not repeat choice 0
+    // of seed 10, or bumping the seed by one would replay a completion.
+    expect(both[0]).toEqual(first[0]);
+    expect(both[1]).not.toEqual(second[0]);
     expect(both[0]).not.toEqual(both[1]);
+    expect(await alone({ id: 'd', promptTokenIds: prompt, params: { ...params, n: 2 } })).toEqual(
+      both,
+    );
   });
 
   it('one choice may stop while the other continues', async () => {

@@ -365,6 +365,24 @@ describe('speculative decoding in the engine core (fake models)', () => {
     expect(core.stats().speculative.accepted).toBeGreaterThan(0);
   });
 
+  it('n > 1 whose prompt ends on a one-token prefill chunk: every choice finishes', async () => {
+    for (const mode of ['draft', 'lookup'] as const) {
+      // A 9-token prompt in chunks of 8 leaves one token: the unforked prompt sequence then
+      // looks like a decode; it must fork, not verify drafts for choice 0 alone.
+      const { core } = makeSpecCore({
+        speculative: { defaultMode: mode },
+        config: { maxBatchTokens: 8 },
+      });
+      const prompt = tokens(41, 9);
+      core.addRequest({ id: 'n', promptTokenIds: prompt, params: greedy({ n: 2, maxTokens: 12 }) });
+      const c = await run(core);
+      const want = greedyWith(hashModel, prompt, 12);
+      expect(c.get('n').tokens, mode).toEqual([want, want]);
+      expect(c.get('n').finish, mode).toEqual(['length', 'length']);
+      expect(core.hasWork()).toBe(false);
+    }
+  });
+
   it('aborts mid-speculation free everything', async () => {
     const { core } = makeSpecCore({ speculative: { defaultMode: 'draft' } });
     const base = core.pool.numFreeBlocks;
