@@ -11,6 +11,9 @@ import { realClock, type Clock } from './clock.js';
 
 export type { Clock } from './clock.js';
 
+/** The longest delay setTimeout honours (about 24.8 days); longer ones fire after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export type EngineLoader = (
   dir: string,
   options: EngineOptions,
@@ -371,7 +374,8 @@ export class LifecycleManager {
     // setting's 0 means "keep loaded".
     const fromRequest = keepAliveMs !== undefined;
     const ms = keepAliveMs ?? this.options.keepAliveMs;
-    if (ms < 0 || (!fromRequest && ms === 0)) return;
+    // Beyond what a timer can hold (Node fires those after 1 ms), keep it loaded.
+    if (ms < 0 || ms >= MAX_TIMER_MS || (!fromRequest && ms === 0)) return;
     if (ms === 0) {
       void this.unloadSlot(slot, 'keep_alive 0');
       return;

@@ -281,15 +281,23 @@ export class RegistryRuntime {
   /** Marks the version deleted and removes its files unless another version shares them. */
   async deleteVersion(model: string, version: string): Promise<void> {
     const v = this.registry.versions.get(model, version);
-    const users = this.registry.deployments.usingVersion(v.id);
-    if (users.length > 0) {
-      throw new ConflictError(
-        `${model}@${version} is in use by deployment(s) ${users.map((d) => d.name).join(', ')}; deploy or roll back another version first.`,
-        'version',
-      );
-    }
+    const refuseIfUsed = () => {
+      const users = this.registry.deployments.usingVersion(v.id);
+      if (users.length > 0) {
+        throw new ConflictError(
+          `${model}@${version} is in use by deployment(s) ${users.map((d) => d.name).join(', ')}; deploy or roll back another version first.`,
+          'version',
+        );
+      }
+    };
+    refuseIfUsed();
     await this.lifecycle.unload(this.targetOf(v).key);
-    this.registry.versions.markDeleted(v.id);
+    // A deployment may have started using the version while it unloaded: check again, in the
+    // same transaction that marks it deleted (deployments refuse versions that are not ready).
+    this.registry.db.transaction(() => {
+      refuseIfUsed();
+      this.registry.versions.markDeleted(v.id);
+    })();
     if (v.storage === 'store' && !this.registry.versions.liveStoreDigests().has(v.digest)) {
       await fs.rm(this.registry.versionDir(v), { recursive: true, force: true });
     }

@@ -39,6 +39,7 @@ export class RolloutMonitor {
   }
 
   recordOutcome(name: string, versionId: number, outcome: RequestOutcome): void {
+    if (outcome.counted === false) return;
     const w = this.window(name);
     if (!w) return;
     if (versionId !== w.candidateVersionId) {

@@ -22,6 +22,48 @@ import { checkPolicy, checkWeight, describePolicy } from './policy.js';
 import { RolloutMonitor, type ShadowOutcome } from './rollout-monitor.js';
 import { warmUp as defaultWarmUp, type WarmupResult } from './warmup.js';
 import type { Engine } from '../engine/types.js';
+import { MODEL_NAME } from '../registry/versions-repo.js';
+
+/**
+ * Deployment names are addressed as `model` in requests, where `@` separates a version, so they
+ * follow the registry's model-name rule.
+ */
+export function checkDeploymentName(name: string): void {
+  if (typeof name !== 'string' || !MODEL_NAME.test(name)) {
+    throw new InvalidRequestError(
+      `'${String(name)}' is not a valid deployment name: use letters, digits, '.', '-' or '_' (at most 128, starting with a letter or digit).`,
+      'name',
+    );
+  }
+}
+
+/**
+ * The last blue-green switch (deploy, promote, or a rollback that changed the stable version)
+ * that made `stable` the stable version. Replays the log to tell a rollback that switched
+ * stable apart from one that only dropped a candidate (from the candidate to the unchanged
+ * stable), which must never be taken as a switch.
+ */
+export function lastSwitchTo(events: RolloutEvent[], stable: string): RolloutEvent | null {
+  let current: string | null = null;
+  let found: RolloutEvent | null = null;
+  for (const e of events) {
+    if (e.kind === 'created') {
+      current = e.toVersion;
+      continue;
+    }
+    const switches =
+      e.kind === 'deploy' ||
+      e.kind === 'promote' ||
+      e.kind === 'auto-promote' ||
+      // A blue-green rollback starts from the stable version; a candidate drop starts from the
+      // candidate, which is never the stable version.
+      (e.kind === 'rollback' && current !== null && e.fromVersion === current);
+    if (!switches) continue;
+    if (e.toVersion === stable && e.fromVersion !== null) found = e;
+    current = e.toVersion;
+  }
+  return found;
+}
 
 export interface RolloutDeps {
   registry: Registry;
@@ -145,6 +187,7 @@ export class RolloutController {
   }
 
   create(name: string, model: string, version: string): DeploymentSummary {
+    checkDeploymentName(name);
     const v = this.registry.versions.get(model, version);
     const { deployment, event } = this.registry.deployments.create(
       { name, modelId: v.modelId, stableVersionId: v.id },
@@ -357,15 +400,7 @@ export class RolloutController {
       this.retireIfUnused(cand);
       return summaryOf(next);
     }
-    const previous = this.registry.deployments
-      .events(name, 1000)
-      .reverse()
-      .find(
-        (e) =>
-          ['deploy', 'promote', 'auto-promote', 'rollback'].includes(e.kind) &&
-          e.toVersion === d.stable &&
-          e.fromVersion !== null,
-      );
+    const previous = lastSwitchTo(this.registry.deployments.events(name, 1000), d.stable);
     if (!previous?.fromVersion) {
       throw new InvalidRequestError(
         `'${name}' has no candidate and no earlier version to roll back to.`,

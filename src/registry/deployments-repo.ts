@@ -92,6 +92,33 @@ export class DeploymentsRepo {
     return d;
   }
 
+  /**
+   * Inside a change's transaction: a deployment may only point at a ready version of its own
+   * model (a version deleted meanwhile has no files left to serve).
+   */
+  private requireReady(versionId: number, modelId: number): void {
+    const row = this.db
+      .prepare(
+        `SELECT v.state, v.version, v.model_id, m.name AS model FROM versions v
+         JOIN models m ON m.id = v.model_id WHERE v.id = ?`,
+      )
+      .get(versionId) as
+      { state: string; version: string; model_id: number; model: string } | undefined;
+    if (!row) throw new NotFoundError(`Version #${versionId} does not exist.`, 'version');
+    if (row.model_id !== modelId) {
+      throw new ConflictError(
+        `${row.model}@${row.version} belongs to another model than the deployment.`,
+        'version',
+      );
+    }
+    if (row.state !== 'ready') {
+      throw new ConflictError(
+        `${row.model}@${row.version} is ${row.state}, not ready; a deployment can only serve a ready version.`,
+        'version',
+      );
+    }
+  }
+
   /** Deployments whose stable or candidate is this version. */
   usingVersion(versionId: number): DeploymentRecord[] {
     return this.list().filter(
@@ -108,6 +135,7 @@ export class DeploymentsRepo {
     const ev = this.db.transaction(() => {
       if (this.find(input.name))
         throw new ConflictError(`The deployment '${input.name}' already exists.`, 'name');
+      this.requireReady(input.stableVersionId, input.modelId);
       this.db
         .prepare(
           `INSERT INTO deployments (name, model_id, stable_version_id, policy, created_at, updated_at)
@@ -161,6 +189,9 @@ export class DeploymentsRepo {
           'name',
         );
       }
+      if (change.stableVersionId !== undefined)
+        this.requireReady(change.stableVersionId, d.modelId);
+      if (change.candidate) this.requireReady(change.candidate.versionId, d.modelId);
       const sets: string[] = ['updated_at = @at'];
       const params: Record<string, unknown> = { at, name };
       if (change.stableVersionId !== undefined) {

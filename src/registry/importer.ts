@@ -99,16 +99,19 @@ export async function importFolder(
       // Same content is already stored (another version, or a leftover the next start would drop).
       await fs.rm(staging, { recursive: true, force: true });
     } else {
+      let damaged: string | null = null;
       if (await pathExists(target)) {
         // The stored copy was damaged on disk: the fresh copy replaces it (and heals any version
-        // sharing the digest), the damaged one goes to tmp/ for removal.
-        const damaged = path.join(registry.paths.tmp, `damaged-${randomBytes(6).toString('hex')}`);
+        // sharing the digest), the damaged one goes to tmp/ for removal. The fresh copy is put in
+        // place before the slow delete, so a crash leaves models/<digest> whole (whatever is in
+        // tmp/ is wiped on the next start).
+        damaged = path.join(registry.paths.tmp, `damaged-${randomBytes(6).toString('hex')}`);
         await fs.rename(target, damaged);
-        await fs.rm(damaged, { recursive: true, force: true });
       }
       await fs.rename(staging, target);
       await fsyncDir(registry.paths.models);
       placed = target;
+      if (damaged) await fs.rm(damaged, { recursive: true, force: true });
     }
     report({ stage: 'register', bytesDone: summary.sizeBytes, bytesTotal: summary.sizeBytes });
     const record = registry.versions.insert({

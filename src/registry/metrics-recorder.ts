@@ -77,6 +77,7 @@ export class MetricsRecorder {
   }
 
   record(versionId: number, o: RequestOutcome): void {
+    if (o.counted === false) return;
     const a = this.acc(versionId);
     a.requests++;
     if (!o.ok) a.errors++;

@@ -26,6 +26,9 @@ export type EngineLoader = (
   onProgress?: (p: LoadProgress) => void,
 ) => Promise<Engine>;
 
+/** The longest delay setTimeout honours (about 24.8 days); longer ones fire after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function looksLikeModelFolder(dir: string): boolean {
   return fs.existsSync(path.join(dir, 'config.json'));
 }
@@ -218,7 +221,8 @@ export class BundledProvider implements ModelProvider {
     if (this.active > 0 || this.closed || !this.engine) return;
     const keepAlive = requestKeepAliveMs ?? this.options.keepAliveMs;
     const fromSetting = requestKeepAliveMs === undefined;
-    if (keepAlive < 0 || (fromSetting && keepAlive === 0)) return;
+    // Beyond what a timer can hold (Node fires those after 1 ms), keep it loaded.
+    if (keepAlive < 0 || keepAlive >= MAX_TIMER_MS || (fromSetting && keepAlive === 0)) return;
     this.clearIdleTimer();
     this.idleTimer = setTimeout(() => void this.unloadIdle(), keepAlive);
     this.idleTimer.unref();

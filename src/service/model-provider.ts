@@ -22,6 +22,11 @@ export interface RequestOutcome {
   completionTokens: number;
   /** First choice's output tokens, for shadow agreement on greedy requests. */
   outputTokenIds?: number[];
+  /**
+   * False for requests that do not generate (/tokenize, /detokenize): the lease still ends, but
+   * neither the metrics history nor a canary's live window counts them.
+   */
+  counted?: boolean;
 }
 
 export interface ModelLease {

@@ -299,3 +299,57 @@ describe('bad input', () => {
     await stillServing();
   });
 });
+
+describe('known OpenAI chat parameters Orchard cannot honour', () => {
+  it('accepts their null and neutral values', async () => {
+    const neutralBodies: Array<Record<string, unknown>> = [
+      { metadata: null },
+      { functions: [] },
+      { function_call: 'none' },
+      {
+        functions: null,
+        function_call: null,
+        audio: null,
+        prediction: null,
+        reasoning_effort: null,
+        metadata: null,
+        web_search_options: null,
+        verbosity: null,
+        prompt_cache_key: null,
+        safety_identifier: null,
+        tools: [],
+        tool_choice: 'none',
+        response_format: { type: 'text' },
+        modalities: ['text'],
+        store: false,
+        service_tier: 'auto',
+        parallel_tool_calls: null,
+      },
+    ];
+    for (const extra of neutralBodies) {
+      const r = await chat({ ...good, ...extra });
+      expect(r.status, JSON.stringify(extra)).toBe(200);
+      expect(JSON.parse(r.body)).toMatchObject({ object: 'chat.completion' });
+    }
+  });
+
+  it.each([
+    ['functions', [{ name: 'f', parameters: {} }]],
+    ['function_call', 'auto'],
+    ['audio', { voice: 'alloy', format: 'wav' }],
+    ['prediction', { type: 'content', content: 'x' }],
+    ['reasoning_effort', 'low'],
+    ['metadata', { a: 'b' }],
+    ['web_search_options', {}],
+    ['verbosity', 'low'],
+    ['prompt_cache_key', 'k'],
+    ['safety_identifier', 'user-1'],
+  ])('rejects a real %s with a clear unsupported 400', async (name, value) => {
+    const r = await chat({ ...good, [name]: value });
+    expect(r.status).toBe(400);
+    const err = errorOf(r.body);
+    expect(err.param).toBe(name);
+    expect(err.code).toBe('unsupported_parameter');
+    expect(err.message).toContain(`does not support the '${name}' parameter`);
+  });
+});

@@ -46,6 +46,24 @@ describe('bundled provider', () => {
     expect(r.model).toBe('orchard-chat@1');
   });
 
+  it('keeps the model loaded when keep_alive is too long for a timer', async () => {
+    // Node fires a setTimeout of 2^31 ms or more after 1 ms; that must not unload the model.
+    const lease = await t.service.provider.acquire('orchard-chat', { keepAliveMs: 2 ** 31 });
+    lease.done({ ok: true, e2eMs: 1, promptTokens: 1, completionTokens: 0 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(t.service.provider.loaded()).toHaveLength(1);
+    const r = await postJson(t, '/v1/chat/completions', {
+      model: 'orchard-chat',
+      messages: [{ role: 'user', content: 'Hi' }],
+      max_tokens: 2,
+      keep_alive: '600h',
+    });
+    expect(r.status).toBe(200);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(t.service.provider.loaded()).toHaveLength(1);
+    expect((await t.api('/ready')).status).toBe(200);
+  });
+
   it('unloads after keep_alive 0 and reloads on the next request', async () => {
     const r = await postJson(t, '/v1/chat/completions', {
       model: 'orchard-chat',

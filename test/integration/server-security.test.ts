@@ -114,6 +114,55 @@ describe('Host and Origin', () => {
     });
     expect(same.status).toBe(200);
   });
+
+  it("answers the OpenAI SDK's preflight (x-stainless-* headers) from an allowed origin", async () => {
+    const sdkHeaders = [
+      'authorization',
+      'content-type',
+      'x-stainless-os',
+      'x-stainless-lang',
+      'x-stainless-arch',
+      'x-stainless-runtime',
+      'x-stainless-runtime-version',
+      'x-stainless-package-version',
+      'x-stainless-retry-count',
+      'x-stainless-timeout',
+      'x-stainless-helper-method',
+    ];
+    const preflight = (requested: string | null, origin = 'https://app.example.com') =>
+      fetch(t.urls.baseUrl + '/v1/chat/completions', {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          ...(requested === null ? {} : { 'access-control-request-headers': requested }),
+        },
+      });
+    const allowedBy = (res: Response) =>
+      (res.headers.get('access-control-allow-headers') ?? '').split(',').map((h) => h.trim());
+
+    // Browsers send the list lower-cased and sorted; echo every name back.
+    const pre = await preflight([...sdkHeaders].sort().join(','));
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(allowedBy(pre)).toEqual(expect.arrayContaining(sdkHeaders));
+    expect(allowedBy(pre).some((h) => h.includes('*'))).toBe(false);
+    expect(pre.headers.get('vary')).toMatch(/Access-Control-Request-Headers/);
+
+    // Without a list, or with something that is not a header name: the fixed list, which
+    // still spells out the SDK's headers.
+    for (const requested of [null, 'x-stainless-os, bad header', 'x-a,\tx-b"']) {
+      const res = await preflight(requested);
+      expect(res.status, String(requested)).toBe(204);
+      expect(allowedBy(res), String(requested)).toEqual(expect.arrayContaining(sdkHeaders));
+      expect(allowedBy(res), String(requested)).not.toContain('bad header');
+    }
+
+    // Other origins still get no CORS answer.
+    const evil = await preflight(sdkHeaders.join(','), 'https://evil.example');
+    expect(evil.status).toBe(403);
+    expect(evil.headers.get('access-control-allow-headers')).toBeNull();
+  });
 });
 
 describe('UI sign-in', () => {
@@ -170,6 +219,27 @@ describe('UI sign-in', () => {
       body: 'key=nope',
     });
     expect(wrong.status).toBe(401);
+  });
+
+  it('answers malformed sign-in tokens like bad ones, not with a 500', async () => {
+    const long = 'a'.repeat(201);
+    for (const p of [
+      '/?token=a&token=b',
+      `/?token=${long}`,
+      '/auth?token=a&token=b',
+      `/auth?token=${long}`,
+    ]) {
+      const res = await get(p);
+      expect(res.status, p).toBe(401);
+      expect(res.headers.get('content-type'), p).toMatch(/text\/html/);
+      expect(await res.text(), p).toMatch(/sign-in link was already used or has expired/);
+      expect(res.headers.get('set-cookie'), p).toBeNull();
+    }
+    // A signed-in browser on another page is not bothered by a stray repeated token.
+    const link = new URL(t.service.newUiUrl());
+    const cookie = cookieOf(await get(link.pathname + link.search));
+    const page = await get('/deployments/x?token=a&token=b', { cookie });
+    expect(page.status).toBe(200);
   });
 
   it('serves the built UI with a CSP, SPA fallback and no path escapes', async () => {

@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ConflictError, InvalidRequestError } from '../../shared/errors.js';
+import { ConflictError, InvalidRequestError, OrchardError } from '../../shared/errors.js';
+import { resolveInside } from '../file-ops.js';
 import { importFolder } from '../importer.js';
 import { chooseOnnxFile } from '../model-folder.js';
 import type { VersionRecord } from '../records.js';
@@ -107,6 +108,9 @@ export function planPull(
 
 const active = new Set<string>();
 
+/** A full git commit id, as the Hub reports `sha`. */
+const COMMIT_SHA = /^[0-9a-f]{40}$/;
+
 export async function pullModel(
   registry: Registry,
   config: HubConfig,
@@ -133,10 +137,23 @@ export async function pullModel(
     message: `resolving ${repo}@${revision}`,
   });
   const info = await fetchRepoInfo(config, repo, revision, signal);
+  // The commit names a folder under downloads/: only a real commit id may get that far.
+  if (typeof info.sha !== 'string' || !COMMIT_SHA.test(info.sha)) {
+    throw new OrchardError(
+      `The Hub answered ${repo}@${revision} with commit ${JSON.stringify(info.sha)}, which is not a 40-character hexadecimal commit id; refusing to pull (is HF_ENDPOINT a trustworthy mirror?).`,
+      502,
+      'server_error',
+      'repo',
+      'hub_error',
+    );
+  }
   const plan = planPull(repo, info.sha, info.siblings, options.filePattern);
   const total = plan.files.reduce((s, f) => s + (f.size ?? 0), 0);
 
-  const dir = path.join(registry.paths.downloads, repo.replace(/\//g, '--'), info.sha);
+  const dir = resolveInside(
+    registry.paths.downloads,
+    path.join(repo.replace(/\//g, '--'), info.sha),
+  );
   if (active.has(dir))
     throw new ConflictError(`${repo}@${info.sha.slice(0, 12)} is already being pulled.`, 'repo');
   active.add(dir);

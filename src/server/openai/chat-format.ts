@@ -4,7 +4,14 @@
  */
 import type { ChoiceDelta, GenerateUsage } from '../../engine/types.js';
 import type { FinishReason, TokenLogprob } from '../../shared/sampling.js';
-import { usageBody, type OpenAIUsage, type ResponseMeta } from './format-common.js';
+import {
+  chunkFinishReason,
+  responseFinishReason,
+  usageBody,
+  type OpenAIFinishReason,
+  type OpenAIUsage,
+  type ResponseMeta,
+} from './format-common.js';
 
 export interface ChatLogprobEntry {
   token: string;
@@ -42,7 +49,7 @@ export interface ChatCompletionResponse {
     index: number;
     message: { role: 'assistant'; content: string; refusal: null };
     logprobs: { content: ChatLogprobEntry[]; refusal: null } | null;
-    finish_reason: FinishReason;
+    finish_reason: OpenAIFinishReason;
   }>;
   usage: OpenAIUsage;
 }
@@ -83,7 +90,7 @@ export class ChatAccumulator {
         index,
         message: { role: 'assistant', content: c.text, refusal: null },
         logprobs: this.logprobs ? { content: c.logprobs, refusal: null } : null,
-        finish_reason: c.finishReason ?? 'stop',
+        finish_reason: responseFinishReason(c.finishReason),
       })),
       usage: usageBody(usage),
     };
@@ -94,7 +101,7 @@ export interface ChatChunkChoice {
   index: number;
   delta: { role?: 'assistant'; content?: string };
   logprobs: { content: ChatLogprobEntry[]; refusal: null } | null;
-  finish_reason: FinishReason | null;
+  finish_reason: OpenAIFinishReason | null;
 }
 
 export interface ChatChunk {
@@ -143,7 +150,8 @@ export class ChatChunker {
     const out: ChatChunk[] = [];
     for (const d of deltas) {
       const hasLogprobs = this.logprobs && d.logprobs.length > 0;
-      if (d.text === '' && !hasLogprobs && !d.finishReason) continue;
+      const finish = chunkFinishReason(d.finishReason);
+      if (d.text === '' && !hasLogprobs && finish === null) continue;
       out.push(
         this.chunk([
           {
@@ -152,7 +160,7 @@ export class ChatChunker {
             logprobs: this.logprobs
               ? { content: chatLogprobs(d.logprobs, this.topN), refusal: null }
               : null,
-            finish_reason: d.finishReason,
+            finish_reason: finish,
           },
         ]),
       );

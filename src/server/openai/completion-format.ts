@@ -4,7 +4,14 @@
  */
 import type { ChoiceDelta, GenerateUsage } from '../../engine/types.js';
 import type { FinishReason, TokenLogprob } from '../../shared/sampling.js';
-import { usageBody, type OpenAIUsage, type ResponseMeta } from './format-common.js';
+import {
+  chunkFinishReason,
+  responseFinishReason,
+  usageBody,
+  type OpenAIFinishReason,
+  type OpenAIUsage,
+  type ResponseMeta,
+} from './format-common.js';
 
 export interface CompletionLogprobs {
   tokens: string[];
@@ -47,7 +54,7 @@ export interface CompletionResponse {
     index: number;
     text: string;
     logprobs: CompletionLogprobs | null;
-    finish_reason: FinishReason;
+    finish_reason: OpenAIFinishReason;
   }>;
   usage: OpenAIUsage;
 }
@@ -107,7 +114,7 @@ export class CompletionAccumulator {
         index,
         text: c.text,
         logprobs: this.shape.logprobs === null ? null : c.logprobs,
-        finish_reason: c.finishReason ?? 'stop',
+        finish_reason: responseFinishReason(c.finishReason),
       })),
       usage: usageBody(usage),
     };
@@ -124,7 +131,7 @@ export interface CompletionChunk {
     index: number;
     text: string;
     logprobs: CompletionLogprobs | null;
-    finish_reason: FinishReason | null;
+    finish_reason: OpenAIFinishReason | null;
   }>;
   usage?: OpenAIUsage | null;
 }
@@ -176,10 +183,11 @@ export class CompletionChunker {
           this.offsets[index],
         );
       }
-      if (text === '' && (logprobs === null || logprobs.tokens.length === 0) && !d.finishReason) {
+      const finish = chunkFinishReason(d.finishReason);
+      if (text === '' && (logprobs === null || logprobs.tokens.length === 0) && finish === null) {
         continue;
       }
-      out.push(this.chunk([{ index, text, logprobs, finish_reason: d.finishReason }]));
+      out.push(this.chunk([{ index, text, logprobs, finish_reason: finish }]));
     }
     return out;
   }

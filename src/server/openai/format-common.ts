@@ -35,4 +35,19 @@ export interface ResponseMeta {
   systemFingerprint: string;
 }
 
-export type OpenAIFinishReason = FinishReason;
+/**
+ * What clients see. The engine's internal 'abort' (client gone, shutdown drain) is no OpenAI
+ * value: streams leave an aborted choice unfinished (the stream itself ends with an error
+ * event), and a whole response — which normally never carries it — reports 'stop'.
+ */
+export type OpenAIFinishReason = Exclude<FinishReason, 'abort'>;
+
+/** A finish reason for a stream chunk: null for an aborted (or unfinished) choice. */
+export function chunkFinishReason(r: FinishReason | null): OpenAIFinishReason | null {
+  return r === 'abort' ? null : r;
+}
+
+/** A finish reason for a whole response: never null, never 'abort'. */
+export function responseFinishReason(r: FinishReason | null): OpenAIFinishReason {
+  return r === null || r === 'abort' ? 'stop' : r;
+}

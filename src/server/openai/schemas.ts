@@ -71,6 +71,16 @@ export const chatCompletionSchema = z.strictObject({
   modalities: z.unknown().optional(),
   service_tier: z.unknown().optional(),
   parallel_tool_calls: z.unknown().optional(),
+  functions: z.unknown().optional(),
+  function_call: z.unknown().optional(),
+  audio: z.unknown().optional(),
+  prediction: z.unknown().optional(),
+  reasoning_effort: z.unknown().optional(),
+  metadata: z.unknown().optional(),
+  web_search_options: z.unknown().optional(),
+  verbosity: z.unknown().optional(),
+  prompt_cache_key: z.unknown().optional(),
+  safety_identifier: z.unknown().optional(),
 });
 export type ChatCompletionBody = z.output<typeof chatCompletionSchema>;
 

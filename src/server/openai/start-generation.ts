@@ -89,7 +89,15 @@ export async function streamSse<T>(
     gen.end();
   } catch (err) {
     // Mid-stream failures travel in-band: OpenAI clients raise on a `data: {"error": …}` event.
-    await sse.data(toOpenAIError(err).body);
+    // The error handler never sees them, so server faults are logged here.
+    const mapped = toOpenAIError(err);
+    if (mapped.status >= 500) {
+      reply.request.log.error(
+        { err, url: reply.request.url.split('?')[0] },
+        'request failed mid-stream',
+      );
+    }
+    await sse.data(mapped.body);
     gen.end(err);
   } finally {
     sse.end();

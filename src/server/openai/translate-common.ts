@@ -126,14 +126,29 @@ export function completionBudget(
 /**
  * Ollama's keep_alive: a number is seconds, a string is a duration; negative keeps the model
  * loaded, 0 unloads it right after the request. Returns milliseconds (negative = forever).
+ * Durations a timer cannot hold (2^31-1 ms, about 24.8 days, and up) also mean forever: Node
+ * would fire such a timer after 1 ms and unload the model right away.
  */
 export function keepAliveMs(value: number | string | null | undefined): number | undefined {
   if (value === null || value === undefined) return undefined;
-  if (typeof value === 'number') return value * 1000;
-  const m = /^(-?\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value);
-  if (!m) throw new InvalidRequestError(`Invalid value for 'keep_alive': ${value}`, 'keep_alive');
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
-  return n * factor;
+  let ms: number;
+  if (typeof value === 'number') {
+    ms = value * 1000;
+  } else {
+    const m = /^(-?\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value);
+    if (!m) {
+      throw new InvalidRequestError(`Invalid value for 'keep_alive': ${value}`, 'keep_alive');
+    }
+    const n = Number(m[1]);
+    const unit = m[2] ?? 's';
+    const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
+    ms = n * factor;
+  }
+  if (Number.isNaN(ms)) {
+    throw new InvalidRequestError(`Invalid value for 'keep_alive': ${value}`, 'keep_alive');
+  }
+  return ms >= MAX_TIMER_MS ? -1 : ms;
 }
+
+/** The longest delay setTimeout honours; longer ones fire after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -8,6 +8,10 @@ import { keepAliveMs } from '../openai/translate-common.js';
 import { parseWith } from '../openai/validate.js';
 import type { ServerDeps } from '../server-deps.js';
 
+/**
+ * Tokenizing only borrows the engine's tokenizer: the lease ends without an outcome that the
+ * metrics history or a canary's live window would count (it says nothing about generation).
+ */
 async function withLease<T>(
   deps: ServerDeps,
   model: string,
@@ -15,23 +19,21 @@ async function withLease<T>(
 ): Promise<T> {
   const started = performance.now();
   const lease = await deps.provider.acquire(model, { keepAliveMs: keepAliveMs(undefined) });
+  const end = (error?: string) =>
+    lease.done({
+      ok: error === undefined,
+      ...(error === undefined ? {} : { error }),
+      e2eMs: performance.now() - started,
+      promptTokens: 0,
+      completionTokens: 0,
+      counted: false,
+    });
   try {
     const result = work(lease);
-    lease.done({
-      ok: true,
-      e2eMs: performance.now() - started,
-      promptTokens: 0,
-      completionTokens: 0,
-    });
+    end();
     return result;
   } catch (err) {
-    lease.done({
-      ok: true,
-      error: (err as Error).message,
-      e2eMs: performance.now() - started,
-      promptTokens: 0,
-      completionTokens: 0,
-    });
+    end((err as Error).message);
     throw err;
   }
 }

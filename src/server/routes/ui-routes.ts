@@ -49,6 +49,15 @@ function html(reply: FastifyReply, status: number, body: string): FastifyReply {
 }
 
 const tokenQuery = z.object({ token: z.string().max(200).optional() });
+
+/**
+ * The sign-in token from the query: undefined when absent, null when malformed (repeated,
+ * too long) — a malformed token is answered like one that cannot be redeemed, never a 500.
+ */
+function queryToken(query: unknown): string | null | undefined {
+  const parsed = tokenQuery.safeParse(query ?? {});
+  return parsed.success ? parsed.data.token : null;
+}
 const keyForm = z.object({ key: z.string().max(1000) });
 
 export async function uiRoutes(app: FastifyInstance, deps: ServerDeps): Promise<void> {
@@ -58,8 +67,8 @@ export async function uiRoutes(app: FastifyInstance, deps: ServerDeps): Promise<
       .header('cache-control', 'no-store')
       .redirect('/', 302);
 
-  const redeem = (token: string, reply: FastifyReply): FastifyReply => {
-    const session = deps.sessions.redeem(token);
+  const redeem = (token: string | null, reply: FastifyReply): FastifyReply => {
+    const session = token === null ? null : deps.sessions.redeem(token);
     if (session === null) {
       return html(
         reply,
@@ -72,8 +81,8 @@ export async function uiRoutes(app: FastifyInstance, deps: ServerDeps): Promise<
   };
 
   app.get('/auth', { config: { auth: 'ui' } }, async (request, reply) => {
-    const { token } = tokenQuery.parse(request.query ?? {});
-    if (token) return redeem(token, reply);
+    const token = queryToken(request.query);
+    if (token !== undefined && token !== '') return redeem(token, reply);
     if (request.authVia !== null) return reply.redirect('/', 302);
     return html(reply, 401, signInPage());
   });
@@ -91,8 +100,8 @@ export async function uiRoutes(app: FastifyInstance, deps: ServerDeps): Promise<
     if (API_PREFIXES.some((p) => urlPath === p.replace(/\/$/, '') || urlPath.startsWith(p))) {
       throw new NotFoundError(`Unknown route: GET ${urlPath}`, null, 'unknown_route');
     }
-    const { token } = tokenQuery.parse(request.query ?? {});
-    if (token && urlPath === '/') return redeem(token, reply);
+    const token = queryToken(request.query);
+    if (token !== undefined && token !== '' && urlPath === '/') return redeem(token, reply);
     if (request.authVia === null) {
       if (path.extname(urlPath) !== '' && urlPath !== '/index.html') {
         return securityHeaders(reply).code(401).type('text/plain').send('Sign in first.');

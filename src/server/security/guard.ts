@@ -23,8 +23,49 @@ declare module 'fastify' {
 }
 
 const CORS_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
-const CORS_HEADERS =
-  'authorization, content-type, openai-organization, openai-project, x-stainless-*';
+/**
+ * Headers allowed when the preflight's request does not name any (or names one that is not a
+ * plain header name). Browsers take `*`-suffixed names literally, so the OpenAI SDK's
+ * x-stainless-* headers are spelled out.
+ */
+const CORS_HEADERS = [
+  'authorization',
+  'content-type',
+  'openai-organization',
+  'openai-project',
+  'openai-beta',
+  'idempotency-key',
+  'x-stainless-arch',
+  'x-stainless-async',
+  'x-stainless-helper-method',
+  'x-stainless-lang',
+  'x-stainless-os',
+  'x-stainless-package-version',
+  'x-stainless-poll-helper',
+  'x-stainless-retry-count',
+  'x-stainless-runtime',
+  'x-stainless-runtime-version',
+  'x-stainless-timeout',
+].join(', ');
+
+/** An RFC 9110 field name (token). */
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
+const MAX_REQUESTED_HEADERS = 64;
+
+/**
+ * What to answer in Access-Control-Allow-Headers for an allowed origin: the headers the
+ * preflight asks for, echoed back, when each is a plain header name; the fixed list otherwise.
+ */
+export function corsAllowHeaders(requested: string | string[] | undefined): string {
+  const raw = Array.isArray(requested) ? requested.join(',') : (requested ?? '');
+  const names = raw
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== '');
+  if (names.length === 0 || names.length > MAX_REQUESTED_HEADERS) return CORS_HEADERS;
+  if (!names.every((h) => HEADER_NAME.test(h) && h !== '*')) return CORS_HEADERS;
+  return [...new Set(names)].join(', ');
+}
 
 export function authenticate(
   request: FastifyRequest,
@@ -64,8 +105,12 @@ export function registerGuard(app: FastifyInstance, deps: ServerDeps): void {
           // A preflight carries no credentials; answer it before authentication.
           reply
             .code(204)
+            .header('vary', 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers')
             .header('access-control-allow-methods', CORS_METHODS)
-            .header('access-control-allow-headers', CORS_HEADERS)
+            .header(
+              'access-control-allow-headers',
+              corsAllowHeaders(request.headers['access-control-request-headers']),
+            )
             .header('access-control-max-age', '600');
           return reply.send();
         }

@@ -178,6 +178,23 @@ describe('lifecycle manager', () => {
     expect(lm.isLoaded(DRAFT.key)).toBe(false);
   });
 
+  it('keeps a version loaded when the keep-alive is too long for a timer', async () => {
+    // setTimeout cannot hold 2^31-1 ms or more: Node fires such timers after 1 ms.
+    const { lm, clock } = manager({ keepAliveMs: Infinity });
+    (await lm.acquire(CHAT1)).release();
+    expect(lm.loaded()[0].expiresAt).toBeNull();
+    (await lm.acquire(CHAT1)).release(2 ** 31 - 1);
+    expect(lm.loaded()[0].expiresAt).toBeNull();
+    (await lm.acquire(CHAT1)).release(40 * 24 * 3600 * 1000);
+    expect(lm.loaded()[0].expiresAt).toBeNull();
+    clock.advance(2 ** 32);
+    await settle();
+    expect(lm.isLoaded(CHAT1.key)).toBe(true);
+    // Just under the limit still arms a timer.
+    (await lm.acquire(CHAT1)).release(2 ** 31 - 2);
+    expect(lm.loaded()[0].expiresAt).toBe(clock.now() + 2 ** 31 - 2);
+  });
+
   it('retires a version once its last request ends', async () => {
     const { lm } = manager();
     const h = await lm.acquire(CHAT1);

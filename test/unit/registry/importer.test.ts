@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { importFolder, type ImportStage } from '../../../src/registry/importer.js';
 import { Registry } from '../../../src/registry/registry.js';
 import { sha256File } from '../../../src/registry/file-ops.js';
@@ -10,6 +10,7 @@ import { CHAT_1, SHIPPED_DIR, copyModel, listDir, rmrf, tempDir } from './helper
 let dirs: string[] = [];
 let registries: Registry[] = [];
 afterEach(async () => {
+  vi.restoreAllMocks();
   for (const r of registries) r.close();
   registries = [];
   await rmrf(...dirs);
@@ -109,6 +110,39 @@ describe('import', () => {
     const v = await importFolder(reg, { path: src, name: 'moved', move: true });
     expect(await listDir(path.join(src, 'onnx'))).toEqual([]);
     expect(await sha256File(path.join(reg.versionDir(v), 'onnx/model.onnx'))).toBe(
+      await sha256File(path.join(CHAT_1, 'onnx/model.onnx')),
+    );
+  });
+
+  it('puts the fresh copy in place before deleting a damaged stored copy (crash in the delete)', async () => {
+    const reg = await openTemp();
+    const v1 = await importFolder(reg, { path: CHAT_1, name: 'chat' });
+    const stored = reg.versionDir(v1);
+    const config = path.join(stored, 'config.json');
+    const good = await sha256File(path.join(CHAT_1, 'config.json'));
+    await fs.writeFile(config, 'damaged on disk');
+    // The process dies while the damaged copy is being deleted: at that moment the store must
+    // already hold the fresh copy.
+    const realRm = fs.rm.bind(fs);
+    let storeAtDelete: string | null = null;
+    vi.spyOn(fs, 'rm').mockImplementation(async (p, opts) => {
+      if (path.basename(String(p)).startsWith('damaged-')) {
+        storeAtDelete = await sha256File(config).catch(() => 'missing');
+        throw new Error('killed while deleting the damaged copy');
+      }
+      return realRm(p, opts);
+    });
+    await expect(importFolder(reg, { path: CHAT_1, name: 'chat' })).rejects.toThrow(/killed/);
+    expect(storeAtDelete).toBe(good);
+    vi.restoreAllMocks();
+    // The next start wipes tmp/ (the damaged copy); the store keeps the good one.
+    reg.close();
+    const again = await Registry.open({ home: reg.paths.home, shippedModelsDir: SHIPPED_DIR });
+    registries.push(again);
+    expect(await listDir(again.paths.tmp)).toEqual([]);
+    expect(await listDir(again.paths.models)).toEqual([v1.digest]);
+    expect(await sha256File(path.join(again.versionDir(v1), 'config.json'))).toBe(good);
+    expect(await sha256File(path.join(again.versionDir(v1), 'onnx/model.onnx'))).toBe(
       await sha256File(path.join(CHAT_1, 'onnx/model.onnx')),
     );
   });

@@ -229,4 +229,31 @@ describe('pull from the Hub', () => {
     const v = await pullModel(reg, config, { repo: 'orchard/chat' });
     expect(v.state).toBe('ready');
   });
+
+  it('refuses a commit id that is not 40 hex digits before writing anything', async () => {
+    // ORCHARD_HOME two levels down in a temp folder, so even a regression that followed
+    // '../../..' out of downloads/ would stay inside this test's folder.
+    const outer = await tempDir();
+    dirs.push(outer);
+    const home = path.join(outer, 'a', 'home');
+    await fs.mkdir(home, { recursive: true });
+    const reg = await Registry.open({ home, shippedModelsDir: SHIPPED_DIR });
+    registries.push(reg);
+    hub.addRepo('orchard/bad-sha', CHAT_1);
+    // A bad mirror: the FakeHub's repository table is private; reach in to fake its answer.
+    const repos = (hub as unknown as { repos: Map<string, { sha: string }> }).repos;
+    for (const sha of ['../../..', '../escape', 'A'.repeat(40), 'a'.repeat(39), 'a'.repeat(64)]) {
+      repos.get('orchard/bad-sha')!.sha = sha;
+      hub.resetCounters();
+      await expect(pullModel(reg, config, { repo: 'orchard/bad-sha' })).rejects.toMatchObject({
+        status: 502,
+        message: expect.stringMatching(/not a 40-character hexadecimal commit id/),
+      });
+      expect(hub.requests.filter((r) => r.url.includes('/resolve/'))).toEqual([]);
+    }
+    expect(await listDir(reg.paths.downloads)).toEqual([]);
+    expect(await listDir(path.join(outer, 'a'))).toEqual(['home']);
+    expect(await listDir(outer)).toEqual(['a']);
+    expect(reg.versions.list().filter((v) => v.model === 'bad-sha')).toEqual([]);
+  });
 });

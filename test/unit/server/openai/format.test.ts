@@ -109,3 +109,36 @@ describe('completion format', () => {
     expect(chunk.usage).toBeUndefined();
   });
 });
+
+describe("the engine's 'abort' never reaches clients", () => {
+  const noLogprobs = (d: ChoiceDelta): ChoiceDelta => ({ ...d, logprobs: [] });
+
+  it('chat streams: no finish chunk for an aborted choice, text still sent unfinished', () => {
+    const c = new ChatChunker(meta, false, false, 0);
+    expect(c.deltas([noLogprobs(delta(0, '', 'abort'))])).toEqual([]);
+    const chunks = c.deltas([noLogprobs(delta(0, 'tail', 'abort')), delta(1, '', 'stop')]);
+    expect(chunks.map((k) => k.choices[0].finish_reason)).toEqual([null, 'stop']);
+    expect(chunks[0].choices[0].delta).toEqual({ content: 'tail' });
+    expect(JSON.stringify(chunks)).not.toContain('abort');
+  });
+
+  it('chat responses report stop for an aborted choice', () => {
+    const acc = new ChatAccumulator(2, false, 0);
+    acc.add([delta(0, 'a', 'abort'), delta(1, 'b', 'length')]);
+    const r = acc.response(meta, usage);
+    expect(r.choices.map((ch) => ch.finish_reason)).toEqual(['stop', 'length']);
+  });
+
+  it('completion streams and responses do the same', () => {
+    const shape = { n: 1, prompts: ['p'], echo: false, logprobs: null };
+    const c = new CompletionChunker(meta, shape, false);
+    expect(c.deltas(0, [delta(0, '', 'abort')])).toEqual([]);
+    const chunks = c.deltas(0, [delta(0, 'x', 'abort')]);
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0].choices[0]).toMatchObject({ text: 'x', finish_reason: null });
+    expect(c.deltas(0, [delta(0, '', 'length')])[0].choices[0].finish_reason).toBe('length');
+    const acc = new CompletionAccumulator(shape);
+    acc.add(0, [delta(0, 'x', 'abort')]);
+    expect(acc.response(meta, usage).choices[0].finish_reason).toBe('stop');
+  });
+});

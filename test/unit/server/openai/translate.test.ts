@@ -289,4 +289,15 @@ describe('keep_alive', () => {
     expect(keepAliveMs('-1')).toBe(-1000);
     expect(keepAliveMs('0')).toBe(0);
   });
+
+  it('keeps the model loaded for durations a timer cannot hold (2^31-1 ms and up)', () => {
+    const max = 2 ** 31 - 1;
+    expect(keepAliveMs(`${max - 1}ms`)).toBe(max - 1);
+    expect(keepAliveMs(`${max}ms`)).toBe(-1);
+    expect(keepAliveMs('597h')).toBe(-1); // 2 149 200 000 ms
+    expect(keepAliveMs(30 * 24 * 3600)).toBe(-1); // 30 days in seconds
+    expect(keepAliveMs(1e308)).toBe(-1); // Infinity once in ms
+    expect(keepAliveMs(Infinity)).toBe(-1);
+    expect(keepAliveMs('24h')).toBe(86_400_000);
+  });
 });
