@@ -86,12 +86,19 @@ export interface BundledProviderOptions {
   logger: Logger;
   /** Idle time before unloading, ms; 0 keeps the model loaded (the keepAlive setting). */
   keepAliveMs: number;
+  /**
+   * After a failed load, requests get the error at once for this long (ms); the next request
+   * after it tries again (a transient failure, e.g. memory, must not need a restart).
+   */
+  loadRetryMs?: number;
 }
+
+const LOAD_RETRY_MS = 10_000;
 
 export class BundledProvider implements ModelProvider {
   private engine: Engine | null = null;
   private loading: Promise<Engine> | null = null;
-  private loadError: Error | null = null;
+  private loadError: { error: Error; at: number } | null = null;
   private active = 0;
   private idleTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -171,9 +178,15 @@ export class BundledProvider implements ModelProvider {
   private ensureLoaded(): Promise<Engine> {
     if (this.engine) return Promise.resolve(this.engine);
     if (this.loadError) {
-      return Promise.reject(
-        new NotReadyError(`The model ${this.servedName} failed to load: ${this.loadError.message}`),
-      );
+      const retryMs = this.options.loadRetryMs ?? LOAD_RETRY_MS;
+      if (Date.now() - this.loadError.at < retryMs) {
+        return Promise.reject(
+          new NotReadyError(
+            `The model ${this.servedName} failed to load: ${this.loadError.error.message}`,
+          ),
+        );
+      }
+      this.loadError = null;
     }
     if (!this.loading) {
       const { source, engineOptions, load, logger } = this.options;
@@ -206,7 +219,7 @@ export class BundledProvider implements ModelProvider {
         },
         (err: Error) => {
           this.loading = null;
-          this.loadError = err;
+          this.loadError = { error: err, at: Date.now() };
           logger.error({ model: this.servedName, err }, 'model failed to load');
           throw new NotReadyError(`The model ${this.servedName} failed to load: ${err.message}`);
         },

@@ -147,6 +147,9 @@ export class Generation {
       promptTokens: this.usage.promptTokens,
       completionTokens: this.usage.completionTokens,
       outputTokenIds: this.firstChoiceTokens,
+      // Cut short by our own shutdown: says nothing about the version (a canary being
+      // rolled back because the app quit would be wrong).
+      ...(this.cancelledByShutdown ? { counted: false } : {}),
     });
   }
 }
