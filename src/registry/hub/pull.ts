@@ -1,8 +1,10 @@
 /**
  * `orchard pull org/repo[@rev]`: picks the files an ONNX text-generation model needs from the
  * repository's file list, downloads them from one commit into downloads/<repo>/<commit>/
- * (resumable), then hands the folder to the importer, which validates it, moves it into the
- * content-addressed store and registers it in one transaction.
+ * (resumable), drops anything in that folder this pull did not plan (leftovers of an earlier pull
+ * of the same commit with another --file-pattern, stray .part files), then hands the folder to the
+ * importer, which validates it, moves it into the content-addressed store and registers it in one
+ * transaction.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -108,6 +110,37 @@ export function planPull(
 
 const active = new Set<string>();
 
+/**
+ * Removes every entry under `dir` whose path (relative, '/'-separated) is not in `keep`, and the
+ * folders left empty, so the importer sees exactly the planned files. Symlinks are removed, never
+ * followed. Returns the relative paths it removed.
+ */
+export async function pruneToPlan(dir: string, keep: ReadonlySet<string>): Promise<string[]> {
+  const removed: string[] = [];
+  const walk = async (rel: string): Promise<boolean> => {
+    const abs = rel ? path.join(dir, ...rel.split('/')) : dir;
+    let kept = false;
+    for (const e of await fs.readdir(abs, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        if (await walk(r)) kept = true;
+        else {
+          await fs.rm(path.join(abs, e.name), { recursive: true, force: true });
+          removed.push(r + '/');
+        }
+      } else if (e.isFile() && keep.has(r)) {
+        kept = true;
+      } else {
+        await fs.rm(path.join(abs, e.name), { force: true });
+        removed.push(r);
+      }
+    }
+    return kept;
+  };
+  await walk('');
+  return removed;
+}
+
 /** A full git commit id, as the Hub reports `sha`. */
 const COMMIT_SHA = /^[0-9a-f]{40}$/;
 
@@ -182,6 +215,9 @@ export async function pullModel(
       });
       hashes.set(f.local, result.sha256);
     }
+    // Only after the downloads (a planned file's .part was resumed above): whatever else an earlier
+    // pull of this commit left here must not become part of this version or change its digest.
+    await pruneToPlan(dir, new Set(plan.files.map((f) => f.local)));
     onProgress({
       stage: 'import',
       bytesDone: total,

@@ -66,9 +66,11 @@ export class Generation {
     private readonly controller: AbortController,
     deps: GenerationDeps,
     startedAt: number,
+    /** Its registration in deps.inflight, when the caller made it already. */
+    release?: () => void,
   ) {
     this.recorder = deps.metrics.startRequest(lease.servedName, startedAt);
-    this.release = deps.inflight.add(controller);
+    this.release = release ?? deps.inflight.add(controller);
   }
 
   get signal(): AbortSignal {

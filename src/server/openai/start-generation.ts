@@ -33,12 +33,21 @@ export async function startGeneration(
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) controller.abort(CLIENT_GONE_REASON);
   });
-  const lease = await deps.provider.acquire(body.model, {
-    user: body.user ?? undefined,
-    keepAliveMs: keepAliveMs(body.keep_alive),
-    signal: controller.signal,
-  });
-  return new Generation(lease, controller, deps, startedAt);
+  // In flight from here, not from when the lease arrives: a request waiting for its model to
+  // load is one a graceful shutdown must wait for too.
+  const release = deps.inflight.add(controller);
+  let lease;
+  try {
+    lease = await deps.provider.acquire(body.model, {
+      user: body.user ?? undefined,
+      keepAliveMs: keepAliveMs(body.keep_alive),
+      signal: controller.signal,
+    });
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return new Generation(lease, controller, deps, startedAt, release);
 }
 
 /**

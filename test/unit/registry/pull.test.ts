@@ -192,6 +192,77 @@ describe('pull from the Hub', () => {
     expect(v.source).toMatch(/#onnx\/model_q4\.onnx$/);
   });
 
+  it('imports only the planned files, not what an earlier pull of the commit with another pattern left', async () => {
+    // A repository with two graphs: the plain one and a q4 one whose weights are in two data files.
+    const src = await tempDir('orchard-hubrepo-');
+    dirs.push(src);
+    await fs.cp(CHAT_1, src, {
+      recursive: true,
+      filter: (f) => !f.endsWith('model.safetensors'),
+    });
+    await fs.writeFile(path.join(src, 'onnx', 'model_q4.onnx'), Buffer.alloc(200_000, 4));
+    await fs.writeFile(path.join(src, 'onnx', 'model_q4.onnx_data'), Buffer.alloc(300_000, 5));
+    await fs.writeFile(path.join(src, 'onnx', 'model_q4.onnx_data_1'), Buffer.alloc(300_000, 6));
+    hub.addRepo('orchard/variants', src);
+    const commit = hub.commitOf('orchard/variants');
+
+    // 1. A q4 pull cut in its last file: a finished q4 data file, a q4 graph at onnx/model.onnx
+    //    and a .part are left in downloads/<repo>/<commit>/.
+    const reg = await openTemp();
+    const dl = path.join(reg.paths.downloads, 'orchard--variants', commit);
+    hub.cutDownload('onnx/model_q4.onnx_data_1', 100_000);
+    await expect(
+      pullModel(reg, config, { repo: 'orchard/variants', filePattern: '**q4*' }),
+    ).rejects.toThrow(/stopped after/);
+    expect(await listDir(path.join(dl, 'onnx'))).toEqual([
+      'model.onnx',
+      'model_q4.onnx_data',
+      'model_q4.onnx_data_1.part',
+    ]);
+    // And a stray .part of a file no plan of this repository names.
+    await fs.writeFile(path.join(dl, 'stray.bin.part'), Buffer.alloc(1000, 1));
+
+    // 2. The plain graph, same commit: the version holds exactly the planned files.
+    const v = await pullModel(reg, config, {
+      repo: 'orchard/variants',
+      filePattern: 'onnx/model.onnx',
+      name: 'mixed',
+    });
+    const planned = [
+      'README.md',
+      'config.json',
+      'generation_config.json',
+      'onnx/model.onnx',
+      'special_tokens_map.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ];
+    expect(
+      reg.versions
+        .files(v.id)
+        .map((f) => f.path)
+        .sort(),
+    ).toEqual(planned);
+    const onDisk = (await fs.readdir(reg.versionDir(v), { recursive: true, withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => path.relative(reg.versionDir(v), path.join(e.parentPath, e.name)))
+      .map((p) => p.split(path.sep).join('/'))
+      .sort();
+    expect(onDisk).toEqual(planned);
+    // The stale q4 graph at onnx/model.onnx was replaced by the plain one.
+    expect(await sha256File(path.join(reg.versionDir(v), 'onnx/model.onnx'))).toBe(await onnxSha());
+    expect(await listDir(reg.paths.downloads)).toEqual([]);
+
+    // 3. Same digest (so the store deduplicates) as a clean pull of the same files.
+    const clean = await pullModel(await openTemp(), config, {
+      repo: 'orchard/variants',
+      filePattern: 'onnx/model.onnx',
+      name: 'mixed',
+    });
+    expect(v.digest).toBe(clean.digest);
+    expect(v.sizeBytes).toBe(clean.sizeBytes);
+  });
+
   it('sends HF_TOKEN as a bearer token and explains a refusal', async () => {
     const reg = await openTemp();
     hub.requireToken = 'secret';
