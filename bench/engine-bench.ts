@@ -53,7 +53,7 @@ const P: Workload = quick
       levels: [1, 4, 16, 32, 64],
       promptLen: 128,
       outLen: 128,
-      seqRuns: 4,
+      seqRuns: 8,
       prefixRequests: 32,
       prefixLen: 512,
       memRequests: 1000,
