@@ -168,10 +168,11 @@ describe('Engine (worker thread, paged KV, real model)', () => {
     expect(got.texts[0]).toBe(texts[0].slice(0, texts[0].indexOf(stop)));
     expect(got.texts[1]).toBe(texts[1]);
     expect(got.tokens[1]).toHaveLength(60);
-    // The core stopped the first choice within a step or two of the host seeing the stop
-    // string, instead of decoding it to 60 tokens with the other.
+    // The core stopped the first choice a few steps after the host saw the stop string (the
+    // worker keeps stepping while the message travels; how many steps depends on the load),
+    // instead of decoding it to 60 tokens with the other (120 in all).
     expect(got.tokens[0].length).toBeLessThan(20);
-    expect(generated).toBeLessThanOrEqual(got.tokens[0].length + 60 + 2);
+    expect(generated).toBeLessThan(got.tokens[0].length + 60 + 20);
   });
 
   it('returns logprobs with top alternatives, token strings and bytes', async () => {

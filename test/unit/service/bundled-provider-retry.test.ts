@@ -35,11 +35,11 @@ function provider(load: () => Promise<Engine>, loadRetryMs: number): BundledProv
 describe('BundledProvider after a failed load', () => {
   it('answers 503 at once within the retry interval, then loads again', async () => {
     const loader = flakyLoader(1);
-    const p = provider(loader.load, 150);
+    const p = provider(loader.load, 1000);
     await expect(p.acquire('chat', {})).rejects.toBeInstanceOf(NotReadyError);
     await expect(p.acquire('chat', {})).rejects.toThrow(/failed to load: out of memory/);
     expect(loader.calls()).toBe(1); // the second request did not hammer the loader
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 1100));
     const lease = await p.acquire('chat', {});
     expect(loader.calls()).toBe(2);
     lease.done({ ok: true, e2eMs: 1, promptTokens: 0, completionTokens: 0 });
