@@ -8,11 +8,9 @@ import type { Logger } from 'pino';
 import type { Engine, EngineOptions, LoadProgress } from '../engine/types.js';
 import { NotReadyError, OrchardError } from '../shared/errors.js';
 import { realClock, type Clock } from './clock.js';
+import { MAX_TIMER_MS } from '../shared/timer-limits.js';
 
 export type { Clock } from './clock.js';
-
-/** The longest delay setTimeout honours (about 24.8 days); longer ones fire after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type EngineLoader = (
   dir: string,

@@ -12,6 +12,7 @@ import { ModelNotFoundError, NotReadyError } from '../shared/errors.js';
 import type { AcquireContext, ModelLease, ModelProvider, ServedModel } from './model-provider.js';
 import { shippedModelsDir } from './paths.js';
 import { SettingsError } from './settings-loader.js';
+import { MAX_TIMER_MS } from '../shared/timer-limits.js';
 
 export interface ModelSource {
   dir: string;
@@ -25,9 +26,6 @@ export type EngineLoader = (
   options: EngineOptions,
   onProgress?: (p: LoadProgress) => void,
 ) => Promise<Engine>;
-
-/** The longest delay setTimeout honours (about 24.8 days); longer ones fire after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function looksLikeModelFolder(dir: string): boolean {
   return fs.existsSync(path.join(dir, 'config.json'));

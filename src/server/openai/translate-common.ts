@@ -6,6 +6,7 @@ import type { SamplingDefaults } from '../../engine/types.js';
 import { ContextLengthExceededError, InvalidRequestError } from '../../shared/errors.js';
 import { samplingParams, type SamplingParams } from '../../shared/sampling.js';
 import type { ChatCompletionBody, CompletionBody } from './schemas.js';
+import { MAX_TIMER_MS } from '../../shared/timer-limits.js';
 
 type CommonBody = Pick<
   ChatCompletionBody & CompletionBody,
@@ -149,6 +150,3 @@ export function keepAliveMs(value: number | string | null | undefined): number |
   }
   return ms >= MAX_TIMER_MS ? -1 : ms;
 }
-
-/** The longest delay setTimeout honours; longer ones fire after 1 ms. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
