@@ -35,6 +35,11 @@ export interface EngineCoreOptions {
    */
   draftRunner?: ModelRunner | null;
   speculative?: Partial<SpeculativeConfig>;
+  /**
+   * Where requests without a seed get theirs (default: crypto). Tests pass a counter so that
+   * unseeded sampling is repeatable too.
+   */
+  randomSeed?: () => number;
 }
 
 export class EngineCore {
@@ -43,6 +48,7 @@ export class EngineCore {
   readonly scheduler: Scheduler;
   readonly speculator: Speculator;
   private readonly sampler: Sampler;
+  private readonly randomSeed: () => number;
   private readonly bytesPerToken: number;
   private stepping = false;
 
@@ -92,6 +98,7 @@ export class EngineCore {
     );
     this.scheduler = new Scheduler(config, this.kv);
     this.sampler = new Sampler(runner.vocabSize);
+    this.randomSeed = options.randomSeed ?? randomSeed;
     this.speculator = new Speculator(this.kv, this.sampler, draft, options.speculative);
     this.bytesPerToken = kvBytesPerToken(runner.geometry);
   }
@@ -123,7 +130,7 @@ export class EngineCore {
     // step do not count (a burst on an idle engine is admitted up to maxRunning first).
     const free = Math.max(0, this.config.maxRunning - this.scheduler.usedSlots);
     if (this.scheduler.waiting.length - free >= this.config.maxWaiting) throw new BusyError();
-    const seed = req.params.seed ?? randomSeed();
+    const seed = req.params.seed ?? this.randomSeed();
     this.scheduler.add(new RequestState(req.id, req.promptTokenIds.slice(), req.params, seed));
   }
 

@@ -61,6 +61,20 @@ export class Rng {
   nextFloat(): number {
     return this.nextU32() / TWO_POW_32;
   }
+
+  /**
+   * The value nextFloat() will return after `ahead` more draws, without drawing: a draft model
+   * proposing for a seeded request uses the very numbers the target's sampler will use.
+   */
+  peekFloat(ahead = 0): number {
+    const copy = Object.create(Rng.prototype) as Rng;
+    copy.a = this.a;
+    copy.b = this.b;
+    copy.c = this.c;
+    copy.d = this.d;
+    for (let i = 0; i < ahead; i++) copy.nextU32();
+    return copy.nextFloat();
+  }
 }
 
 function rotl(x: number, k: number): number {

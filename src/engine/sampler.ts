@@ -23,6 +23,15 @@ import {
 /** Below this temperature sampling is greedy: dividing by it would overflow float32 logits. */
 export const GREEDY_TEMPERATURE = 1e-5;
 
+/**
+ * Sampled with a seed: the seed fixes the text, whatever else runs and whether speculation does
+ * (it switches with the load). Verification then accepts a draft only where it is the token
+ * plain sampling draws with the same random number (see RejectionSampler.verify).
+ */
+export function textFixedBySeed(params: SamplingParams): boolean {
+  return params.seed !== null && params.temperature >= GREEDY_TEMPERATURE;
+}
+
 export interface SampledToken {
   tokenId: number;
   logprob: CoreTokenLogprob | null;

@@ -113,6 +113,36 @@ describe('speculative decoding on the shipped models', () => {
     }
   });
 
+  it('a seed fixes the sampled text: the same with speculation off, draft or lookup', async () => {
+    const before = (await engine.refreshStats()).speculative;
+    const sample = (i: number, speculative: SpeculativeMode) =>
+      collect(
+        engine.generate({
+          promptTokenIds: chatPrompt(engine.tokenizer, 3000 + i, 8),
+          params: samplingParams({
+            temperature: 0.7,
+            topP: 0.9,
+            seed: 31 + i,
+            maxTokens: 40,
+            ignoreEos: true,
+            n: i === 0 ? 2 : 1,
+            speculative,
+          }),
+        }),
+      );
+    for (let i = 0; i < 6; i++) {
+      const [off, draft, lookup] = await Promise.all([
+        sample(i, 'off'),
+        sample(i, 'draft'),
+        sample(i, 'lookup'),
+      ]);
+      expect(draft.tokens, `seed ${31 + i}, draft model`).toEqual(off.tokens);
+      expect(lookup.tokens, `seed ${31 + i}, prompt lookup`).toEqual(off.tokens);
+    }
+    const after = (await engine.refreshStats()).speculative;
+    expect(after.accepted - before.accepted).toBeGreaterThan(10);
+  });
+
   it('sampled output follows the target model: the token after the first, by chi-square', async () => {
     const prompt = chatPrompt(engine.tokenizer, 77, 10);
     // Exact marginal of output position 1 from the plain model: Σ_a p(a) p(· | a).

@@ -15,9 +15,9 @@
  */
 import type { SamplingParams } from '../../shared/sampling.js';
 import type { KvCacheManager } from '../kv-cache-manager.js';
-import { argmax } from '../logits-processors.js';
+import { argmax, drawFromLogits } from '../logits-processors.js';
 import type { ModelRunner, RunnerSequence } from '../runner-types.js';
-import { GREEDY_TEMPERATURE, Sampler } from '../sampler.js';
+import { GREEDY_TEMPERATURE, Sampler, textFixedBySeed } from '../sampler.js';
 import type { ScheduledSequence } from '../scheduler.js';
 import type { Sequence } from '../sequence.js';
 import type { DraftTokens } from './rejection-sampler.js';
@@ -37,6 +37,7 @@ export class DraftProposer {
   /** Per block: the KV manager's generation of the block when the draft filled it completely. */
   private readonly filled: Uint32Array;
   private readonly sampler: Sampler;
+  private readonly scratch: Float32Array;
 
   constructor(
     readonly runner: ModelRunner,
@@ -44,6 +45,7 @@ export class DraftProposer {
   ) {
     this.filled = new Uint32Array(kv.pool.numBlocks);
     this.sampler = new Sampler(runner.vocabSize);
+    this.scratch = new Float32Array(runner.vocabSize);
   }
 
   async propose(jobs: DraftJob[]): Promise<void> {
@@ -153,6 +155,11 @@ export class DraftProposer {
     let probs: Float32Array | null = null;
     if (params.temperature < GREEDY_TEMPERATURE) {
       tokenId = argmax(logits);
+    } else if (textFixedBySeed(params)) {
+      // The number the target's sampler will draw this position with (verification accepts
+      // only that draw): where the two distributions agree, so do the tokens.
+      const u = seq.choice.rng.peekFloat(drafts.tokenIds.length);
+      tokenId = drawFromLogits(logits, u, this.scratch);
     } else {
       probs = softmax32(logits);
       tokenId = drawFromProbs(probs, seq.choice.rng.nextFloat());

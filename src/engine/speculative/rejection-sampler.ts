@@ -11,12 +11,24 @@
  *   rejection a token is drawn from norm(max(0, p − q)). For prompt lookup q is a point mass on
  *   x, so acceptance is p(x) and the residual is p without x. After k acceptances the last row
  *   is sampled as usual.
+ * - sampled with a seed: the seed promises the same text whatever else runs, but whether a
+ *   step speculates depends on the load. So each verified row is sampled exactly as plain
+ *   decoding would sample it, with the same next number of the choice's generator, and a draft
+ *   is accepted only if it is that token. The text is then the same with or without
+ *   speculation (the draft model draws its proposals with the same numbers, so where the two
+ *   models agree their draws coincide).
  *
  * Draws come from the choice's own seeded generator, in a fixed order.
  */
 import type { SamplingParams } from '../../shared/sampling.js';
 import { argmax, drawFromLogits } from '../logits-processors.js';
-import { GREEDY_TEMPERATURE, rawLogprobs, type SampledToken, type Sampler } from '../sampler.js';
+import {
+  GREEDY_TEMPERATURE,
+  rawLogprobs,
+  textFixedBySeed,
+  type SampledToken,
+  type Sampler,
+} from '../sampler.js';
 import type { ChoiceState } from '../sequence.js';
 
 export interface DraftTokens {
@@ -61,6 +73,7 @@ export class RejectionSampler {
       throw new Error(`verification needs ${k + 1} rows of logits, got ${rows.length / V}`);
     const base = rows.length - (k + 1) * V;
     const greedy = params.temperature < GREEDY_TEMPERATURE;
+    const seeded = textFixedBySeed(params);
     const tokens: SampledToken[] = [];
     const emit = (j: number, tokenId: number): void => {
       const row = rows.subarray(base + j * V, base + (j + 1) * V);
@@ -83,10 +96,13 @@ export class RejectionSampler {
           break;
         }
         const x = draft.tokenIds[j];
-        if (greedy) {
-          const best = argmax(logits);
-          emit(j, best);
-          if (best !== x) break;
+        if (greedy || seeded) {
+          // One draw per emitted token, as plain sampling makes: the stream stays aligned.
+          const own = greedy
+            ? argmax(logits)
+            : drawFromLogits(logits, choice.rng.nextFloat(), this.scratch);
+          emit(j, own);
+          if (own !== x) break;
         } else {
           const p = softmax(logits, this.p);
           const q = draft.probs[j];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../../src/engine/rng.js';
 import { Sampler } from '../../../../src/engine/sampler.js';
+import { drawFromLogits } from '../../../../src/engine/logits-processors.js';
 import { ChoiceState } from '../../../../src/engine/sequence.js';
 import { drawFromProbs } from '../../../../src/engine/speculative/draft-proposer.js';
 import {
@@ -158,5 +159,42 @@ describe('RejectionSampler', () => {
     // Acceptance of a fixed token is p(0) each time: the mean accepted count is p + p².
     const p0 = targetProbs(TARGET, params)[0];
     expect(total / 2000).toBeCloseTo(p0 + p0 * p0, 1);
+  });
+
+  it('seeded: emits exactly what plain sampling draws with the same numbers', () => {
+    const params = samplingParams({ temperature: 0.8, topK: 6, seed: 77 });
+    const verifier = new RejectionSampler(new Sampler(V), V);
+    const plain = new Sampler(V);
+    const rows = new Float32Array(4 * V);
+    [TARGET, BONUS, TARGET, BONUS].forEach((r, i) => rows.set(r, i * V));
+    const choice = new ChoiceState(0, 3, params, []);
+    const shadow = new ChoiceState(0, 3, params, []);
+    const pick = new Rng(9);
+    let accepted = 0;
+    for (let t = 0; t < 3000; t++) {
+      // Drafts that are sometimes the draw (taken from the same upcoming numbers), sometimes not.
+      const drafts = [0, 1, 2].map((j) => {
+        if (pick.nextFloat() < 0.3) return Math.floor(pick.nextFloat() * V);
+        const row = Float32Array.from(rows.subarray(j * V, (j + 1) * V));
+        plain.process(row, params, choice);
+        return drawFromLogits(row, choice.rng.peekFloat(j), new Float32Array(V));
+      });
+      const r = verifier.verify(rows, { tokenIds: drafts, probs: [null, null, null] }, params, choice);
+      accepted += r.accepted;
+      const expected = r.tokens.map((_, j) =>
+        plain.sample(rows.subarray(j * V, (j + 1) * V), params, shadow).tokenId,
+      );
+      expect(r.tokens.map((x) => x.tokenId)).toEqual(expected);
+      for (let j = 0; j < r.accepted; j++) expect(r.tokens[j].tokenId).toBe(drafts[j]);
+    }
+    expect(accepted).toBeGreaterThan(1000);
+  });
+
+  it('Rng.peekFloat(i) is the number i draws ahead, and draws nothing', () => {
+    const a = new Rng(42, 3);
+    const b = new Rng(42, 3);
+    const peeked = [0, 1, 2, 3].map((i) => a.peekFloat(i));
+    expect([0, 1, 2, 3].map(() => a.nextFloat())).toEqual(peeked);
+    expect([0, 1, 2, 3].map(() => b.nextFloat())).toEqual(peeked);
   });
 });

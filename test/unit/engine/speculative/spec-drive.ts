@@ -34,6 +34,8 @@ export interface SpecCoreOptions {
   draft?: FakeModel | null;
   speculative?: Partial<SpeculativeConfig>;
   vocab?: number;
+  /** Seeds for requests without one (default: crypto). */
+  randomSeed?: () => number;
 }
 
 export function makeSpecCore(o: SpecCoreOptions = {}): {
@@ -55,6 +57,7 @@ export function makeSpecCore(o: SpecCoreOptions = {}): {
         });
   const core = new EngineCore(runner, cfg, {
     draftRunner,
+    randomSeed: o.randomSeed,
     // Cheap drafts, so the mechanism gets exercised whatever this machine's tuning says.
     speculative: {
       maxRunning: 1_000_000,

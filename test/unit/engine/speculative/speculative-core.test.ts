@@ -418,6 +418,51 @@ describe('speculative decoding in the engine core (fake models)', () => {
     expect(await sample()).toEqual(await sample());
   });
 
+  it('a seed fixes the text: speculation off, draft or lookup, alone or in a crowd', async () => {
+    // Speculation switches itself off with the load (maxRunning), so a seeded request's text
+    // must not depend on whether it ran: drafts are accepted only where they are plain
+    // sampling's own draw.
+    const params = (i: number, mode: SpeculativeMode) =>
+      greedy({
+        temperature: 0.3,
+        topP: 0.95,
+        seed: 400 + i,
+        maxTokens: 40,
+        speculative: mode,
+        repetitionPenalty: i % 2 === 0 ? 1.1 : 1,
+        n: i === 3 ? 2 : 1,
+      });
+    const texts = async (mode: SpeculativeMode, crowd: number, maxRunning: number) => {
+      const { core } = makeSpecCore({
+        target: bigramModel,
+        draft: draftOf(bigramModel, 0.2),
+        config: { numBlocks: 1024 },
+        speculative: { maxRunning, lookupMinN: 1 },
+      });
+      for (let i = 0; i < 4; i++)
+        core.addRequest({ id: `s${i}`, promptTokenIds: tokens(i, 7), params: params(i, mode) });
+      // Unseeded sampled neighbours: they change the batch, and with it whether speculation runs.
+      for (let i = 0; i < crowd; i++) {
+        core.addRequest({
+          id: `c${i}`,
+          promptTokenIds: tokens(50 + i, 5),
+          params: greedy({ temperature: 1, maxTokens: 20 + (i % 7), speculative: mode }),
+        });
+      }
+      const c = await run(core);
+      const s = core.stats().speculative;
+      return { out: [0, 1, 2, 3].map((i) => c.get(`s${i}`).tokens), accepted: s.accepted };
+    };
+    const plain = await texts('off', 0, 1_000_000);
+    for (const mode of ['draft', 'lookup'] as const) {
+      const alone = await texts(mode, 0, 1_000_000);
+      expect(alone.accepted).toBeGreaterThan(20);
+      expect(alone.out).toEqual(plain.out);
+      // Crowded: speculation is off while more than 6 run, on again as they finish.
+      expect((await texts(mode, 12, 6)).out).toEqual(plain.out);
+    }
+  });
+
   it('plain engines are unchanged: no draft calls, no multi-logit rows', async () => {
     const { core, runner } = makeCore();
     core.addRequest({

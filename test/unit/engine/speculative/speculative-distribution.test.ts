@@ -1,7 +1,10 @@
 /**
  * Sampled output with speculation follows the target model's distribution: whole engine runs
  * (fake models) over many seeds, the output tokens at positions 1 and 2 — the ones that go
- * through draft verification — checked against exact marginals with a chi-square test.
+ * through draft verification — checked against exact marginals with a chi-square test. Both
+ * verifications: rejection sampling (requests without a seed; the core's seed source is a
+ * counter here, so the test is repeatable) and the seeded one (drafts accepted only where they
+ * are plain sampling's own draw).
  */
 import { describe, expect, it } from 'vitest';
 import { samplingParams, type SpeculativeMode } from '../../../../src/shared/sampling.js';
@@ -32,11 +35,14 @@ async function positionCounts(
   target: FakeModel,
   prompt: number[],
   mode: SpeculativeMode,
+  seeded: boolean,
   extra: Parameters<typeof makeSpecCore>[0] = {},
 ): Promise<{ counts: number[][]; accepted: number; proposed: number }> {
+  let nextSeed = 7_000_000;
   const { core } = makeSpecCore({
     target,
     config: { maxWaiting: RUNS, maxRunning: 64, numBlocks: 1024 },
+    randomSeed: () => nextSeed++,
     ...extra,
   });
   for (let i = 0; i < RUNS; i++) {
@@ -45,7 +51,7 @@ async function positionCounts(
       promptTokenIds: prompt,
       params: samplingParams({
         temperature: 1,
-        seed: 1000 + i,
+        seed: seeded ? 1000 + i : null,
         maxTokens: 4,
         ignoreEos: true,
         speculative: mode,
@@ -65,32 +71,44 @@ async function positionCounts(
 }
 
 describe('speculative sampling keeps the target distribution (engine, fake models)', () => {
-  it('draft model', async () => {
-    const prompt = tokens(5, 6);
-    const [m1, m2] = outputMarginals(hashModel, prompt);
-    const { counts, accepted, proposed } = await positionCounts(hashModel, prompt, 'draft', {
-      draft: roughDraft,
+  for (const seeded of [false, true]) {
+    const how = seeded ? 'seeded requests' : 'rejection sampling';
+    it(`draft model, ${how}`, async () => {
+      const prompt = tokens(5, 6);
+      const [m1, m2] = outputMarginals(hashModel, prompt);
+      const { counts, accepted, proposed } = await positionCounts(
+        hashModel,
+        prompt,
+        'draft',
+        seeded,
+        { draft: roughDraft },
+      );
+      // A seeded draft must be plain sampling's own draw: fewer of this rough draft's pass.
+      expect(accepted).toBeGreaterThan(seeded ? RUNS / 5 : RUNS / 2);
+      expect(accepted).toBeLessThan(proposed);
+      for (const [i, m] of [m1, m2].entries()) {
+        const r = chiSquare(counts[i], m);
+        expect(r.pass, `position ${i + 1}: ${JSON.stringify(r)}`).toBe(true);
+      }
     });
-    expect(accepted).toBeGreaterThan(RUNS / 2);
-    expect(accepted).toBeLessThan(proposed);
-    for (const [i, m] of [m1, m2].entries()) {
-      const r = chiSquare(counts[i], m);
-      expect(r.pass, `position ${i + 1}: ${JSON.stringify(r)}`).toBe(true);
-    }
-  });
 
-  it('prompt lookup', async () => {
-    // A repetitive prompt, so lookup always has something to propose.
-    const prompt = [4, 9, 4, 9, 4, 9, 4];
-    const [m1, m2] = outputMarginals(loopModel, prompt);
-    const { counts, accepted, proposed } = await positionCounts(loopModel, prompt, 'lookup', {
-      speculative: { lookupMinN: 1 },
+    it(`prompt lookup, ${how}`, async () => {
+      // A repetitive prompt, so lookup always has something to propose.
+      const prompt = [4, 9, 4, 9, 4, 9, 4];
+      const [m1, m2] = outputMarginals(loopModel, prompt);
+      const { counts, accepted, proposed } = await positionCounts(
+        loopModel,
+        prompt,
+        'lookup',
+        seeded,
+        { speculative: { lookupMinN: 1 } },
+      );
+      expect(proposed).toBeGreaterThan(RUNS / 2);
+      expect(accepted).toBeGreaterThan(RUNS / 5);
+      for (const [i, m] of [m1, m2].entries()) {
+        const r = chiSquare(counts[i], m);
+        expect(r.pass, `position ${i + 1}: ${JSON.stringify(r)}`).toBe(true);
+      }
     });
-    expect(proposed).toBeGreaterThan(RUNS / 2);
-    expect(accepted).toBeGreaterThan(RUNS / 5);
-    for (const [i, m] of [m1, m2].entries()) {
-      const r = chiSquare(counts[i], m);
-      expect(r.pass, `position ${i + 1}: ${JSON.stringify(r)}`).toBe(true);
-    }
-  });
+  }
 });
