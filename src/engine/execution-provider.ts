@@ -4,6 +4,8 @@
  * and falls back to CPU with a reason the UI can show. Everything it depends on (backend list,
  * platform, session factory) is passed in so the choice is testable without a GPU.
  */
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import type { ExecutionProviderName } from './types.js';
 
 export type ConcreteProvider = Exclude<ExecutionProviderName, 'auto'>;
@@ -21,6 +23,28 @@ const PLATFORM_ONLY: Partial<Record<ConcreteProvider, NodeJS.Platform>> = {
   dml: 'win32',
   coreml: 'darwin',
 };
+
+/** Providers that need a GPU device node on Linux (WebGPU there goes through Vulkan). */
+const NEEDS_GPU_DEVICE: ReadonlySet<ConcreteProvider> = new Set(['cuda', 'webgpu']);
+
+/**
+ * Whether this machine shows a GPU to user space. Only Linux is checked: a DRM render node, an
+ * NVIDIA device or WSL2's GPU device. Without one, trying WebGPU only gets Dawn's warnings on
+ * stderr (a software Vulkan driver lacks what it needs) before falling back to CPU anyway.
+ * Other platforms: assumed, and left to the session attempt.
+ */
+export function gpuDevicePresent(platform: NodeJS.Platform, devDir = '/dev'): boolean {
+  if (platform !== 'linux') return true;
+  const list = (dir: string): string[] => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  if (list(path.join(devDir, 'dri')).some((n) => n.startsWith('renderD'))) return true;
+  return list(devDir).some((n) => n === 'nvidia0' || n === 'dxg');
+}
 
 /** The `executionProviders` list for a session: accelerators keep CPU as the fallback for ops they lack. */
 export function sessionProviders(provider: ConcreteProvider): string[] {
@@ -41,12 +65,13 @@ export function planProviders(
   requested: ExecutionProviderName,
   backends: readonly BackendInfo[],
   platform: NodeJS.Platform,
+  hasGpuDevice = true,
 ): { candidates: ConcreteProvider[]; skipped: Skipped[] } {
   const wanted = requested === 'auto' ? PREFERENCE : [requested];
   const candidates: ConcreteProvider[] = [];
   const skipped: Skipped[] = [];
   for (const provider of wanted) {
-    const why = unavailableReason(provider, backends, platform);
+    const why = unavailableReason(provider, backends, platform, hasGpuDevice);
     if (why) skipped.push({ provider, why });
     else candidates.push(provider);
   }
@@ -57,6 +82,7 @@ function unavailableReason(
   provider: ConcreteProvider,
   backends: readonly BackendInfo[],
   platform: NodeJS.Platform,
+  hasGpuDevice: boolean,
 ): string | null {
   if (provider === 'cpu') return null;
   const only = PLATFORM_ONLY[provider];
@@ -64,6 +90,8 @@ function unavailableReason(
   const backend = backends.find((b) => b.name === provider);
   if (!backend) return `${provider} is not in this onnxruntime-node build`;
   if (!backend.bundled) return `${provider} is not bundled with onnxruntime-node`;
+  if (!hasGpuDevice && NEEDS_GPU_DEVICE.has(provider))
+    return `${provider}: no GPU device on this machine (/dev/dri/renderD*, /dev/nvidia0)`;
   return null;
 }
 
@@ -84,10 +112,17 @@ export async function createSessionWithProvider<S>(
   deps: {
     backends: readonly BackendInfo[];
     platform: NodeJS.Platform;
+    /** Whether a GPU device is visible (gpuDevicePresent); default true. */
+    hasGpuDevice?: boolean;
     createSession: (provider: ConcreteProvider) => Promise<S>;
   },
 ): Promise<ProviderSelection<S>> {
-  const { candidates, skipped } = planProviders(requested, deps.backends, deps.platform);
+  const { candidates, skipped } = planProviders(
+    requested,
+    deps.backends,
+    deps.platform,
+    deps.hasGpuDevice ?? true,
+  );
   const notes = skipped.map((s) => s.why);
   if (requested !== 'auto' && candidates.length === 0) {
     throw new Error(`execution provider ${requested} is not available: ${notes.join('; ')}`);

@@ -3,7 +3,11 @@
  * drive it. Shared by the engine worker, the reference loop and the benchmark.
  */
 import ort from 'onnxruntime-node';
-import { createSessionWithProvider, sessionProviders } from './execution-provider.js';
+import {
+  createSessionWithProvider,
+  gpuDevicePresent,
+  sessionProviders,
+} from './execution-provider.js';
 import type { ConcreteProvider } from './execution-provider.js';
 import { parseGraphSignature, readModelConfig } from './model-config.js';
 import type { GraphSignature, ModelConfig } from './model-config.js';
@@ -42,6 +46,7 @@ export async function openModelSession(
   const selection = await createSessionWithProvider(options.executionProvider, {
     backends: ort.listSupportedBackends(),
     platform: process.platform,
+    hasGpuDevice: gpuDevicePresent(process.platform),
     createSession: (provider) =>
       ort.InferenceSession.create(config.onnxPath, sessionOptions(provider, options.threads)),
   });

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {
   createSessionWithProvider,
+  gpuDevicePresent,
   planProviders,
   sessionProviders,
 } from '../../../src/engine/execution-provider.js';
@@ -47,6 +51,42 @@ describe('planProviders', () => {
     expect(mac.candidates).toEqual(['coreml', 'cpu']);
     const cuda = planProviders('auto', [{ name: 'cuda', bundled: true }], 'linux');
     expect(cuda.candidates).toEqual(['cuda', 'cpu']);
+  });
+
+  it('skips GPU providers on a Linux machine that shows no GPU device, saying why', () => {
+    const plan = planProviders('auto', LINUX_BUILD, 'linux', false);
+    expect(plan.candidates).toEqual(['cpu']);
+    expect(plan.skipped.find((s) => s.provider === 'webgpu')?.why).toContain('no GPU device');
+    const cuda = planProviders('auto', [{ name: 'cuda', bundled: true }], 'linux', false);
+    expect(cuda.candidates).toEqual(['cpu']);
+  });
+
+  it('finds a GPU device from /dev on Linux; assumes one elsewhere', () => {
+    const dev = mkdtempSync(path.join(os.tmpdir(), 'orchard-dev-'));
+    expect(gpuDevicePresent('linux', dev)).toBe(false);
+    mkdirSync(path.join(dev, 'dri'));
+    writeFileSync(path.join(dev, 'dri', 'card0'), '');
+    expect(gpuDevicePresent('linux', dev)).toBe(false); // a display-only card is not enough
+    writeFileSync(path.join(dev, 'dri', 'renderD128'), '');
+    expect(gpuDevicePresent('linux', dev)).toBe(true);
+    const nvidia = mkdtempSync(path.join(os.tmpdir(), 'orchard-dev-'));
+    writeFileSync(path.join(nvidia, 'nvidia0'), '');
+    expect(gpuDevicePresent('linux', nvidia)).toBe(true);
+    expect(gpuDevicePresent('win32', dev)).toBe(true);
+    expect(gpuDevicePresent('darwin', '/nonexistent')).toBe(true);
+  });
+
+  it('an explicit GPU provider without a device is a clear error, not a Dawn failure', async () => {
+    const f = factory(['webgpu', 'cpu']);
+    await expect(
+      createSessionWithProvider('webgpu', {
+        backends: LINUX_BUILD,
+        platform: 'linux',
+        hasGpuDevice: false,
+        ...f,
+      }),
+    ).rejects.toThrow(/webgpu is not available: webgpu: no GPU device/);
+    expect(f.tried).toEqual([]);
   });
 
   it('gives accelerators CPU as the fallback for unsupported ops', () => {
