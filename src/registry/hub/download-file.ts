@@ -95,11 +95,20 @@ export async function downloadFile(options: {
     await fs.rm(dest, { force: true });
   }
 
+  // A part only resumes the download it came from: the same local name can hold another remote
+  // file (onnx/model.onnx is whichever variant --file-pattern chose).
+  const source = part + '.source';
+  const from = await fs.readFile(source, 'utf8').catch(() => null);
   let have = (await fs.stat(part).catch(() => null))?.size ?? 0;
+  if (have > 0 && from !== options.url) {
+    await fs.rm(part, { force: true });
+    have = 0;
+  }
   if (expected.size !== null && have > expected.size) {
     await fs.rm(part, { force: true });
     have = 0;
   }
+  if (from !== options.url) await fs.writeFile(source, options.url);
   const resumedBytes = have;
   let res: Response | null = null;
   if (expected.size === null || have < expected.size) {
@@ -197,5 +206,6 @@ async function finish(
     );
   }
   await fs.rename(part, dest);
+  await fs.rm(part + '.source', { force: true });
   return { sha256: digest, sizeBytes: size, resumedBytes };
 }

@@ -7,6 +7,7 @@ import {
   type HubConfig,
 } from '../../../src/registry/hub/hub-api.js';
 import { planPull, pullModel, type PullProgress } from '../../../src/registry/hub/pull.js';
+import { resolveUrl } from '../../../src/registry/hub/hub-api.js';
 import { Registry } from '../../../src/registry/registry.js';
 import { sha256File } from '../../../src/registry/file-ops.js';
 import { InvalidRequestError, NotFoundError } from '../../../src/shared/errors.js';
@@ -218,6 +219,7 @@ describe('pull from the Hub', () => {
       'model.onnx',
       'model_q4.onnx_data',
       'model_q4.onnx_data_1.part',
+      'model_q4.onnx_data_1.part.source',
     ]);
     // And a stray .part of a file no plan of this repository names.
     await fs.writeFile(path.join(dl, 'stray.bin.part'), Buffer.alloc(1000, 1));
@@ -263,6 +265,32 @@ describe('pull from the Hub', () => {
     expect(v.sizeBytes).toBe(clean.sizeBytes);
   });
 
+  it('never resumes a part of another remote file stored under the same local name', async () => {
+    const src = await tempDir('orchard-hubrepo-');
+    dirs.push(src);
+    await fs.cp(CHAT_1, src, {
+      recursive: true,
+      filter: (f) => !f.endsWith('model.safetensors'),
+    });
+    await fs.writeFile(path.join(src, 'onnx', 'model_q4.onnx'), Buffer.alloc(200_000, 4));
+    hub.addRepo('orchard/two-graphs', src);
+    const reg = await openTemp();
+    // The q4 graph is stored as onnx/model.onnx; cut it half way.
+    hub.cutDownload('onnx/model_q4.onnx', 100_000);
+    await expect(
+      pullModel(reg, config, { repo: 'orchard/two-graphs', filePattern: '**q4*' }),
+    ).rejects.toThrow(/stopped after/);
+    // The plain graph of the same commit, under the same local name: a fresh download.
+    hub.resetCounters();
+    const v = await pullModel(reg, config, {
+      repo: 'orchard/two-graphs',
+      filePattern: 'onnx/model.onnx',
+    });
+    expect(v.state).toBe('ready');
+    expect(hub.requests.some((r) => r.range !== undefined && r.range !== null)).toBe(false);
+    expect(await sha256File(path.join(reg.versionDir(v), 'onnx/model.onnx'))).toBe(await onnxSha());
+  });
+
   it('sends HF_TOKEN as a bearer token and explains a refusal', async () => {
     const reg = await openTemp();
     hub.requireToken = 'secret';
@@ -293,6 +321,11 @@ describe('pull from the Hub', () => {
     );
     await fs.mkdir(path.dirname(dest), { recursive: true });
     await fs.writeFile(dest, Buffer.alloc(1000, 7));
+    // Recorded as a part of this very file, so it is resumed (and found bad at the end).
+    await fs.writeFile(
+      dest + '.source',
+      resolveUrl(config, 'orchard/chat', info.sha, 'onnx/model.onnx'),
+    );
     await expect(pullModel(reg, config, { repo: 'orchard/chat' })).rejects.toThrow(
       /does not match the Hub's checksum/,
     );
