@@ -65,9 +65,16 @@ export interface SessionLike {
   ): void;
 }
 
+export interface RenderProcessGoneDetails {
+  /** e.g. 'crashed', 'oom', 'killed', 'clean-exit'. */
+  reason: string;
+  exitCode: number;
+}
+
 export interface WebContentsEvents {
   'will-navigate': [event: PreventableEvent & { url?: string }, url: string];
   'did-finish-load': [];
+  'render-process-gone': [event: unknown, details: RenderProcessGoneDetails];
 }
 
 export interface WebContentsLike {

@@ -7,6 +7,7 @@
 import type { EventChannel, IpcEventContract } from '../shared/ipc-contract.js';
 import type { BrowserWindowLike, ElectronLike, SessionLike } from './electron-like.js';
 import type { ServiceSnapshot, ServiceSupervisor } from './service-supervisor.js';
+import { redactSignInTokens } from './service-log.js';
 import { statusPageModel, statusPageUrl, withContentSecurityPolicy } from './window-content.js';
 
 export interface MainWindowDeps {
@@ -21,6 +22,9 @@ export interface MainWindowDeps {
 
 type Shown = { kind: 'ui'; generation: number } | { kind: 'status'; key: string } | null;
 
+/** A renderer that dies again this soon after a reload is left alone until the user asks. */
+const RELOAD_AFTER_GONE_MIN_INTERVAL_MS = 10_000;
+
 /** Permissions the UI legitimately asks for (its copy buttons); everything else is refused. */
 const ALLOWED_PERMISSIONS = new Set(['clipboard-sanitized-write']);
 
@@ -31,6 +35,7 @@ export class MainWindow {
   private readonly usedUiUrls = new Set<string>();
   private readonly hardenedSessions = new WeakSet<SessionLike>();
   private serviceOrigin: string | null = null;
+  private lastReloadAfterGone = -Infinity;
 
   constructor(private readonly deps: MainWindowDeps) {}
 
@@ -46,6 +51,8 @@ export class MainWindow {
   showOrCreate(): void {
     const existing = this.window;
     if (existing) {
+      // Nothing valid shown (its renderer died): load the page for the current state again.
+      if (this.shown === null) this.update(this.deps.supervisor.snapshot());
       if (existing.isMinimized()) existing.restore();
       existing.show();
       existing.focus();
@@ -97,7 +104,10 @@ export class MainWindow {
   private load(win: BrowserWindowLike, url: string): void {
     win.loadURL(url).catch((err: Error) => {
       // A load replaced by the next one rejects (ERR_ABORTED); that is expected.
-      if (!/ERR_ABORTED|\(-3\)/.test(err.message)) this.deps.log(`load failed: ${err.message}`);
+      // Electron's message names the URL, which may be the sign-in link: keep its token out.
+      if (!/ERR_ABORTED|\(-3\)/.test(err.message)) {
+        this.deps.log(`load failed: ${redactSignInTokens(err.message)}`);
+      }
     });
   }
 
@@ -132,6 +142,15 @@ export class MainWindow {
         event.preventDefault();
         win.hide();
       }
+    });
+    win.webContents.on('render-process-gone', (_event, details) => {
+      if (win.isDestroyed() || this.win !== win || details.reason === 'clean-exit') return;
+      this.deps.log(`the window's page stopped (${details.reason})`);
+      this.shown = null;
+      const now = Date.now();
+      if (now - this.lastReloadAfterGone < RELOAD_AFTER_GONE_MIN_INTERVAL_MS) return;
+      this.lastReloadAfterGone = now;
+      this.update(this.deps.supervisor.snapshot());
     });
     win.on('closed', () => {
       if (this.win === win) {

@@ -8,6 +8,15 @@ import path from 'node:path';
 
 export const SERVICE_LOG_FILE = 'service.log';
 
+/**
+ * Hides one-time sign-in tokens (`?token=…` in the UI link `orchard serve` prints): the window
+ * signs in with them, and an unused one stays good for a day, so they stay out of log files,
+ * the console and the shell's own messages.
+ */
+export function redactSignInTokens(text: string): string {
+  return text.replace(/([?&]token=)[^\s&#'"<>]+/gi, '$1[redacted]');
+}
+
 export class ServiceLogFile {
   readonly file: string;
   private size: number;

@@ -13,6 +13,7 @@ import {
   DEFAULT_RESTART_POLICY,
   crashesWithin,
   decideAfterCrash,
+  restartDelay,
   type RestartPolicy,
 } from './restart-policy.js';
 import { summarizeStderr } from './service-exit.js';
@@ -67,6 +68,12 @@ export interface SupervisorOptions {
 
 const STDERR_TAIL_CHARS = 4000;
 
+/**
+ * The CLI's exit code for a bad setting or usage, and for a data folder another service owns
+ * (src/cli/main.ts). Before the service was ready, a restart cannot fix it.
+ */
+export const EXIT_BAD_SETTINGS = 2;
+
 export class ServiceSupervisor {
   private readonly policy: RestartPolicy;
   private readonly clock: Clock;
@@ -92,6 +99,14 @@ export class ServiceSupervisor {
 
   private stopRequested = false;
   private startAfterStop = false;
+  /** After shutdown() (the app is quitting): nothing starts a service again. */
+  private closed = false;
+  /** This process said `ready` at least once. */
+  private wasReady = false;
+  /** This process said it is stopping (or stopped) on its own, e.g. after a signal. */
+  private stoppingOnItsOwn = false;
+  /** Launches in a row that died before `ready`, whatever time they took. */
+  private failedStarts = 0;
   private restartTimer: unknown = null;
   private readyTimer: unknown = null;
   private killTimer: unknown = null;
@@ -132,6 +147,7 @@ export class ServiceSupervisor {
 
   /** Starts the service unless it is running; after `error`, a start is a fresh attempt. */
   start(): void {
+    if (this.closed) return;
     switch (this.state) {
       case 'starting':
       case 'ready':
@@ -146,6 +162,7 @@ export class ServiceSupervisor {
       case 'error':
       case 'stopped':
         this.crashTimes = [];
+        this.failedStarts = 0;
         this.launch();
         return;
     }
@@ -166,8 +183,12 @@ export class ServiceSupervisor {
     if (!this.stopRequested) {
       this.stopRequested = true;
       this.clearTimer('readyTimer');
-      if (this.state !== 'stopping') this.setState('stopping');
-      if (!child.send({ type: 'orchard:shutdown' })) child.kill('SIGTERM');
+      // A service already draining on its own (e.g. Ctrl-C reached it too) takes a second
+      // shutdown request as "exit now": let it finish, the deadline still applies.
+      if (this.state !== 'stopping') {
+        this.setState('stopping');
+        if (!child.send({ type: 'orchard:shutdown' })) child.kill('SIGTERM');
+      }
       this.killTimer = this.clock.setTimeout(() => {
         this.killTimer = null;
         this.child?.kill('SIGKILL');
@@ -179,6 +200,15 @@ export class ServiceSupervisor {
   async restart(): Promise<void> {
     await this.stop();
     this.start();
+  }
+
+  /**
+   * Stops the service for good (the app is quitting): a start, a restart in progress or a
+   * scheduled one can no longer launch a process that would outlive the app.
+   */
+  shutdown(): Promise<void> {
+    this.closed = true;
+    return this.stop();
   }
 
   /**
@@ -214,6 +244,8 @@ export class ServiceSupervisor {
   private launch(): void {
     const gen = ++this.generation;
     this.stopRequested = false;
+    this.wasReady = false;
+    this.stoppingOnItsOwn = false;
     this.reportedError = null;
     this.warning = null;
     this.killReason = null;
@@ -253,9 +285,12 @@ export class ServiceSupervisor {
   private onMessage(m: unknown): void {
     if (!isServiceStatusMessage(m)) return;
     this.absorb(m);
+    if (m.state === 'stopping' || m.state === 'stopped') this.stoppingOnItsOwn = true;
     if (m.state === 'ready' && this.state === 'starting') {
       this.clearTimer('readyTimer');
       this.state = 'ready';
+      this.wasReady = true;
+      this.failedStarts = 0;
     } else if (m.state === 'stopping' && this.state !== 'stopping') {
       // The service is shutting itself down (e.g. a signal from the OS); its exit decides.
       this.state = 'stopping';
@@ -292,7 +327,10 @@ export class ServiceSupervisor {
     this.uiUrl = null;
     this.serving = [];
     this.warning = null;
-    if (this.stopRequested) {
+    // Asked to stop, or stopped in order on its own (exit 0 after saying so): not a crash.
+    const orderly =
+      this.stoppingOnItsOwn && info.code === 0 && info.signal === null && !info.spawnError;
+    if (this.stopRequested || orderly || this.closed) {
       this.stopRequested = false;
       this.state = 'stopped';
       this.emit();
@@ -305,24 +343,39 @@ export class ServiceSupervisor {
     }
     const now = this.clock.now();
     this.crashTimes = crashesWithin(this.policy, [...this.crashTimes, now], now);
+    if (!this.wasReady) this.failedStarts++;
     const detail = this.describeExit(info);
     const decision = decideAfterCrash(this.policy, this.crashTimes, now);
-    if (decision.action === 'give-up') {
-      this.lastError = `The server stopped unexpectedly ${decision.crashesInWindow} times within ${seconds(this.policy.crashWindowMs)} s and was not restarted again. Last: ${detail}`;
+    let giveUp: string | null = null;
+    if (!this.wasReady && info.code === EXIT_BAD_SETTINGS && info.signal === null) {
+      // A setting it rejects or a data folder another service holds: say so, do not loop.
+      giveUp = detail;
+    } else if (decision.action === 'give-up') {
+      giveUp = `The server stopped unexpectedly ${decision.crashesInWindow} times within ${seconds(this.policy.crashWindowMs)} s and was not restarted again. Last: ${detail}`;
+    } else if (this.failedStarts >= this.policy.maxCrashes) {
+      // Slow failures (e.g. the ready timeout) never fill the crash window; count them too.
+      giveUp = `The server did not start ${this.failedStarts} times in a row and was not restarted again. Last: ${detail}`;
+    }
+    if (giveUp !== null) {
+      this.lastError = giveUp;
       this.state = 'error';
       this.emit();
       this.flushStopWaiters();
       return;
     }
+    const delayMs = restartDelay(
+      this.policy,
+      Math.max(decision.action === 'restart' ? decision.crashesInWindow : 1, this.failedStarts),
+    );
     this.lastError = detail;
-    this.nextRestartDelayMs = decision.delayMs;
-    this.nextRestartAt = now + decision.delayMs;
+    this.nextRestartDelayMs = delayMs;
+    this.nextRestartAt = now + delayMs;
     this.state = 'crashed';
     this.restartTimer = this.clock.setTimeout(() => {
       this.restartTimer = null;
       this.restarts++;
       this.launch();
-    }, decision.delayMs);
+    }, delayMs);
     this.emit();
     this.flushStopWaiters();
   }

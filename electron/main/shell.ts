@@ -19,7 +19,7 @@ import {
   type LoginItemsOptions,
 } from './login-items.js';
 import { MainWindow } from './main-window.js';
-import { ServiceLogFile } from './service-log.js';
+import { ServiceLogFile, redactSignInTokens } from './service-log.js';
 import type { ServiceLauncher } from './service-process.js';
 import {
   ServiceSupervisor,
@@ -120,7 +120,8 @@ export function createShell(electron: ElectronLike, options: ShellOptions): Shel
     launcher: options.launcher,
     args: options.serviceArgs ?? ['serve'],
     env: { ...(options.serviceEnv ?? process.env), ORCHARD_HOME: options.home },
-    onOutput: (stream, text) => {
+    onOutput: (stream, raw) => {
+      const text = redactSignInTokens(raw);
       serviceLog.write(text);
       if (options.echoServiceOutput ?? true) {
         (stream === 'stderr' ? process.stderr : process.stdout).write(text);
@@ -215,7 +216,9 @@ export function createShell(electron: ElectronLike, options: ShellOptions): Shel
       quitting = true;
       if (quitHandled) return;
       event.preventDefault();
-      quitStop ??= supervisor.stop().then(() => {
+      // shutdown(), not stop(): a restart or start still in flight must not relaunch the
+      // service once the app is on its way out.
+      quitStop ??= supervisor.shutdown().then(() => {
         quitHandled = true;
         tray.dispose();
         unregisterIpc();

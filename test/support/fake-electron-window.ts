@@ -112,6 +112,15 @@ export class FakeWebContents extends EventEmitter implements WebContentsLike {
     return !e.defaultPrevented;
   }
 
+  /**
+   * The renderer dies (crash, out of memory, killed): Electron keeps the window and its
+   * webContents but shows nothing until something loads a page again.
+   */
+  renderProcessGone(reason = 'crashed'): void {
+    this.url = '';
+    this.emit('render-process-gone', {}, { reason, exitCode: reason === 'clean-exit' ? 0 : 1 });
+  }
+
   /** The page calls window.open(url); returns Electron's decision. */
   openWindow(url: string): 'deny' | 'allow' {
     return this.windowOpenHandler ? this.windowOpenHandler({ url }).action : 'allow';
@@ -124,6 +133,8 @@ export class FakeBrowserWindow extends EventEmitter implements BrowserWindowLike
   visible = false;
   minimized = false;
   focusCount = 0;
+  /** Makes loadURL fail for a URL: return e.g. 'ERR_CONNECTION_REFUSED (-102)'. */
+  loadFailure: ((url: string) => string | null) | null = null;
   private destroyed = false;
   private shownOnce = false;
 
@@ -153,6 +164,11 @@ export class FakeBrowserWindow extends EventEmitter implements BrowserWindowLike
   loadURL(url: string): Promise<void> {
     if (this.destroyed) return Promise.reject(new Error('Object has been destroyed'));
     this.loadedUrls.push(url);
+    const failure = this.loadFailure?.(url);
+    if (failure) {
+      // Electron's rejection names the URL it could not load.
+      return Promise.reject(new Error(`${failure} loading '${url}'`));
+    }
     this.webContents.url = url;
     if (!this.shownOnce) {
       this.shownOnce = true;

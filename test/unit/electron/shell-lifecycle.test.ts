@@ -196,3 +196,43 @@ describe('shell lifecycle', () => {
     expect(h.fake.tray.image.path.endsWith('tray-error.png')).toBe(true);
   });
 });
+
+describe('shell quit', () => {
+  it('a restart or start asked for while Quit is stopping the service does not launch another one', async () => {
+    h = await startShell();
+    const ready = await waitReady(h);
+    const win = onlyWindow();
+    // "Restart server" in the UI, then Quit from the tray before the old process is gone,
+    // and a Start from the page while the quit is still stopping the service.
+    const restarting = h.fake.invoke(win, 'service:restart');
+    h.fake.tray.click('quit');
+    await h.fake.invoke(win, 'service:start');
+    await restarting;
+    await h.shell.whenQuitHandled();
+    expect(h.fake.app.quitted).toBe(true);
+    await waitUntilDead(ready.pid!);
+    // Give a relaunch that should not happen the time to show up.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.shell.supervisor.snapshot()).toMatchObject({
+      state: 'stopped',
+      pid: null,
+      generation: 1,
+    });
+  });
+});
+
+describe('the one-time sign-in link', () => {
+  it('never lands in the service log file', async () => {
+    h = await startShell();
+    const ready = await waitReady(h);
+    const token = new URL(ready.uiUrl!).searchParams.get('token')!;
+    expect(token.length).toBeGreaterThan(8);
+    const logFile = path.join(h.home, 'logs', 'service.log');
+    const text = await eventually(() => {
+      const t = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
+      return t.includes('UI:') ? t : undefined;
+    });
+    expect(text).toContain('UI:  http://127.0.0.1:');
+    expect(text).not.toContain(token);
+  });
+});
