@@ -33,7 +33,12 @@ const VARIANTS = ['in place', 'present'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 async function core(variant: Variant): Promise<EngineCore> {
-  const model = await openModelSession(MODEL, { executionProvider: 'cpu', threads: 0 });
+  // In place opens the graph as the engine does (present pruned); 'present' needs it whole.
+  const model = await openModelSession(MODEL, {
+    executionProvider: 'cpu',
+    threads: 0,
+    ownKvCache: variant === 'in place',
+  });
   if (model.signature.newKv === null) throw new Error(`${MODEL} has no new_key_values outputs`);
   const signature = variant === 'present' ? { ...model.signature, newKv: null } : model.signature;
   const runner = new OnnxRunner(model.session, model.config, signature, {

@@ -58,6 +58,7 @@ async function load(modelDir: string, options: EngineOptions): Promise<void> {
   const model = await openModelSession(modelDir, {
     executionProvider: options.executionProvider,
     threads: options.threads,
+    ownKvCache: true,
   });
   progress('allocating the KV cache', 0.8);
   runner = new OnnxRunner(model.session, model.config, model.signature, {

@@ -190,6 +190,7 @@ export interface GraphSignature {
   logits: string;
   logitsDtype: KvDtype;
   past: KvNames[];
+  /** Empty when the graph was opened with present pruned (see onnx-session.ts). */
   present: KvNames[];
   /**
    * `new_key_values.{i}.key|value` [batch, kv_heads, sequence_length, head_dim]: the new
@@ -277,13 +278,15 @@ export function parseGraphSignature(
     });
   };
   const past = collect(inputs, PAST_PATTERNS, 'past');
-  const present = collect(outputs, PRESENT_PATTERNS, 'present');
   const outputNames = new Set(outputs.map((o) => o.name));
   const newKv = Array.from({ length: expect.numLayers }, (_, l) => ({
     key: `new_key_values.${l}.key`,
     value: `new_key_values.${l}.value`,
   }));
   const hasNewKv = newKv.every((n) => outputNames.has(n.key) && outputNames.has(n.value));
+  // With new_key_values the runner never needs present (a graph opened for it has it pruned).
+  const hasPresent = outputs.some((o) => PRESENT_PATTERNS.some((re) => re.test(o.name)));
+  const present = hasNewKv && !hasPresent ? [] : collect(outputs, PRESENT_PATTERNS, 'present');
 
   const known = new Set<string>([
     inputIds,

@@ -2,6 +2,7 @@
  * Opens a model's ONNX graph with the chosen execution provider and checks that the runner can
  * drive it. Shared by the engine worker, the reference loop and the benchmark.
  */
+import { readFile } from 'node:fs/promises';
 import ort from 'onnxruntime-node';
 import {
   createSessionWithProvider,
@@ -10,6 +11,7 @@ import {
 } from './execution-provider.js';
 import type { ConcreteProvider } from './execution-provider.js';
 import { parseGraphSignature, readModelConfig } from './model-config.js';
+import { graphOutputNames, pruneOutputs } from './onnx-prune.js';
 import type { GraphSignature, ModelConfig } from './model-config.js';
 import type { ExecutionProviderName } from './types.js';
 
@@ -38,17 +40,44 @@ export function sessionOptions(
   };
 }
 
+export interface OpenModelOptions {
+  executionProvider: ExecutionProviderName;
+  threads: number;
+  /**
+   * The caller keeps its own KV cache from `new_key_values` (the engine's runner): when the
+   * graph has those outputs, its `present` outputs and the nodes that only fed them are pruned,
+   * since ONNX Runtime computes every output whether fetched or not.
+   */
+  ownKvCache?: boolean;
+}
+
+/**
+ * The graph to open: the file itself, or for a caller with its own KV cache the file's bytes
+ * with `present` pruned (when it also has `new_key_values` and can be pruned safely).
+ */
+async function graphSource(onnxPath: string, ownKvCache: boolean): Promise<string | Uint8Array> {
+  if (!ownKvCache) return onnxPath;
+  const bytes = new Uint8Array(await readFile(onnxPath));
+  const outputs = graphOutputNames(bytes) ?? [];
+  if (!outputs.some((o) => o.startsWith('new_key_values.'))) return onnxPath;
+  const present = outputs.filter((o) => /^present/.test(o));
+  return pruneOutputs(bytes, new Set(present))?.bytes ?? onnxPath;
+}
+
 export async function openModelSession(
   modelDir: string,
-  options: { executionProvider: ExecutionProviderName; threads: number },
+  options: OpenModelOptions,
 ): Promise<ModelSession> {
   const config = await readModelConfig(modelDir);
+  const source = await graphSource(config.onnxPath, options.ownKvCache ?? false);
   const selection = await createSessionWithProvider(options.executionProvider, {
     backends: ort.listSupportedBackends(),
     platform: process.platform,
     hasGpuDevice: gpuDevicePresent(process.platform),
     createSession: (provider) =>
-      ort.InferenceSession.create(config.onnxPath, sessionOptions(provider, options.threads)),
+      typeof source === 'string'
+        ? ort.InferenceSession.create(source, sessionOptions(provider, options.threads))
+        : ort.InferenceSession.create(source, sessionOptions(provider, options.threads)),
   });
   const session = selection.session;
   try {

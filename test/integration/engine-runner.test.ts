@@ -44,8 +44,14 @@ class Blocks {
 beforeAll(async () => {
   reference = await ReferenceModel.open(CHAT_MODEL, { threads: 2 });
   for (const variant of VARIANTS) {
-    const session = await openModelSession(CHAT_MODEL, { executionProvider: 'cpu', threads: 2 });
+    // The in-place runner opens the graph as the engine does: present pruned.
+    const session = await openModelSession(CHAT_MODEL, {
+      executionProvider: 'cpu',
+      threads: 2,
+      ownKvCache: variant === 'new_key_values',
+    });
     expect(session.signature.newKv).not.toBeNull(); // the shipped graph has both
+    expect(session.signature.present.length).toBe(variant === 'new_key_values' ? 0 : 4);
     runners[variant] = new OnnxRunner(
       session.session,
       session.config,
@@ -197,7 +203,11 @@ describe.each(VARIANTS)('OnnxRunner over paged KV blocks (%s)', (variant) => {
   });
 
   it('decode batches split into several calls keep carrying and match dense logits', async () => {
-    const session = await openModelSession(CHAT_MODEL, { executionProvider: 'cpu', threads: 2 });
+    const session = await openModelSession(CHAT_MODEL, {
+      executionProvider: 'cpu',
+      threads: 2,
+      ownKvCache: variant === 'new_key_values',
+    });
     // A tiny slot budget: 16 rows of ~30-70 positions become 2 calls of 8.
     const split = new OnnxRunner(
       session.session,

@@ -8,13 +8,15 @@ with the same inputs, outputs and numbers (checked against PyTorch by export.py'
            past_key_values.{i}.{key,value} [B,kv_heads,P,head_dim] float32, num_logits_to_keep () int64
   outputs  logits [B,min(S,keep),V] float32 (keep = 0 means all), present.{i}.{key,value} [B,kv_heads,T,head_dim],
            new_key_values.{i}.{key,value} [B,kv_heads,S,head_dim]: the new positions alone, for a caller that
-           keeps its own cache (Orchard's runner) and so never has ONNX Runtime copy the whole present out
+           keeps its own cache (Orchard's runner): it prunes present's Concats and never copies the whole past
 
 What makes it cheaper than the traced graph:
 - grouped-query attention without repeating K/V per query head: queries are grouped [B,kv,g*S,hd] so one
   matmul per KV head serves its g query heads (the traced graph expanded K/V to every head, every step);
 - RoPE's rotate_half folded into the projection: x@(Wq R) is computed in the same matmul as x@Wq, so
   rotary is two multiplies and an add over all heads at once; cos/sin come from a precomputed table;
+- attention over past and new keys separately (scores concatenated, probabilities split), so present's
+  Concat feeds only the output and a caller that does not fetch it can drop it;
 - one fused Q/K/V matmul and one gate/up matmul; the residual add fused into the RMSNorm
   (com.microsoft SkipSimplifiedLayerNormalization); the mask bias computed once for all layers;
 - num_logits_to_keep: a prefill computes the vocabulary projection only for the positions it samples.
@@ -100,6 +102,10 @@ def build_graph(state, c):
     split_rot = G.i64("split_rot", [(nh + kvh) * hd, (nh + kvh) * hd, kvh * hd])
     split_qk = G.i64("split_qk", [nh * hd, kvh * hd])
     split_gu = G.i64("split_gu", [inter, inter])
+    # attention probabilities split back into past and new positions: [P, S]
+    P = G.op("Gather", [G.op("Shape", ["past_key_values.0.key"]), G.i64("two", 2)], axis=0)
+    split_pt = G.op("Concat", [G.op("Unsqueeze", [P, G.i64("ax0p", [0])]),
+                               G.op("Unsqueeze", [S, G.i64("ax0s", [0])])], axis=0)
 
     pending = None  # the previous block's output, added to the residual by the next norm
     for i in range(L):
@@ -130,13 +136,19 @@ def build_graph(state, c):
                  outputs=[f"new_key_values.{i}.key"])
         v = G.op("Transpose", [G.op("Reshape", [v, sh_kv4])], perm=[0, 2, 1, 3],
                  outputs=[f"new_key_values.{i}.value"])
-        # new_key_values (the new positions alone) let a caller that keeps its own cache skip
-        # fetching present, whose copy out of ONNX Runtime costs more than the concat itself.
-        pk = G.op("Concat", [f"past_key_values.{i}.key", k], outputs=[f"present.{i}.key"], axis=2)
-        pv = G.op("Concat", [f"past_key_values.{i}.value", v], outputs=[f"present.{i}.value"], axis=2)
-        scores = G.op("FusedMatMul", [q, pk], domain="com.microsoft", transB=1, alpha=1.0)  # [B,kv,g*S,T]
+        # present = past ++ new is only an output, for callers that feed it back (the Hugging Face
+        # convention); attention reads past and new separately. A caller that keeps its own cache
+        # fetches new_key_values instead and can prune the Concats (Orchard's runner does), so no
+        # step copies the whole past.
+        G.op("Concat", [f"past_key_values.{i}.key", k], outputs=[f"present.{i}.key"], axis=2)
+        G.op("Concat", [f"past_key_values.{i}.value", v], outputs=[f"present.{i}.value"], axis=2)
+        s_past = G.op("FusedMatMul", [q, f"past_key_values.{i}.key"], domain="com.microsoft", transB=1, alpha=1.0)
+        s_new = G.op("FusedMatMul", [q, k], domain="com.microsoft", transB=1, alpha=1.0)
+        scores = G.op("Concat", [s_past, s_new], axis=-1)  # [B,kv,g*S,T]
         probs = G.op("Softmax", [G.op("Add", [scores, bias])], axis=-1)
-        o = G.op("MatMul", [probs, pv])  # [B,kv,g*S,hd]
+        p_past, p_new = G.op("Split", [probs, split_pt], n_out=2, axis=-1)
+        o = G.op("Add", [G.op("MatMul", [p_past, f"past_key_values.{i}.value"]),
+                         G.op("MatMul", [p_new, v])])  # [B,kv,g*S,hd]
         o = G.op("Reshape", [G.op("Transpose", [G.op("Reshape", [o, sh_o5])], perm=[0, 3, 1, 2, 4]), sh_o3])
         attn = G.op("MatMul", [o, f"l{i}.o"])
         h, _, _, x = G.op("SkipSimplifiedLayerNormalization", [attn, x, f"l{i}.ln_post"], n_out=4,

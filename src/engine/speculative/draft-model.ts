@@ -81,6 +81,7 @@ export async function openDraftRunner(
     // One thread: a draft run is a chain of tiny kernels, where a thread pool's hand-offs cost
     // more than they save (measured ~30% faster than two threads on 2 cores).
     threads: 1,
+    ownKvCache: true,
   });
   const { config, signature } = draft;
   const bytesPerToken = kvBytesPerToken({

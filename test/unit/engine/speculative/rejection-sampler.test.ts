@@ -179,10 +179,15 @@ describe('RejectionSampler', () => {
         plain.process(row, params, choice);
         return drawFromLogits(row, choice.rng.peekFloat(j), new Float32Array(V));
       });
-      const r = verifier.verify(rows, { tokenIds: drafts, probs: [null, null, null] }, params, choice);
+      const r = verifier.verify(
+        rows,
+        { tokenIds: drafts, probs: [null, null, null] },
+        params,
+        choice,
+      );
       accepted += r.accepted;
-      const expected = r.tokens.map((_, j) =>
-        plain.sample(rows.subarray(j * V, (j + 1) * V), params, shadow).tokenId,
+      const expected = r.tokens.map(
+        (_, j) => plain.sample(rows.subarray(j * V, (j + 1) * V), params, shadow).tokenId,
       );
       expect(r.tokens.map((x) => x.tokenId)).toEqual(expected);
       for (let j = 0; j < r.accepted; j++) expect(r.tokens[j].tokenId).toBe(drafts[j]);
