@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOrchardUi, unlabelledControls, type OrchardUi } from './support/orchard-ui.js';
-import type { StatusResponse } from '../../src/shared/admin-api.js';
+import type { MetricsBucket, StatusResponse } from '../../src/shared/admin-api.js';
 
 let ui: OrchardUi;
 
@@ -88,6 +88,43 @@ describe('playground', () => {
       .toBe(0);
     // And the page can chat again.
     expect(await page.getByRole('button', { name: 'Send' }).isVisible()).toBe(true);
+    expect(ui.pageErrors.filter((e) => !e.includes('404'))).toEqual([]);
+  });
+
+  it('leaving the playground mid-reply stops the generation on the server', async () => {
+    const { page } = ui;
+    // Tokens generated so far by either version, from the registry's per-minute history.
+    const generated = async () => {
+      let n = 0;
+      for (const version of ['1', '2']) {
+        const buckets = await ui.api<MetricsBucket[]>(
+          'GET',
+          `/api/metrics/history?model=orchard-chat&version=${version}&minutes=60`,
+        );
+        n += buckets.reduce((sum, b) => sum + b.completionTokens, 0);
+      }
+      return n;
+    };
+    const before = await generated();
+    await ui.open('Playground');
+    await page.getByText('Ignore end of sequence').click();
+    await page.getByLabel('Max tokens').fill('900');
+    await page.getByLabel('Message', { exact: true }).fill('Write a very long story about pears.');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.waitForFunction(() => {
+      const el = [...document.querySelectorAll('.message-assistant')].pop();
+      const text = el?.querySelector('[data-testid="assistant-text"]')?.textContent ?? '';
+      return el?.getAttribute('data-status') === 'streaming' && text.length > 0;
+    });
+
+    await ui.open('Overview');
+    await expect
+      .poll(async () => (await ui.api<StatusResponse>('GET', '/api/status')).live.running, {
+        timeout: 60_000,
+      })
+      .toBe(0);
+    // Cut short when the page left, not run to its 900 tokens for no one.
+    expect((await generated()) - before).toBeLessThan(900);
     expect(ui.pageErrors.filter((e) => !e.includes('404'))).toEqual([]);
   });
 });

@@ -243,6 +243,8 @@ describe('deployments and metrics views', () => {
       ).model;
     expect(await ask()).toBe('orchard-chat@1');
 
+    // Looked at as a canary first, then switched to directly instead.
+    await bg.getByLabel('Candidate version').selectOption('2');
     await bg.getByLabel('Version to deploy').selectOption('2');
     await bg.getByRole('button', { name: 'Deploy', exact: true }).click();
     await page
@@ -254,6 +256,57 @@ describe('deployments and metrics views', () => {
       .toBe('orchard-chat@2');
     expect(await ask()).toBe('orchard-chat@2');
     await bg.locator('.timeline-item[data-kind="deploy"]').waitFor();
+
+    // The version picked before is the stable one now: Deploy offers the other one, not it.
+    await bg.getByRole('button', { name: 'Deploy', exact: true }).click();
+    await page
+      .getByRole('dialog', { name: 'Deploy orchard-chat@1?' })
+      .getByRole('button', { name: 'Cancel' })
+      .click();
+    // Likewise a rollout starts the version the form offers now, not the new stable one.
+    await bg.getByRole('button', { name: 'Start rollout' }).click();
+    await expect
+      .poll(
+        async () => (await ui.api<DeploymentSummary>('GET', '/api/deployments/chat-bg')).candidate,
+        { timeout: 60_000 },
+      )
+      .toMatchObject({ version: '1' });
+    await bg.getByTestId('candidate-version').waitFor({ timeout: 60_000 });
+    await ui.api('POST', '/api/deployments/chat-bg/rollback', {});
+    await bg.getByRole('form', { name: 'Start a rollout' }).waitFor();
+    expect(ui.pageErrors).toEqual([]);
+  });
+
+  it('follows rollouts made elsewhere on Overview and Metrics', async () => {
+    const { page } = ui;
+    // Both versions stay loaded: starting a canary changes what they serve, not what is loaded.
+    await ui.open('Overview');
+    const v1 = page.locator('tr[data-version="orchard-chat@1"]');
+    await expect.poll(() => v1.innerText()).toMatch(/orchard-chat: stable/);
+    expect(await v1.innerText()).not.toMatch(/chat-bg/);
+    await ui.api('POST', '/api/deployments/chat-bg/canary', {
+      version: '1',
+      weight: 10,
+      mode: 'canary',
+    });
+    await expect.poll(() => v1.innerText(), { timeout: 10_000 }).toMatch(/chat-bg: canary 10%/);
+    await ui.api('PATCH', '/api/deployments/chat-bg/canary', { weight: 30 });
+    await expect.poll(() => v1.innerText(), { timeout: 10_000 }).toMatch(/chat-bg: canary 30%/);
+
+    // Metrics compares the canary, and drops it when it is rolled back (by the CLI, say).
+    await ui.open('Metrics');
+    await page.getByLabel('Compare').selectOption('dep:chat-bg');
+    const headers = async () =>
+      (
+        await page
+          .getByRole('table', { name: 'Live comparison' })
+          .locator('thead th')
+          .allInnerTexts()
+      ).join(' ');
+    await expect.poll(headers, { timeout: 10_000 }).toMatch(/candidate\s+orchard-chat@1/i);
+    await ui.api('POST', '/api/deployments/chat-bg/rollback', { reason: 'from the CLI' });
+    await expect.poll(headers, { timeout: 10_000 }).not.toMatch(/candidate/i);
+    expect(await headers()).toMatch(/stable\s+orchard-chat@2/i);
     expect(ui.pageErrors).toEqual([]);
   });
 });

@@ -8,11 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SettingView, StatusResponse } from '../../src/shared/admin-api.js';
 import { newContext, watchPageErrors } from '../support/browser.js';
 import {
-  SCREENSHOTS,
+  screenshotDir,
   startOrchardUi,
   unlabelledControls,
   type OrchardUi,
 } from './support/orchard-ui.js';
+import fs from 'node:fs';
 import path from 'node:path';
 
 let ui: OrchardUi;
@@ -215,7 +216,8 @@ describe('every view', () => {
     const [r, g, b] = bg.match(/\d+/g)!.map(Number);
     expect(0.2126 * r + 0.7152 * g + 0.0722 * b).toBeLessThan(60);
     await page.waitForTimeout(300);
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'overview-dark.png') });
+    fs.mkdirSync(screenshotDir(), { recursive: true });
+    await page.screenshot({ path: path.join(screenshotDir(), 'overview-dark.png') });
     expect(errors).toEqual([]);
     await context.close();
   });
@@ -236,5 +238,44 @@ describe('every view', () => {
 
   it('had no page errors or failed requests along the way', () => {
     expect(ui.pageErrors).toEqual([]);
+  });
+});
+
+describe('keep-alive countdown', () => {
+  it('follows the deadline that each request moves, instead of ending in "unloading"', async () => {
+    const idle = await startOrchardUi({ flags: { keepAlive: 6 } });
+    try {
+      const api = new OpenAI({
+        baseURL: idle.urls.apiUrl,
+        apiKey: idle.service.apiKey,
+        maxRetries: 0,
+      });
+      let using = true;
+      const use = (async () => {
+        while (using) {
+          await api.chat.completions.create({
+            model: 'orchard-chat',
+            messages: [{ role: 'user', content: 'Hi' }],
+            max_tokens: 2,
+          });
+          await new Promise((r) => setTimeout(r, 700));
+        }
+      })();
+      try {
+        await idle.open('Overview');
+        const row = idle.page.locator('tr[data-version="orchard-chat@1"]');
+        await expect.poll(() => row.innerText()).toMatch(/\bin \d+s\b/);
+        // Past the first deadline: the version is still in use, so still loaded, and the page
+        // shows its moved deadline.
+        await idle.page.waitForTimeout(7000);
+        await expect.poll(() => row.innerText(), { timeout: 15_000 }).toMatch(/\bin \d+s\b/);
+      } finally {
+        using = false;
+        await use;
+      }
+      expect(idle.pageErrors).toEqual([]);
+    } finally {
+      await idle.close();
+    }
   });
 });

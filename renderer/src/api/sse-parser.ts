@@ -19,6 +19,8 @@ export class SseParser {
   /** Feeds decoded text; returns the events completed by it. */
   feed(chunk: string): SseEvent[] {
     const out: SseEvent[] = [];
+    // An empty chunk says nothing, and must not forget a CR that ended the previous one.
+    if (chunk === '') return out;
     let text = chunk;
     // A CR at the end of the previous chunk already ended its line; skip a following LF.
     if (this.sawCr && text.startsWith('\n')) text = text.slice(1);

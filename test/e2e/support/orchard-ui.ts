@@ -16,7 +16,15 @@ import {
   watchPageErrors,
 } from '../../support/browser.js';
 
-export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
+/**
+ * Where screenshots go: docs/screenshots (the README's pictures) only when
+ * ORCHARD_UPDATE_SCREENSHOTS=1, otherwise a temp folder, so a test run leaves the tree clean
+ * while still rendering every shot.
+ */
+export function screenshotDir(): string {
+  if (process.env.ORCHARD_UPDATE_SCREENSHOTS === '1') return path.join(ROOT, 'docs', 'screenshots');
+  return path.join(os.tmpdir(), `orchard-e2e-screenshots-${process.pid}`);
+}
 
 export interface OrchardUi {
   service: Service;
@@ -29,7 +37,10 @@ export interface OrchardUi {
   pageErrors: string[];
   /** Opens a view by its hash route and waits for its heading. */
   open(view: string, heading?: string): Promise<void>;
-  /** Saves docs/screenshots/<name>.png of the viewport, optionally made taller for the shot. */
+  /**
+   * Saves <name>.png of the viewport (optionally made taller for the shot) in screenshotDir():
+   * docs/screenshots with ORCHARD_UPDATE_SCREENSHOTS=1, a temp folder otherwise.
+   */
   screenshot(name: string, options?: { height?: number }): Promise<void>;
   /** Authorised JSON call to the service (Bearer key), for checking what the UI did. */
   api<T>(method: string, route: string, body?: unknown): Promise<T>;
@@ -88,13 +99,14 @@ export async function startOrchardUi(options: StartOptions = {}): Promise<Orchar
       await page.getByRole('heading', { level: 1, name: heading ?? view }).waitFor();
     },
     async screenshot(name, shotOptions) {
-      fs.mkdirSync(SCREENSHOTS, { recursive: true });
+      const dir = screenshotDir();
+      fs.mkdirSync(dir, { recursive: true });
       const size = page.viewportSize();
       if (shotOptions?.height && size)
         await page.setViewportSize({ ...size, height: shotOptions.height });
       // Let charts and transitions settle on their latest data.
       await page.waitForTimeout(300);
-      await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+      await page.screenshot({ path: path.join(dir, `${name}.png`) });
       if (shotOptions?.height && size) await page.setViewportSize(size);
     },
     async api<T>(method: string, route: string, body?: unknown): Promise<T> {
@@ -115,6 +127,8 @@ export async function startOrchardUi(options: StartOptions = {}): Promise<Orchar
       await browser.close().catch(() => undefined);
       await service.stop();
       fs.rmSync(home, { recursive: true, force: true });
+      if (process.env.ORCHARD_UPDATE_SCREENSHOTS !== '1')
+        fs.rmSync(screenshotDir(), { recursive: true, force: true });
       for (const [k, v] of Object.entries(saved)) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;

@@ -97,13 +97,16 @@ describe('history columns', () => {
     });
     const data = historyColumns(
       [
-        { buckets: [bucket('2026-01-01T00:00:00Z', 2), bucket('2026-01-01T00:02:00Z', 0)] },
-        { buckets: [bucket('2026-01-01T00:01:00Z', 4)] },
+        {
+          served: 'm@1',
+          buckets: [bucket('2026-01-01T00:00:00Z', 2), bucket('2026-01-01T00:02:00Z', 0)],
+        },
+        { served: 'm@2', buckets: [bucket('2026-01-01T00:01:00Z', 4)] },
       ],
       [
-        { index: 0, metric: 'requests' },
-        { index: 1, metric: 'requests' },
-        { index: 0, metric: 'ttftP95' },
+        { served: 'm@1', metric: 'requests' },
+        { served: 'm@2', metric: 'requests' },
+        { served: 'm@1', metric: 'ttftP95' },
       ],
     );
     const t0 = Date.parse('2026-01-01T00:00:00Z') / 1000;
@@ -112,6 +115,35 @@ describe('history columns', () => {
       [2, null, 0],
       [null, 4, null],
       [9, null, null],
+    ]);
+  });
+
+  it("never shows one version's buckets under another version's name", () => {
+    // The comparison switched from x@1 to y@1 while the history of x@1 was still on screen.
+    const stale = [
+      {
+        served: 'x@1',
+        buckets: [
+          {
+            minute: '2026-01-01T00:00:00Z',
+            model: 'x',
+            version: '1',
+            requests: 7,
+            errors: 0,
+            promptTokens: 0,
+            completionTokens: 70,
+            ttftP50: 5,
+            ttftP95: 9,
+            e2eP50: 50,
+            e2eP95: 90,
+          },
+        ],
+      },
+    ];
+    expect(historyColumns(stale, [{ served: 'y@1', metric: 'requests' }])).toEqual([[], []]);
+    expect(historyColumns(stale, [{ served: 'x@1', metric: 'requests' }])).toEqual([
+      [Date.parse('2026-01-01T00:00:00Z') / 1000],
+      [7],
     ]);
   });
 });

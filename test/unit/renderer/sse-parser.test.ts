@@ -25,6 +25,12 @@ describe('SseParser', () => {
     }
   });
 
+  it('keeps a CR LF pair split by an empty chunk as one line end', () => {
+    const p = new SseParser();
+    const out = [...p.feed('data: a\r'), ...p.feed(''), ...p.feed('\ndata: b\r\n\r\n'), ...p.end()];
+    expect(out).toEqual([{ event: 'message', data: 'a\nb' }]);
+  });
+
   it('delivers a final event without its blank line at end of stream', () => {
     const p = new SseParser();
     expect(p.feed('data: last')).toEqual([]);

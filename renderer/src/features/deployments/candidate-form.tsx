@@ -17,7 +17,9 @@ export function CandidateForm({
   const [mode, setMode] = useState<CandidateMode>('canary');
   const [weight, setWeight] = useState('10');
   const [busy, setBusy] = useState(false);
-  const chosen = version || versions[0]?.version || '';
+  // The list changes under the form (a blue-green switch): a pick no longer offered is dropped.
+  const chosen =
+    (versions.some((v) => v.version === version) ? version : versions[0]?.version) ?? '';
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();

@@ -65,7 +65,9 @@ export function DeploymentCard({
   const candidateName = candidate ? `${d.model}@${candidate.version}` : '';
   const ready = versions.filter((v) => v.state === 'ready');
   const others = ready.filter((v) => v.version !== d.stable && v.version !== candidate?.version);
-  const switchVersion = switchTo || others[0]?.version || '';
+  // A version picked earlier may since have become the stable or candidate one: not offered.
+  const switchVersion =
+    (others.some((v) => v.version === switchTo) ? switchTo : others[0]?.version) ?? '';
 
   return (
     <Panel

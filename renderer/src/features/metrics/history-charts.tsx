@@ -84,15 +84,15 @@ export function HistoryCharts({ targets, minutes }: { targets: Target[]; minutes
     const byVersion = history.data?.byVersion ?? [];
     return CHARTS.map((def) => {
       const series: ChartSeries[] = [];
-      const metrics: Array<{ index: number; metric: HistoryMetric }> = [];
-      targets.forEach((t, index) => {
+      const metrics: Array<{ served: string; metric: HistoryMetric }> = [];
+      targets.forEach((t) => {
         for (const m of def.metrics) {
           series.push({
             label: `${t.role === 'loaded' ? t.servedName : t.role}${m.suffix}`,
             color: t.color,
             dash: m.dashed ? [5, 4] : undefined,
           });
-          metrics.push({ index, metric: m.metric });
+          metrics.push({ served: t.servedName, metric: m.metric });
         }
       });
       return { def, series, data: historyColumns(byVersion, metrics) };

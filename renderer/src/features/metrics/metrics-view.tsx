@@ -1,7 +1,7 @@
 /** Metrics: live and historical serving figures, stable and candidate side by side. */
 import { useCallback, useMemo, useState } from 'react';
 import { admin } from '../../api/admin.js';
-import { useLiveHistory, useLiveSnapshot, useResource } from '../../api/hooks.js';
+import { useLiveEvent, useLiveHistory, useLiveSnapshot, useResource } from '../../api/hooks.js';
 import { PageHeader, Panel } from '../../components/layout.js';
 import { EmptyState, InlineError, Loading } from '../../components/states.js';
 import { href } from '../../router.js';
@@ -19,6 +19,9 @@ const RANGES = [
 export function MetricsView() {
   const load = useCallback((signal: AbortSignal) => admin.deployments(signal), []);
   const deployments = useResource(load);
+  // A canary started, promoted or rolled back (also automatically) changes what to compare.
+  const reloadDeployments = deployments.reload;
+  useLiveEvent('rollout', () => reloadDeployments());
   const history = useLiveHistory();
   const snapshot = useLiveSnapshot();
   const [choice, setChoice] = useState<string | null>(null);

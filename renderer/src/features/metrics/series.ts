@@ -109,13 +109,20 @@ export function currentValue(
 export type HistoryMetric =
   'requests' | 'errors' | 'completionTokens' | 'ttftP50' | 'ttftP95' | 'e2eP50' | 'e2eP95';
 
-/** Buckets of several versions on one minute axis; missing minutes are gaps. */
+/**
+ * Buckets of several versions on one minute axis; missing minutes are gaps. Each series takes
+ * the buckets of its own served version, by name: an answer fetched for other versions (the
+ * comparison changed while it loaded) leaves the series empty rather than mislabelled.
+ */
 export function historyColumns(
-  byVersion: Array<{ buckets: MetricsBucket[] }>,
-  metrics: Array<{ index: number; metric: HistoryMetric }>,
+  byVersion: Array<{ served: string; buckets: MetricsBucket[] }>,
+  metrics: Array<{ served: string; metric: HistoryMetric }>,
 ): AlignedData {
   const minutes = new Set<number>();
-  const maps = byVersion.map(({ buckets }) => {
+  const maps = new Map<string, Map<number, MetricsBucket>>();
+  const wanted = new Set(metrics.map((m) => m.served));
+  for (const { served, buckets } of byVersion) {
+    if (!wanted.has(served)) continue;
     const m = new Map<number, MetricsBucket>();
     for (const b of buckets) {
       const t = Date.parse(b.minute) / 1000;
@@ -123,12 +130,12 @@ export function historyColumns(
       m.set(t, b);
       minutes.add(t);
     }
-    return m;
-  });
+    maps.set(served, m);
+  }
   const xs = [...minutes].sort((a, b) => a - b);
-  const ys = metrics.map(({ index, metric }) =>
+  const ys = metrics.map(({ served, metric }) =>
     xs.map((t) => {
-      const b = maps[index]?.get(t);
+      const b = maps.get(served)?.get(t);
       if (!b) return null;
       if ((metric.startsWith('ttft') || metric.startsWith('e2e')) && b.requests === 0) return null;
       return b[metric];

@@ -4,7 +4,7 @@
  */
 import { useCallback, useEffect } from 'react';
 import { admin } from '../../api/admin.js';
-import { useResource } from '../../api/hooks.js';
+import { useLiveEvent, useResource } from '../../api/hooks.js';
 import type { LoadedVersionView } from '../../api/types.js';
 import { formatBytes, formatPercent, formatRelative } from '../../components/format.js';
 import { Badge } from '../../components/layout.js';
@@ -25,10 +25,22 @@ export function LoadedVersions({ loaded, now }: { loaded: LoadedVersionView[]; n
   const details = useResource(load);
   const reload = details.reload;
   const key = loaded.map((v) => v.servedName).join(',');
-  // Roles and keep-alive change when versions come and go; refresh then, not every second.
+  // Roles and keep-alive change when versions come and go or rollouts move; refresh then, not
+  // every second.
   useEffect(() => {
     reload();
   }, [key, reload]);
+  // A canary, promote or switch changes what a version serves without loading anything.
+  useLiveEvent('rollout', () => reload());
+  // Every request moves a keep-alive deadline (and a busy version has none): while one counts
+  // down or was busy, ask again now and then, or the countdown ends in "unloading" for a
+  // version that stays loaded.
+  const moving = (details.data ?? []).some((d) => d.expiresAt !== null || d.inflight > 0);
+  useEffect(() => {
+    if (!moving) return;
+    const t = setInterval(reload, 5000);
+    return () => clearInterval(t);
+  }, [moving, reload]);
 
   if (loaded.length === 0) {
     return (

@@ -1,5 +1,5 @@
 /** The conversation state and one streaming request at a time, stoppable. */
-import { useCallback, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import {
   streamChat,
   type ChatMessageParam,
@@ -29,6 +29,8 @@ export function useChat() {
   const [turns, setTurns] = useState<Turn[]>([]);
   const [streaming, setStreaming] = useState(false);
   const ctrlRef = useRef<AbortController | null>(null);
+  // Leaving the view must not leave the server generating a reply nobody will see.
+  useEffect(() => () => ctrlRef.current?.abort(), []);
 
   const update = (id: number, patch: (t: Turn) => Partial<Turn>) =>
     setTurns((list) => list.map((t) => (t.id === id ? { ...t, ...patch(t) } : t)));
