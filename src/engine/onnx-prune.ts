@@ -176,15 +176,16 @@ function prune(model: Uint8Array, drop: ReadonlySet<string>): PruneResult | null
     }
   }
 
-  const graphBody = concat(
-    parts.filter((f) => !dropField.has(f)).map((f) => model.subarray(f.start, f.end)),
-  );
-  const graphField = concat([
-    Uint8Array.from(encodeVarint(MODEL_GRAPH * 8 + 2)),
-    Uint8Array.from(encodeVarint(graphBody.length)),
-    graphBody,
+  // One copy into the result: the graph's kept fields behind a new header, the rest as it was.
+  const kept = parts.filter((f) => !dropField.has(f)).map((f) => model.subarray(f.start, f.end));
+  const bodyLength = kept.reduce((n, c) => n + c.length, 0);
+  const header = Uint8Array.from([
+    ...encodeVarint(MODEL_GRAPH * 8 + 2),
+    ...encodeVarint(bodyLength),
   ]);
-  const bytes = concat(top.map((f) => (f === graph ? graphField : model.subarray(f.start, f.end))));
+  const bytes = concat(
+    top.flatMap((f) => (f === graph ? [header, ...kept] : [model.subarray(f.start, f.end)])),
+  );
   return { bytes, removedOutputs, removedNodes };
 }
 

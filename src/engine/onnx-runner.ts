@@ -152,9 +152,10 @@ export class OnnxRunner implements ModelRunner {
     const logits = new Map<number, Float32Array>();
     this.nextCarries = [];
     let decodeSlot = 0;
+    let index = 0;
     for (const group of planGroups(sequences, this.sig.positionIds !== null, this.decodeSlots)) {
       const isDecode = group.every((r) => r.tokenIds.length === 1);
-      await this.runGroup(group, logits, isDecode ? decodeSlot++ : -1);
+      await this.runGroup(group, logits, isDecode ? decodeSlot++ : -1, index++);
     }
     // Carries live for one execute: a row that skipped it may have been recomputed elsewhere.
     const kept = new Set(this.nextCarries);
@@ -167,11 +168,15 @@ export class OnnxRunner implements ModelRunner {
     return { logits };
   }
 
-  /** `slot` numbers this execute's decode calls (-1 for other calls). */
+  /**
+   * `slot` numbers this execute's decode calls (-1 for other calls); `index` all its calls (each
+   * writes its logits to its own buffer, which the returned rows view until the next execute).
+   */
   private async runGroup(
     rows: RunnerSequence[],
     out: Map<number, Float32Array>,
     slot: number,
+    index: number,
   ): Promise<void> {
     const { numLayers } = this.geometry;
     const B = rows.length;
@@ -244,7 +249,7 @@ export class OnnxRunner implements ModelRunner {
       );
     }
     const fetches: Record<string, ort.Tensor> = {};
-    const logitsData = this.scratch.floats('logits', B * L * this.vocabSize);
+    const logitsData = this.scratch.floats(`logits.${index}`, B * L * this.vocabSize);
     fetches[this.sig.logits] = new ort.Tensor(this.sig.logitsDtype, logitsData, [
       B,
       L,
@@ -272,7 +277,7 @@ export class OnnxRunner implements ModelRunner {
         const V = this.vocabSize;
         const from = (b * L + (L - r.numLogits)) * V;
         const to = (b * L + L) * V;
-        out.set(r.seqId, toFloat32(logitsData.subarray(from, to)));
+        out.set(r.seqId, float32View(logitsData.subarray(from, to)));
       }
     });
   }
@@ -438,8 +443,9 @@ function appendSlot(
   }
 }
 
-function toFloat32(a: KvArray): Float32Array {
-  if (a instanceof Float32Array) return a.slice();
+/** float32 logits as they are (a view of the call's buffer); float16 ones converted. */
+function float32View(a: KvArray): Float32Array {
+  if (a instanceof Float32Array) return a;
   const out = new Float32Array(a.length);
   for (let i = 0; i < a.length; i++) out[i] = halfToFloat(a[i]);
   return out;

@@ -2,7 +2,7 @@
  * Opens a model's ONNX graph with the chosen execution provider and checks that the runner can
  * drive it. Shared by the engine worker, the reference loop and the benchmark.
  */
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import ort from 'onnxruntime-node';
 import {
   createSessionWithProvider,
@@ -51,12 +51,26 @@ export interface OpenModelOptions {
   ownKvCache?: boolean;
 }
 
+/** Where a graph's outputs are listed: near its end (after the initializers). */
+const TAIL_BYTES = 4 * 1024 * 1024;
+
 /**
  * The graph to open: the file itself, or for a caller with its own KV cache the file's bytes
- * with `present` pruned (when it also has `new_key_values` and can be pruned safely).
+ * with `present` pruned (when it also has `new_key_values` and can be pruned safely). Only the
+ * file's tail is read to find out, so a graph without `new_key_values` (any Hugging Face
+ * export) costs no extra read.
  */
 async function graphSource(onnxPath: string, ownKvCache: boolean): Promise<string | Uint8Array> {
   if (!ownKvCache) return onnxPath;
+  const file = await open(onnxPath, 'r');
+  try {
+    const { size } = await file.stat();
+    const tail = Buffer.alloc(Math.min(size, TAIL_BYTES));
+    await file.read(tail, 0, tail.length, size - tail.length);
+    if (!tail.includes('new_key_values.')) return onnxPath;
+  } finally {
+    await file.close();
+  }
   const bytes = new Uint8Array(await readFile(onnxPath));
   const outputs = graphOutputNames(bytes) ?? [];
   if (!outputs.some((o) => o.startsWith('new_key_values.'))) return onnxPath;

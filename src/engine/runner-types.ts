@@ -32,7 +32,8 @@ export interface RunnerSequence {
 export interface RunnerStepOutput {
   /**
    * seqId → logits of its last `numLogits` positions, concatenated row after row
-   * (numLogits × vocabSize floats).
+   * (numLogits × vocabSize floats). Valid until the runner's next execute(), which may reuse
+   * the memory: copy what must outlive it.
    */
   logits: Map<number, Float32Array>;
 }
