@@ -288,7 +288,7 @@ async function createLockedService(
 
 /**
  * Runs the service as a process: SIGINT/SIGTERM drain and exit 0 (a second signal exits at
- * once), and a supervising parent (Electron) gets status messages and may send commands.
+ * once; the parent's requests during a drain do not), and a supervising parent (Electron) gets status messages and may send commands.
  */
 export async function startService(
   resolved: ResolvedSettings,
@@ -303,8 +303,14 @@ export async function startService(
     },
   });
   let exiting = false;
-  const shutdown = (why: string): void => {
+  /**
+   * A second signal means "now" (Ctrl-C twice). The parent asking for a shutdown, or going away,
+   * while a drain runs changes nothing: with `npm start` the terminal's Ctrl-C reaches the
+   * service and its supervisor alike, and the supervisor's request must not cut the drain short.
+   */
+  const shutdown = (why: string, fromSignal: boolean): void => {
     if (exiting) {
+      if (!fromSignal) return;
       service.logger.warn(`${why} again: exiting now`);
       process.exit(1);
     }
@@ -318,10 +324,10 @@ export async function startService(
       },
     );
   };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT', true));
+  process.on('SIGTERM', () => shutdown('SIGTERM', true));
   parent?.onCommand((command) => {
-    if (command.type === 'orchard:shutdown') shutdown('shutdown requested by the parent');
+    if (command.type === 'orchard:shutdown') shutdown('shutdown requested by the parent', false);
     else if (command.type === 'orchard:new-ui-token') {
       parent.send({
         type: 'orchard:status',
@@ -331,7 +337,7 @@ export async function startService(
       });
     }
   });
-  parent?.onDisconnect(() => shutdown('parent process went away'));
+  parent?.onDisconnect(() => shutdown('parent process went away', false));
   try {
     const urls = await service.start();
     return { service, urls };

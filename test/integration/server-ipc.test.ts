@@ -12,7 +12,7 @@ import {
   type ServiceStatusMessage,
 } from '../../src/shared/service-messages.js';
 
-it('reports starting → ready (URLs) → stopping → stopped and obeys commands', async () => {
+it('reports starting → ready (URLs) → stopping → stopped and obeys commands; a drain is not cut short by the parent', async () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'orchard-ipc-'));
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('ORCHARD_')) delete env[k];
@@ -59,7 +59,12 @@ it('reports starting → ready (URLs) → stopping → stopped and obeys command
     const fresh = await waitFor((m) => m.state === 'ready' && m.uiUrl !== ready.uiUrl);
     expect(fresh.uiUrl).toMatch(/\?token=/);
 
-    child.send({ type: 'orchard:shutdown' });
+    // A signal starts the drain; the parent's own shutdown request arriving during it (as
+    // with Ctrl-C under `npm start`) must not turn it into an immediate exit 1.
+    child.kill('SIGTERM');
+    await waitFor((m) => m.state === 'stopping');
+    // (A drain that already ended closed the channel: nothing to check then.)
+    child.send({ type: 'orchard:shutdown' }, () => undefined);
     await waitFor((m) => m.state === 'stopped');
     expect(seen.map((m) => m.state)).toContain('stopping');
     expect(await exited).toBe(0);
