@@ -3,6 +3,8 @@
  * `stats` snapshots so charts have history the moment a view opens, and reconnects with
  * back-off when the service restarts.
  */
+import { send } from './http.js';
+import { isSignedOut } from './session.js';
 import type { JobSummary, LiveSnapshot, LogLine, RolloutEvent } from './types.js';
 
 export interface LiveEventMap {
@@ -20,7 +22,7 @@ const EVENT_TYPES: LiveEventType[] = ['stats', 'job', 'log', 'rollout'];
 
 type Handler<K extends LiveEventType> = (data: LiveEventMap[K]) => void;
 
-class LiveEvents {
+export class LiveEvents {
   private source: EventSource | null = null;
   private handlers = new Map<LiveEventType, Set<Handler<LiveEventType>>>();
   private stateListeners = new Set<() => void>();
@@ -30,8 +32,10 @@ class LiveEvents {
   private state: ConnectionState = 'connecting';
   private snapshots: LiveSnapshot[] = [];
 
+  private probing = false;
+
   start(): void {
-    if (this.source || this.retryTimer) return;
+    if (this.source || this.retryTimer || this.probing) return;
     this.open();
   }
 
@@ -50,8 +54,17 @@ class LiveEvents {
         source.close();
         this.source = null;
         this.setState('reconnecting');
-        this.retryTimer = setTimeout(() => this.open(), this.retryMs);
-        this.retryMs = Math.min(this.retryMs * 2, 15_000);
+        // EventSource does not say which status it got: a plain request does, and marks the
+        // page signed out on a 401. Then retrying cannot help; the banner says how to sign in.
+        this.probing = true;
+        void send('/api/status', { headers: { accept: 'application/json' } })
+          .catch(() => undefined)
+          .finally(() => {
+            this.probing = false;
+            if (isSignedOut()) return;
+            this.retryTimer = setTimeout(() => this.open(), this.retryMs);
+            this.retryMs = Math.min(this.retryMs * 2, 15_000);
+          });
       } else {
         this.setState('reconnecting');
       }
