@@ -161,7 +161,11 @@ export function TimeChart({
     plotRef.current?.setData(data);
   }, [data]);
 
-  const empty = data[0].length === 0;
+  // No points, or points whose every value is a gap (e.g. TTFT before any request): the axes
+  // alone would look like a broken chart.
+  const empty =
+    data[0].length === 0 ||
+    data.slice(1).every((values) => lastValue(values as ArrayLike<number | null>) === null);
   return (
     <figure className="chart" aria-label={title}>
       <figcaption className="chart-header">
