@@ -279,3 +279,18 @@ describe('keep-alive countdown', () => {
     }
   });
 });
+
+describe('a service that stops', () => {
+  it('is shown as not answering on Overview, not as running', async () => {
+    const gone = await startOrchardUi();
+    try {
+      await gone.open('Overview');
+      const server = gone.page.locator('.stat', { hasText: 'Server' });
+      await expect.poll(() => server.innerText()).toContain('Running');
+      await gone.service.stop();
+      await expect.poll(() => server.innerText(), { timeout: 20_000 }).toContain('Not answering');
+    } finally {
+      await gone.close();
+    }
+  });
+});

@@ -1,7 +1,13 @@
 /** Overview: is the server up, how to reach it, what is loaded and how busy it is. */
 import { useCallback } from 'react';
 import { admin, openaiModels } from '../../api/admin.js';
-import { useLiveHistory, useLiveSnapshot, useNow, useResource } from '../../api/hooks.js';
+import {
+  useConnectionState,
+  useLiveHistory,
+  useLiveSnapshot,
+  useNow,
+  useResource,
+} from '../../api/hooks.js';
 import { formatBytes, formatDuration, formatRate } from '../../components/format.js';
 import { Icon } from '../../components/icons.js';
 import { Badge, PageHeader, Panel, Stat } from '../../components/layout.js';
@@ -43,6 +49,7 @@ export function OverviewView() {
     served.data?.find((id) => !id.includes('@')) ?? served.data?.[0] ?? 'orchard-chat';
   const history = useLiveHistory();
   const now = useNow(1000);
+  const connection = useConnectionState();
 
   if (status.loading) return <Loading label="Connecting to Orchard…" />;
   if (!status.data) {
@@ -74,11 +81,20 @@ export function OverviewView() {
         }
       />
       <div className="grid-stats" role="group" aria-label="Server status">
+        {/* The live stream is the heartbeat: once it drops, the service is not known to run. */}
         <Stat
           label="Server"
-          value={<span className="server-state">Running</span>}
-          hint={`v${s.version} · up ${formatDuration(uptime)}`}
-          tone="good"
+          value={
+            <span className="server-state">
+              {connection === 'reconnecting' ? 'Not answering' : 'Running'}
+            </span>
+          }
+          hint={
+            connection === 'reconnecting'
+              ? `v${s.version} · reconnecting…`
+              : `v${s.version} · up ${formatDuration(uptime)}`
+          }
+          tone={connection === 'reconnecting' ? 'warn' : 'good'}
         />
         <Stat
           label="Throughput"
