@@ -58,7 +58,7 @@ describe('playground', () => {
   it('stops a long reply mid-stream and the server stops generating it', async () => {
     const { page } = ui;
     await ui.open('Playground');
-    await page.getByText('Ignore end of sequence').click();
+    await page.getByLabel('Ignore end of sequence').check();
     await page.getByLabel('Max tokens').fill('900');
     const input = page.getByLabel('Message', { exact: true });
     await input.fill('Write a very long story about an orchard.');
@@ -107,7 +107,10 @@ describe('playground', () => {
     };
     const before = await generated();
     await ui.open('Playground');
-    await page.getByText('Ignore end of sequence').click();
+    // A fresh conversation: the earlier turns plus 900 new tokens would not fit the context.
+    const clear = page.getByRole('button', { name: 'Clear chat' });
+    if (await clear.isEnabled()) await clear.click();
+    await page.getByLabel('Ignore end of sequence').check();
     await page.getByLabel('Max tokens').fill('900');
     await page.getByLabel('Message', { exact: true }).fill('Write a very long story about pears.');
     await page.getByRole('button', { name: 'Send' }).click();
