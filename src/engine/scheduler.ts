@@ -165,10 +165,18 @@ export class Scheduler {
       ...this.running.filter((seq) => seq.numTokens - seq.numComputedTokens > 1),
     ];
     const isScheduled = new Set<Sequence>();
+    // Decodes after this one, each owed one token before anyone's drafts: otherwise the first
+    // speculating sequences can take a small budget every step and starve the rest.
+    let decodesLeft = decodesFirst.filter((q) => q.numTokens - q.numComputedTokens === 1).length;
     for (const seq of decodesFirst) {
       if (budget === 0) break;
+      if (seq.numTokens - seq.numComputedTokens === 1) decodesLeft--;
       if (seq.status !== 'running') continue; // preempted for an earlier one
-      let numDrafts = grantedDrafts(seq, budget, this.config.maxModelLen);
+      let numDrafts = grantedDrafts(
+        seq,
+        Math.max(1, budget - decodesLeft),
+        this.config.maxModelLen,
+      );
       let numNew = Math.min(seq.numTokens - seq.numComputedTokens, budget) + numDrafts;
       let allocated = kv.allocateSlots(seq, numNew);
       if (!allocated && numDrafts > 0) {

@@ -46,6 +46,33 @@ describe('scheduling draft tokens', () => {
     expect(scheduler.counters.preemptions).toBe(0);
   });
 
+  it('a small token budget still gives every decoding sequence its token before any drafts', () => {
+    const cfg = config({ numBlocks: 64, blockSize: 4, maxBatchTokens: 8 });
+    const kv = new KvCacheManager(new BlockPool(64), 4, true, () => {});
+    const scheduler = new Scheduler(cfg, kv);
+    for (let i = 0; i < 6; i++)
+      scheduler.add(new RequestState(`r${i}`, tokens(i, 3), greedy({ maxTokens: 40 }), 1));
+    // Prefill everyone (3 tokens each, budget 8 a step), one sampled token each.
+    while (scheduler.running.some((q) => q.numComputedTokens < 3) || scheduler.waiting.length) {
+      const plan = scheduler.schedule();
+      const sampled = new Map(
+        plan.scheduled
+          .filter((e) => e.runner.numLogits > 0)
+          .map((e) => [e.seq.seqId, [{ tokenId: 5, logprob: null }]]),
+      );
+      scheduler.update(plan, sampled);
+    }
+    expect(scheduler.running).toHaveLength(6);
+    for (const seq of scheduler.running) seq.plannedDrafts = 6;
+    const plan = scheduler.schedule();
+    // All six decode; only the 2 tokens left over go to drafts.
+    expect(plan.scheduled.map((e) => e.seq.seqId).sort()).toEqual(
+      scheduler.running.map((q) => q.seqId).sort(),
+    );
+    expect(plan.scheduled.reduce((n, e) => n + e.numDrafts, 0)).toBe(2);
+    expect(plan.scheduled.reduce((n, e) => n + e.numNewTokens, 0)).toBe(8);
+  });
+
   it('rolls rejected positions back and frees their blocks', () => {
     const { scheduler, seq, pool, kv } = setup(16);
     seq.plannedDrafts = 6; // positions 7..13 → blocks for 14 tokens: 4
