@@ -24,10 +24,12 @@ export function levelName(n: unknown): LevelName {
 export class LogBuffer {
   private readonly lines: LogLine[] = [];
   private readonly listeners = new Set<(line: LogLine) => void>();
+  private seq = 0;
 
   constructor(private readonly capacity = 1000) {}
 
-  push(line: LogLine): void {
+  push(fields: Omit<LogLine, 'seq'>): void {
+    const line = { ...fields, seq: ++this.seq } as LogLine;
     this.lines.push(line);
     if (this.lines.length > this.capacity) this.lines.splice(0, this.lines.length - this.capacity);
     for (const l of this.listeners) l(line);

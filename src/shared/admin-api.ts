@@ -202,6 +202,8 @@ export interface MetricsBucket {
 }
 
 export interface LogLine {
+  /** The service's running line number: lines written in one millisecond stay apart. */
+  seq: number;
   time: number;
   level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   msg: string;

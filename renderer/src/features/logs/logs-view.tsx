@@ -7,6 +7,7 @@ import { formatTime } from '../../components/format.js';
 import { Icon } from '../../components/icons.js';
 import { Badge, PageHeader, Panel } from '../../components/layout.js';
 import { EmptyState, ErrorState, Loading } from '../../components/states.js';
+import { mergeLines } from './merge-lines.js';
 import './logs.css';
 
 const LEVELS: LogLine['level'][] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
@@ -19,7 +20,7 @@ const RANK: Record<string, number> = {
   fatal: 60,
 };
 const KEEP = 2000;
-const HIDDEN_FIELDS = new Set(['time', 'level', 'msg', 'pid', 'hostname', 'v']);
+const HIDDEN_FIELDS = new Set(['seq', 'time', 'level', 'msg', 'pid', 'hostname', 'v']);
 
 const TONE: Record<string, 'neutral' | 'info' | 'warn' | 'bad'> = {
   trace: 'neutral',
@@ -60,16 +61,16 @@ export function LogsView() {
   });
 
   const lines = useMemo(() => {
-    const base = initial.data ?? [];
     // Lines the live tail already delivered may also be in a later /api/logs answer.
-    const lastBase = base.length ? base[base.length - 1].time : -Infinity;
-    const merged = [...base, ...tail.filter((l) => l.time > lastBase)];
+    // Live lines kept under a lower level must not linger after switching to a higher one.
+    const shown = tail.filter((l) => (RANK[l.level] ?? 0) >= RANK[level]);
+    const merged = mergeLines(initial.data ?? [], shown);
     const q = query.trim().toLowerCase();
     const filtered = q
       ? merged.filter((l) => `${l.msg} ${extras(l)}`.toLowerCase().includes(q))
       : merged;
     return filtered.slice(-KEEP);
-  }, [initial.data, tail, query]);
+  }, [initial.data, tail, query, level]);
 
   useLayoutEffect(() => {
     const el = scrollRef.current;
@@ -154,7 +155,11 @@ export function LogsView() {
             <table className="log-table">
               <tbody>
                 {lines.map((l, i) => (
-                  <tr key={`${l.time}-${i}`} className={`log-${l.level}`} data-level={l.level}>
+                  <tr
+                    key={`${l.time}-${l.seq}-${i}`}
+                    className={`log-${l.level}`}
+                    data-level={l.level}
+                  >
                     <td className="log-time mono">{formatTime(l.time)}</td>
                     <td className="log-level">
                       <Badge tone={TONE[l.level] ?? 'neutral'}>{l.level}</Badge>
