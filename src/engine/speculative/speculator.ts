@@ -32,6 +32,12 @@ export interface SpeculativeConfig {
   defaultMode: SpeculativeMode;
   minDrafts: number;
   maxDrafts: number;
+  /**
+   * Drafts a probe proposes (a sequence whose record says drafting does not pay tries again
+   * now and then). Long enough that a good draft shows it in one probe: at one draft a step,
+   * even a draft that is always right barely beats plain decoding, so the record never rises.
+   */
+  probeDrafts: number;
   /** Speculate only while at most this many sequences are running or waiting. */
   maxRunning: number;
   /** Prompt lookup: longest and shortest suffix n-gram to match. */
@@ -59,6 +65,7 @@ export const DEFAULT_SPECULATIVE_CONFIG: Readonly<SpeculativeConfig> = Object.fr
   defaultMode: 'off',
   minDrafts: 1,
   maxDrafts: 8,
+  probeDrafts: 4,
   // bench:spec on 2 CPU cores: clear gains at 1–2 streams, break-even at 4–8, none beyond.
   maxRunning: 4,
   lookupMaxN: 4,
@@ -186,7 +193,7 @@ export class Speculator {
       estimate.paying();
       return k;
     }
-    return estimate.probe() ? c.minDrafts : 0;
+    return estimate.probe() ? Math.min(c.maxDrafts, Math.max(c.minDrafts, c.probeDrafts)) : 0;
   }
 
   /** After schedule(): fills the plan's draft tokens (running the draft model where needed). */

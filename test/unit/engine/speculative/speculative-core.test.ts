@@ -4,6 +4,7 @@ import { InvalidRequestError } from '../../../../src/shared/errors.js';
 import type { SpeculativeMode } from '../../../../src/shared/sampling.js';
 import { Collector, EOS, greedy, makeCore, runUntilIdle, tokens } from '../drive.js';
 import type { FakeRunner } from '../fake-runner.js';
+import { DEFAULT_SPECULATIVE_CONFIG } from '../../../../src/engine/speculative/speculator.js';
 import { bigramModel, draftOf, greedyWith, hashModel, makeSpecCore } from './spec-drive.js';
 
 /** Every running sequence holds exactly the blocks of its computed tokens between steps. */
@@ -195,6 +196,29 @@ describe('speculative decoding in the engine core (fake models)', () => {
     const bad = await late(0.95);
     expect(bad.share).toBeGreaterThan(0);
     expect(bad.share).toBeLessThan(0.1);
+  });
+
+  it('with the shipped cost model, a draft that is always right pays from its first probe', async () => {
+    // The default costs and prior say drafting does not pay until a sequence shows otherwise.
+    // A probe of one draft barely can (k = 1 at full acceptance is ~1× plain decoding), so it
+    // took several doubling waits; a probe of several drafts shows it at once.
+    const { core, runner } = makeSpecCore({
+      draft: draftOf(hashModel, 0),
+      speculative: { draftCost: DEFAULT_SPECULATIVE_CONFIG.draftCost },
+    });
+    const prompt = tokens(21, 7);
+    core.addRequest({
+      id: 'a',
+      promptTokenIds: prompt,
+      params: greedy({ maxTokens: 120, speculative: 'draft' }),
+    });
+    await run(core);
+    const verify = runner.log.filter((r) => r.numLogits > 1);
+    const probe = verify[0];
+    expect(probe.startPosition).toBeLessThan(prompt.length + 20); // PROBE_EVERY
+    // Deep drafting right after the probe, and from then on.
+    const deep = verify.find((r) => r.numLogits - 1 >= 4 && r !== probe)!;
+    expect(deep.startPosition).toBeLessThan(probe.startPosition + 10);
   });
 
   it('stops inside an accepted run of drafts at an end-of-sequence or stop token', async () => {
