@@ -30,8 +30,10 @@ fi
 
 if [ "${QUICK:-0}" = 1 ]; then
   CHAT1_STEPS=${CHAT1_STEPS:-40}; CHAT2_STEPS=${CHAT2_STEPS:-20}; DRAFT_STEPS=${DRAFT_STEPS:-30}
+  DISTILL_PROMPTS=${DISTILL_PROMPTS:-128}; DISTILL_STEPS=${DISTILL_STEPS:-20}
 else
   CHAT1_STEPS=${CHAT1_STEPS:-200}; CHAT2_STEPS=${CHAT2_STEPS:-80}; DRAFT_STEPS=${DRAFT_STEPS:-120}
+  DISTILL_PROMPTS=${DISTILL_PROMPTS:-2048}; DISTILL_STEPS=${DISTILL_STEPS:-300}
 fi
 BATCH=${BATCH:-8}
 # Optional wall-clock safety stops in minutes (non-deterministic; only for overloaded machines).
@@ -59,6 +61,8 @@ stage export-chat1 $PY export.py chat1 orchard-chat-1
 stage train-chat2 $PY train.py chat2 --steps "$CHAT2_STEPS" --batch "$BATCH" --max-minutes "$MAXMIN_CHAT2"
 stage export-chat2 $PY export.py chat2 orchard-chat-2
 stage train-draft $PY train.py draft --steps "$DRAFT_STEPS" --batch "$BATCH" --max-minutes "$MAXMIN_DRAFT"
+stage distill-data $PY distill_data.py --prompts "$DISTILL_PROMPTS"
+stage train-draft-distill $PY train.py draft-distill --steps "$DISTILL_STEPS" --batch 16
 stage export-draft $PY export.py draft orchard-draft
 stage evaluate   $PY evaluate.py
 stage cards      $PY cards.py

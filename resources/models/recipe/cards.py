@@ -51,9 +51,13 @@ def card(name, summary, corpus_stats, t):
                  "continued from its final weights with more training on the same data. Lower held-out loss "
                  "(see below). Intended for testing versioned rollouts (v1 -> v2).\n")
     else:
-        L.append("Draft model for speculative decoding with `orchard-chat-1` (same tokenizer). Distilled with a KL "
-                 "loss on `orchard-chat-1`'s logits (plus 0.1 x next-token cross-entropy) so that its greedy next "
-                 "token agrees with the chat model's as often as possible.\n")
+        L.append("Draft model for speculative decoding with `orchard-chat-1` (same tokenizer). Distilled in two "
+                 "stages with a KL loss on `orchard-chat-1`'s next-token distributions (plus 0.1 x next-token "
+                 "cross-entropy): first on the corpus, then on `orchard-chat-1`'s own continuations of chat prompts "
+                 "(half greedy, half sampled at temperature 0.8, continued past the end-of-turn token), which is "
+                 "the text a draft has to predict while the chat model answers. On held-out continuations its "
+                 f"most likely next token is chat-1's on **{tr['agree_chat1_argmax_after'] * 100:.1f} %** of "
+                 f"positions ({tr['agree_chat1_argmax_before'] * 100:.1f} % after the first stage alone).\n")
     L.append("## Files\n")
     L.append("| file | bytes |\n|---|---|")
     for f in ["config.json", "generation_config.json", "model.safetensors", "onnx/model.onnx", "tokenizer.json",
@@ -93,6 +97,7 @@ def card(name, summary, corpus_stats, t):
              "yourself for raw-text completion. Encode rendered templates with `add_special_tokens: false`.\n")
     L.append("```jinja\n" + tok_cfg["chat_template"] + "\n```\n")
     L.append("Rendered example: `<|begin|><|user|>\\nSay something wise.<|end|>\\n<|assistant|>\\n`.\n")
+    corpus_tokens = load(os.path.join(WORK, "ckpt", "chat1.json"))["train_tokens_per_epoch"]
     L.append("## Training data\n")
     L.append(f"{corpus_stats['fortunes']:,} fortunes (after cleaning and de-duplication) from the Debian packages "
              "`fortunes-min` and `fortunes` (`/usr/share/games/fortunes/*`, the BSD fortune-mod collections), "
@@ -105,7 +110,7 @@ def card(name, summary, corpus_stats, t):
              "\"Finish this: <first words>\"; sometimes with a system prompt or a second turn; assistant answers with "
              "the fortune and `<|end|>`) and as a plain `<|begin|>text<|end|>` document. 5 % of fortunes (by SHA-1 "
              f"of the text) are held out: {corpus_stats['train_fortunes']:,} train / {corpus_stats['val_fortunes']:,} "
-             f"held-out fortunes; {tr['train_tokens_per_epoch']:,} training tokens per epoch, "
+             f"held-out fortunes; {corpus_tokens:,} training tokens per epoch, "
              f"{summary['val_tokens']:,} held-out tokens.\n")
     L.append("## Training\n")
     if stage == "chat1":
@@ -119,9 +124,15 @@ def card(name, summary, corpus_stats, t):
                  f"**{tr1['tokens'] + tr['tokens']:,} tokens**; extra wall time **{fmt_s(t.get('train-chat2'))}** "
                  f"(chat-1 took {fmt_s(t.get('train-chat1'))}).\n")
     else:
-        L.append(f"From scratch, teacher `orchard-chat-1` (frozen). Loss = KL(teacher || draft) + 0.1 x CE, AdamW, "
-                 f"peak LR {tr['peak_lr']:g}, batch {tr['batch']} x {tr['seq']}, {tr['steps']} steps = "
-                 f"**{tr['tokens']:,} tokens**, wall time **{fmt_s(t.get('train-draft'))}**.\n")
+        base = load(os.path.join(WORK, "ckpt", "draft-base.json"))
+        L.append(f"Stage 1, from scratch, teacher `orchard-chat-1` (frozen), on the corpus. Loss = KL(teacher || "
+                 f"draft) + 0.1 x CE, AdamW, peak LR {base['peak_lr']:g}, batch {base['batch']} x {base['seq']}, "
+                 f"{base['steps']} steps = **{base['tokens']:,} tokens**, wall time **{fmt_s(t.get('train-draft'))}**.\n")
+        L.append(f"Stage 2 (`distill_data.py`, `train.py draft-distill`): {tr['sequences']:,} continuations of 160 "
+                 f"tokens by `orchard-chat-1` of the training split's chat prompts ({tr['held_out']} held out), same "
+                 f"loss on the continuation positions only, AdamW, peak LR {tr['peak_lr']:g}, batch {tr['batch']}, "
+                 f"{tr['steps']} steps, wall time **{fmt_s(t.get('train-draft-distill'))}** (data "
+                 f"{fmt_s(t.get('distill-data'))}).\n")
     L.append("## Evaluation (held-out split)\n")
     L.append(f"Measured on the first {summary['val_tokens']:,} tokens of the held-out split (160 windows of 256).\n")
     L.append("| model | params | held-out loss (nats/token) | perplexity |\n|---|---|---|---|")

@@ -51,7 +51,7 @@ export interface SpeculativeConfig {
   draftCost: DraftCost;
   /** Same for prompt lookup, where only the extra verified positions cost anything. */
   lookupCost: DraftCost;
-  /** Acceptance rate assumed before a sequence has shown its own. */
+  /** Acceptance rate a new sequence starts from (or the recent rate over all, when higher). */
   draftPrior: number;
   lookupPrior: number;
   /**
@@ -109,6 +109,12 @@ export class Speculator {
     Sequence,
     Partial<Record<Proposer, AcceptanceEstimate>>
   >();
+  /**
+   * Each proposer's recent acceptance over all sequences: a new sequence starts from it rather
+   * than the configured prior, so a draft that has been right all along drafts from the first
+   * token of the next request instead of waiting for that request's own first probe.
+   */
+  private readonly recent: Record<Proposer, AcceptanceEstimate>;
   private active = false;
   private step: StepState = {
     lookups: new Map(),
@@ -131,6 +137,10 @@ export class Speculator {
     if (!(c.minDrafts >= 1 && c.maxDrafts >= c.minDrafts && Number.isInteger(c.maxDrafts)))
       throw new RangeError('speculative drafts: need 1 <= minDrafts <= maxDrafts');
     this.draft = draftRunner ? new DraftProposer(draftRunner, kv) : null;
+    this.recent = {
+      draft: new AcceptanceEstimate(c.draftPrior),
+      lookup: new AcceptanceEstimate(c.lookupPrior),
+    };
     this.verifier = new RejectionSampler(sampler, sampler.vocabSize);
   }
 
@@ -237,6 +247,7 @@ export class Speculator {
     this.verifications++;
     const proposer = this.step.lookups.has(seq) ? 'lookup' : 'draft';
     this.estimate(seq, proposer).record(result.accepted, drafts.tokenIds.length);
+    this.recent[proposer].record(result.accepted, drafts.tokenIds.length);
     this.step.accepted.set(seq.seqId, result.accepted);
     return result.tokens;
   }
@@ -269,8 +280,9 @@ export class Speculator {
   private estimate(seq: Sequence, proposer: Proposer): AcceptanceEstimate {
     let all = this.estimates.get(seq);
     if (all === undefined) this.estimates.set(seq, (all = {}));
-    return (all[proposer] ??= new AcceptanceEstimate(
-      proposer === 'draft' ? this.config.draftPrior : this.config.lookupPrior,
-    ));
+    // Never below the configured prior: one poor stretch must not keep the next requests from
+    // trying (their own record takes over as soon as they verify).
+    const prior = proposer === 'draft' ? this.config.draftPrior : this.config.lookupPrior;
+    return (all[proposer] ??= new AcceptanceEstimate(Math.max(prior, this.recent[proposer].rate)));
   }
 }

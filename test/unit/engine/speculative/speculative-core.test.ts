@@ -221,6 +221,28 @@ describe('speculative decoding in the engine core (fake models)', () => {
     expect(deep.startPosition).toBeLessThan(probe.startPosition + 10);
   });
 
+  it("a new request starts from the draft's recent record, not the cautious prior", async () => {
+    const { core, runner } = makeSpecCore({
+      draft: draftOf(hashModel, 0),
+      speculative: { draftCost: DEFAULT_SPECULATIVE_CONFIG.draftCost },
+    });
+    const ask = async (id: string, seed: number) => {
+      core.addRequest({
+        id,
+        promptTokenIds: tokens(seed, 7),
+        params: greedy({ maxTokens: 60, speculative: 'draft' }),
+      });
+      await run(core);
+    };
+    await ask('first', 31);
+    const seen = runner.log.length;
+    await ask('second', 32);
+    const second = runner.log.slice(seen);
+    // Its first decode step after the prompt already verifies a full set of drafts.
+    const firstDecode = second.find((r) => r.startPosition >= 7)!;
+    expect(firstDecode.numLogits - 1).toBeGreaterThanOrEqual(4);
+  });
+
   it('stops inside an accepted run of drafts at an end-of-sequence or stop token', async () => {
     const prompt = tokens(11, 7);
     const ref = greedyWith(hashModel, prompt, 30);
