@@ -88,6 +88,7 @@ export async function openModelSession(
     backends: ort.listSupportedBackends(),
     platform: process.platform,
     hasGpuDevice: gpuDevicePresent(process.platform),
+    // (Two overloads, path or bytes: a union argument matches neither.)
     createSession: (provider) =>
       typeof source === 'string'
         ? ort.InferenceSession.create(source, sessionOptions(provider, options.threads))

@@ -264,7 +264,8 @@ describe('keep-alive countdown', () => {
       try {
         await idle.open('Overview');
         const row = idle.page.locator('tr[data-version="orchard-chat@1"]');
-        await expect.poll(() => row.innerText()).toMatch(/\bin \d+s\b/);
+        // (The page re-reads deadlines every 5 s: a first read may predate the first request.)
+        await expect.poll(() => row.innerText(), { timeout: 15_000 }).toMatch(/\bin \d+s\b/);
         // Past the first deadline: the version is still in use, so still loaded, and the page
         // shows its moved deadline.
         await idle.page.waitForTimeout(7000);

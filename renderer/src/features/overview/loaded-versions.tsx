@@ -32,15 +32,15 @@ export function LoadedVersions({ loaded, now }: { loaded: LoadedVersionView[]; n
   }, [key, reload]);
   // A canary, promote or switch changes what a version serves without loading anything.
   useLiveEvent('rollout', () => reload());
-  // Every request moves a keep-alive deadline (and a busy version has none): while one counts
-  // down or was busy, ask again now and then, or the countdown ends in "unloading" for a
-  // version that stays loaded.
-  const moving = (details.data ?? []).some((d) => d.expiresAt !== null || d.inflight > 0);
+  // Every request moves a keep-alive deadline (a busy version has none, nor has one loaded but
+  // not used yet): while anything is loaded, ask again now and then, or the countdown ends in
+  // "unloading" for a version that stays loaded, or never starts.
+  const anyLoaded = loaded.length > 0;
   useEffect(() => {
-    if (!moving) return;
+    if (!anyLoaded) return;
     const t = setInterval(reload, 5000);
     return () => clearInterval(t);
-  }, [moving, reload]);
+  }, [anyLoaded, reload]);
 
   if (loaded.length === 0) {
     return (
