@@ -183,18 +183,8 @@ function prune(model: Uint8Array, drop: ReadonlySet<string>): PruneResult | null
     ...encodeVarint(MODEL_GRAPH * 8 + 2),
     ...encodeVarint(bodyLength),
   ]);
-  const bytes = concat(
+  const bytes = Buffer.concat(
     top.flatMap((f) => (f === graph ? [header, ...kept] : [model.subarray(f.start, f.end)])),
   );
   return { bytes, removedOutputs, removedNodes };
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

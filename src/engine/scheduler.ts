@@ -160,14 +160,15 @@ export class Scheduler {
     let budget = this.config.maxBatchTokens;
 
     // Decodes before the next chunks of running prefills, so a long prompt never stalls a stream.
+    const decodes = this.running.filter((seq) => seq.numTokens - seq.numComputedTokens === 1);
     const decodesFirst = [
-      ...this.running.filter((seq) => seq.numTokens - seq.numComputedTokens === 1),
+      ...decodes,
       ...this.running.filter((seq) => seq.numTokens - seq.numComputedTokens > 1),
     ];
     const isScheduled = new Set<Sequence>();
     // Decodes after this one, each owed one token before anyone's drafts: otherwise the first
     // speculating sequences can take a small budget every step and starve the rest.
-    let decodesLeft = decodesFirst.filter((q) => q.numTokens - q.numComputedTokens === 1).length;
+    let decodesLeft = decodes.length;
     for (const seq of decodesFirst) {
       if (budget === 0) break;
       if (seq.numTokens - seq.numComputedTokens === 1) decodesLeft--;

@@ -49,7 +49,8 @@ export function OverviewView() {
     served.data?.find((id) => !id.includes('@')) ?? served.data?.[0] ?? 'orchard-chat';
   const history = useLiveHistory();
   const now = useNow(1000);
-  const connection = useConnectionState();
+  // The live stream is the heartbeat: once it drops, the service is not known to run.
+  const down = useConnectionState() === 'reconnecting';
 
   if (status.loading) return <Loading label="Connecting to Orchard…" />;
   if (!status.data) {
@@ -81,20 +82,11 @@ export function OverviewView() {
         }
       />
       <div className="grid-stats" role="group" aria-label="Server status">
-        {/* The live stream is the heartbeat: once it drops, the service is not known to run. */}
         <Stat
           label="Server"
-          value={
-            <span className="server-state">
-              {connection === 'reconnecting' ? 'Not answering' : 'Running'}
-            </span>
-          }
-          hint={
-            connection === 'reconnecting'
-              ? `v${s.version} · reconnecting…`
-              : `v${s.version} · up ${formatDuration(uptime)}`
-          }
-          tone={connection === 'reconnecting' ? 'warn' : 'good'}
+          value={<span className="server-state">{down ? 'Not answering' : 'Running'}</span>}
+          hint={`v${s.version} · ${down ? 'reconnecting…' : `up ${formatDuration(uptime)}`}`}
+          tone={down ? 'warn' : 'good'}
         />
         <Stat
           label="Throughput"
