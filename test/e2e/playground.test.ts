@@ -9,6 +9,25 @@ import type { MetricsBucket, StatusResponse } from '../../src/shared/admin-api.j
 
 let ui: OrchardUi;
 
+/**
+ * Waits, inside the page, for the last assistant reply to be streaming with text on screen, and
+ * in that same frame clicks Stop or leaves for Overview.
+ */
+async function whenStreaming(orchard: OrchardUi, action: 'stop' | 'leave'): Promise<void> {
+  await orchard.page.waitForFunction((act) => {
+    const el = [...document.querySelectorAll('.message-assistant')].pop();
+    const text = el?.querySelector('[data-testid="assistant-text"]')?.textContent ?? '';
+    if (el?.getAttribute('data-status') !== 'streaming' || text.length === 0) return false;
+    const target =
+      act === 'stop'
+        ? [...document.querySelectorAll('button')].find((b) => b.textContent?.trim() === 'Stop')
+        : document.querySelector('nav[aria-label="Main"] a[href="#/overview"]');
+    if (!(target instanceof HTMLElement)) return false;
+    target.click();
+    return true;
+  }, action);
+}
+
 beforeAll(async () => {
   ui = await startOrchardUi();
 });
@@ -65,14 +84,10 @@ describe('playground', () => {
     await page.getByRole('button', { name: 'Send' }).click();
 
     const reply = page.locator('.message-assistant').last();
-    // Partial text on screen while the reply is still streaming: it arrives incrementally.
-    await page.waitForFunction(() => {
-      const el = [...document.querySelectorAll('.message-assistant')].pop();
-      const text = el?.querySelector('[data-testid="assistant-text"]')?.textContent ?? '';
-      return el?.getAttribute('data-status') === 'streaming' && text.length > 0;
-    });
-    await page.getByRole('button', { name: 'Stop' }).click();
-
+    // Partial text on screen while the reply is still streaming: it arrives incrementally. Stop
+    // is clicked from inside the page in the same frame, so a busy machine cannot let the
+    // reply finish between seeing the text and clicking.
+    await whenStreaming(ui, 'stop');
     await expect.poll(() => reply.getAttribute('data-status')).toBe('stopped');
     await reply.getByText('Stopped', { exact: true }).waitFor();
     const tokens = Number(
@@ -105,29 +120,36 @@ describe('playground', () => {
       }
       return n;
     };
-    const before = await generated();
-    await ui.open('Playground');
-    // A fresh conversation: the earlier turns plus 900 new tokens would not fit the context.
-    const clear = page.getByRole('button', { name: 'Clear chat' });
-    if (await clear.isEnabled()) await clear.click();
-    await page.getByLabel('Ignore end of sequence').check();
-    await page.getByLabel('Max tokens').fill('900');
-    await page.getByLabel('Message', { exact: true }).fill('Write a very long story about pears.');
-    await page.getByRole('button', { name: 'Send' }).click();
-    await page.waitForFunction(() => {
-      const el = [...document.querySelectorAll('.message-assistant')].pop();
-      const text = el?.querySelector('[data-testid="assistant-text"]')?.textContent ?? '';
-      return el?.getAttribute('data-status') === 'streaming' && text.length > 0;
-    });
-
-    await ui.open('Overview');
-    await expect
-      .poll(async () => (await ui.api<StatusResponse>('GET', '/api/status')).live.running, {
-        timeout: 60_000,
-      })
-      .toBe(0);
+    // The page leaves (from inside the page, the frame the first text shows) while the server
+    // still has most of 900 tokens to go. On a starved machine the server can still finish
+    // before the browser renders its first chunk; that attempt proves nothing, so it is tried
+    // again. With the abort broken every attempt runs to 900 and the test fails.
+    let cutShort = false;
+    for (let attempt = 0; attempt < 3 && !cutShort; attempt++) {
+      const before = await generated();
+      await ui.open('Playground');
+      // A fresh conversation: the earlier turns plus 900 new tokens would not fit the context.
+      const clear = page.getByRole('button', { name: 'Clear chat' });
+      if (await clear.isEnabled()) await clear.click();
+      await page.getByLabel('Ignore end of sequence').check();
+      await page.getByLabel('Max tokens').fill('900');
+      await page
+        .getByLabel('Message', { exact: true })
+        .fill('Write a very long story about pears.');
+      await page.getByRole('button', { name: 'Send' }).click();
+      await whenStreaming(ui, 'leave');
+      await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+      await expect
+        .poll(async () => (await ui.api<StatusResponse>('GET', '/api/status')).live.running, {
+          timeout: 60_000,
+        })
+        .toBe(0);
+      const made = (await generated()) - before;
+      expect(made).toBeGreaterThan(0);
+      cutShort = made < 900;
+    }
     // Cut short when the page left, not run to its 900 tokens for no one.
-    expect((await generated()) - before).toBeLessThan(900);
+    expect(cutShort).toBe(true);
     expect(ui.pageErrors.filter((e) => !e.includes('404'))).toEqual([]);
   });
 });
