@@ -1,9 +1,10 @@
 /**
  * Dense past buffers for graphs that return only the new positions' keys and values
- * (`new_key_values.*`). A decode call's past lives in one set, [rows, kv_heads, width, head_dim]
- * per layer and kind, with spare slots after the filled ones: each step appends one slot per
- * row in place, so neither the graph nor the runner copies the whole past again. The spare slots
- * are masked out; they only ever hold zeros or earlier finite keys and values.
+ * (`new_key_values.*`). A short call's past (decodes, verifications) lives in one set,
+ * [rows, kv_heads, width, head_dim] per layer and kind, with spare slots after the filled ones:
+ * each step appends its rows' new slots in place, so neither the graph nor the runner copies the
+ * whole past again. The spare slots are masked out; they only ever hold zeros or earlier finite
+ * keys and values.
  */
 import type { KvArray } from './paged-kv.js';
 
@@ -16,6 +17,20 @@ export interface DenseKvSet {
 
 /** Slots a decode call's buffer keeps free, so it is re-gathered once every this many steps. */
 export const DECODE_HEADROOM = 32;
+/**
+ * Rows at most this long (decodes, speculative verifications, a draft model catching up) keep
+ * their dense past between calls; longer ones are prefill chunks, gathered once.
+ */
+export const CARRY_MAX_TOKENS = 16;
+
+/**
+ * Spare slots for a fresh dense past whose rows bring `tokens` new tokens per call: a decode's
+ * 32, and for a verification of k drafts room for about six more (the past then grows by up to
+ * k + 1 a step). Spare slots are masked but still attended over, so they are not free.
+ */
+export function headroomFor(tokens: number): number {
+  return Math.max(DECODE_HEADROOM, 6 * tokens);
+}
 /** Idle sets kept for reuse (each is a whole batch's past). */
 const MAX_IDLE = 4;
 

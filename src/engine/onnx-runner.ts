@@ -9,7 +9,7 @@ import ort from 'onnxruntime-node';
 import { halfToFloat } from './float16.js';
 import { planGroups } from './batch-groups.js';
 import type { GraphSignature, ModelConfig } from './model-config.js';
-import { DECODE_HEADROOM, DenseKvSets, type DenseKvSet } from './dense-kv-sets.js';
+import { CARRY_MAX_TOKENS, DenseKvSets, headroomFor, type DenseKvSet } from './dense-kv-sets.js';
 import { PagedKv, allocKv } from './paged-kv.js';
 import type { KvArray } from './paged-kv.js';
 import { kvBytesPerToken } from './runner-types.js';
@@ -20,6 +20,8 @@ export interface OnnxRunnerOptions {
   blockSize: number;
   /** Rows × context positions per decode call (tests shrink it to exercise split calls). */
   decodeSlots?: number;
+  /** Longest rows whose dense past is kept between calls (benchmarks compare with 1). */
+  carryMaxTokens?: number;
 }
 
 /** Grow-only scratch arrays, so steady-state steps allocate nothing large. */
@@ -48,20 +50,25 @@ class Scratch {
   }
 }
 
-interface CarryRows {
+/** A decode call's `present` outputs, which are the next decode's past as they are. */
+interface PresentCarry {
   seqIds: number[];
   starts: number[];
   /** Filled past slots after the call (its rows' next step has this P). */
   T: number;
-}
-
-/** A call's `present` outputs, which are the next step's past as they are. */
-interface PresentCarry extends CarryRows {
   presents: KvArray[][];
 }
 
-/** A dense past buffer of `width` slots, filled up to T, appended in place. */
-interface DenseCarry extends CarryRows {
+/**
+ * A dense past buffer of `width` slots per row, appended in place. Row b holds positions
+ * [0, filled[b]) at slots [offsets[b], offsets[b] + filled[b]); a later call may start the row
+ * anywhere up to filled[b] (a verification that rejected drafts starts before the end of what
+ * it wrote: those slots are masked and then overwritten).
+ */
+interface DenseCarry {
+  seqIds: number[];
+  offsets: number[];
+  filled: number[];
   width: number;
   set: DenseKvSet;
 }
@@ -77,6 +84,8 @@ interface GroupCall {
   W: number;
   T: number;
   isDecode: boolean;
+  /** Where each row's past starts in its W slots. */
+  offsets: number[];
   feeds: Record<string, ort.Tensor>;
   fetches: Record<string, ort.Tensor>;
 }
@@ -99,11 +108,11 @@ export class OnnxRunner implements ModelRunner {
   private readonly kvType: 'float32' | 'float16';
   private readonly keepDims: number[] | null;
   private readonly decodeSlots: number | undefined;
+  private readonly carryMaxTokens: number;
   private closed = false;
   /**
-   * The previous execute's decode calls and their dense presents. When a decode call has exactly
-   * the rows of one of them, each one position further, those presents already are its past: no
-   * gather needed.
+   * The previous execute's short calls and their dense pasts. When a call has exactly the rows
+   * of one of them, that past already is its past: no gather needed.
    */
   private carries: DecodeCarry[] = [];
   private nextCarries: DecodeCarry[] = [];
@@ -137,6 +146,7 @@ export class OnnxRunner implements ModelRunner {
     }
     this.kv = new PagedKv(this.geometry, this.numBlocks, this.blockSize);
     this.decodeSlots = options.decodeSlots;
+    this.carryMaxTokens = options.carryMaxTokens ?? CARRY_MAX_TOKENS;
     const kvBytes = this.geometry.dtypeBytes;
     const logitsBytes = sig.logitsDtype === 'float16' ? 2 : 4;
     this.scratch = new Scratch((name) => (name === 'logits' ? logitsBytes : kvBytes));
@@ -203,20 +213,14 @@ export class OnnxRunner implements ModelRunner {
     }
     const isDecode = slot >= 0;
     const inPlace = this.sig.newKv !== null;
-    // Past width W: P for graphs that return `present`; with `new_key_values` a decode call's
-    // past buffer has spare slots [P, W) that later steps fill in place.
-    const carried = isDecode
-      ? inPlace
-        ? this.findDenseCarry(rows, P)
-        : this.findCarry(rows, P)
-      : null;
-    const W = !inPlace
-      ? P
-      : carried && 'set' in carried
-        ? carried.width
-        : isDecode
-          ? P + DECODE_HEADROOM
-          : P;
+    // With `new_key_values` a short call's past buffer has spare slots [P, W) that later steps
+    // fill in place; graphs that return `present` carry decode calls' presents (W = P).
+    const carries = inPlace && S <= this.carryMaxTokens;
+    const dense = carries ? this.findDenseCarry(rows) : null;
+    const present = !inPlace && isDecode ? this.findCarry(rows, P) : null;
+    const W = dense ? dense.width : carries ? P + headroomFor(S) : P;
+    // A fresh past is right-aligned at P (shorter rows left-padded); a carried one stays put.
+    const offsets = dense ? dense.offsets : rows.map((r) => P - r.startPosition);
     const T = W + S;
     const L = this.sig.numLogitsToKeep ? keep : S;
 
@@ -232,7 +236,7 @@ export class OnnxRunner implements ModelRunner {
         ids[off + i] = BigInt(r.tokenIds[i]);
         pos[off + i] = BigInt(r.startPosition + i);
       }
-      mask.fill(1n, b * T + (P - r.startPosition), b * T + P);
+      mask.fill(1n, b * T + offsets[b], b * T + offsets[b] + r.startPosition);
       mask.fill(1n, b * T + T - len, b * T + T);
     });
 
@@ -258,13 +262,13 @@ export class OnnxRunner implements ModelRunner {
 
     // Where each row's new keys and values come back: [B, H, N, D] with the row's tokens in the
     // last `len` of N slots.
-    const call: GroupCall = { rows, S, P, W, T, isDecode, feeds, fetches };
+    const call: GroupCall = { rows, S, P, W, T, isDecode, offsets, feeds, fetches };
     const written = inPlace
-      ? await this.runInPlace(call, carried && 'set' in carried ? carried : null)
-      : await this.runWithPresent(call, carried && 'presents' in carried ? carried : null, slot);
+      ? await this.runInPlace(call, dense, carries)
+      : await this.runWithPresent(call, present, slot);
     const N = inPlace ? S : T;
     this.counters.calls++;
-    if (carried) this.counters.carriedCalls++;
+    if (dense || present) this.counters.carriedCalls++;
 
     rows.forEach((r, b) => {
       const len = r.tokenIds.length;
@@ -284,11 +288,15 @@ export class OnnxRunner implements ModelRunner {
 
   /**
    * Graphs with `new_key_values`: the past comes from a dense buffer (carried from the previous
-   * step, or gathered from blocks), and a decode call appends its new slot there in place.
+   * step, or gathered from blocks), and a short call appends its rows' new slots there in place.
    */
-  private async runInPlace(call: GroupCall, carried: DenseCarry | null): Promise<KvArray[][]> {
+  private async runInPlace(
+    call: GroupCall,
+    carried: DenseCarry | null,
+    keep: boolean,
+  ): Promise<KvArray[][]> {
     const { numKvHeads: H, headDim: D, numLayers } = this.geometry;
-    const { rows, S, P, W, isDecode, feeds, fetches } = call;
+    const { rows, S, P, W, offsets, feeds, fetches } = call;
     const B = rows.length;
     const newKv = this.sig.newKv!;
     const set = carried?.set ?? this.denseSets.take(B * H * W * D);
@@ -317,25 +325,35 @@ export class OnnxRunner implements ModelRunner {
       fetches[newKv[l].value] = new ort.Tensor(this.kvType, nv, [B, H, S, D]);
       written.push([nk, nv]);
     }
+    // A carried set is the previous execute's: execute() releases it unless a call keeps it.
+    const release = (): void => {
+      if (!carried) this.denseSets.release(set);
+    };
     try {
       await this.session.run(feeds, fetches);
     } catch (err) {
-      this.denseSets.release(set);
+      release();
       throw err;
     }
-    if (!isDecode) {
-      this.denseSets.release(set);
+    // Append each row's new slots after its past, when they fit; the next step's past for the
+    // row is then any prefix of [0, start + len).
+    const fits = rows.every((r, b) => offsets[b] + r.startPosition + r.tokenIds.length <= W);
+    if (!keep || !fits) {
+      release();
       return written;
     }
-    // Append each row's new slot P in place; the next step's past is then [0, P + 1).
     for (let l = 0; l < numLayers; l++) {
-      appendSlot(set.keys[l], written[l][0], B * H, W, P, D);
-      appendSlot(set.values[l], written[l][1], B * H, W, P, D);
+      rows.forEach((r, b) => {
+        const at = offsets[b] + r.startPosition;
+        const len = r.tokenIds.length;
+        appendSlots(set.keys[l], written[l][0], b, H, W, S, at, len, D);
+        appendSlots(set.values[l], written[l][1], b, H, W, S, at, len, D);
+      });
     }
     this.nextCarries.push({
       seqIds: rows.map((r) => r.seqId),
-      starts: rows.map((r) => r.startPosition),
-      T: P + 1,
+      offsets,
+      filled: rows.map((r) => r.startPosition + r.tokenIds.length),
       width: W,
       set,
     });
@@ -396,16 +414,26 @@ export class OnnxRunner implements ModelRunner {
     return written;
   }
 
-  /** Like findCarry, for dense past buffers: the next step must still fit the buffer. */
-  private findDenseCarry(rows: RunnerSequence[], P: number): DenseCarry | null {
-    const c = this.findCarry(rows, P);
-    return c && 'set' in c && P < c.width ? c : null;
+  /**
+   * A previous short call with the same rows in the same order, each starting within what that
+   * call's buffer holds for it. (A row's tokens before its start never change between two
+   * consecutive executes: rolled-back drafts lie after it, and a preempted row misses one.)
+   */
+  private findDenseCarry(rows: RunnerSequence[]): DenseCarry | null {
+    outer: for (const c of this.carries) {
+      if (!('set' in c) || c.seqIds.length !== rows.length) continue;
+      for (let i = 0; i < rows.length; i++) {
+        if (rows[i].seqId !== c.seqIds[i] || rows[i].startPosition > c.filled[i]) continue outer;
+      }
+      return c;
+    }
+    return null;
   }
 
   /** A previous decode call with the same rows in the same order, each one position further. */
-  private findCarry(rows: RunnerSequence[], P: number): DecodeCarry | null {
+  private findCarry(rows: RunnerSequence[], P: number): PresentCarry | null {
     outer: for (const c of this.carries) {
-      if (c.seqIds.length !== rows.length || c.T !== P) continue;
+      if (!('presents' in c) || c.seqIds.length !== rows.length || c.T !== P) continue;
       for (let i = 0; i < rows.length; i++) {
         if (rows[i].seqId !== c.seqIds[i] || rows[i].startPosition !== c.starts[i] + 1) {
           continue outer;
@@ -427,19 +455,27 @@ export class OnnxRunner implements ModelRunner {
   }
 }
 
-/** Copies each row's single new slot (src [rows, 1, D]) into slot `at` of dst [rows, width, D]. */
-function appendSlot(
+/**
+ * Copies row b's `len` new slots (the last `len` of S in src [rows, H, S, D]) into slots
+ * [at, at + len) of dst [rows, H, width, D].
+ */
+function appendSlots(
   dst: KvArray,
   src: KvArray,
-  rows: number,
+  b: number,
+  H: number,
   width: number,
+  S: number,
   at: number,
+  len: number,
   D: number,
 ): void {
-  for (let r = 0; r < rows; r++) {
-    const to = (r * width + at) * D;
-    const from = r * D;
-    for (let d = 0; d < D; d++) dst[to + d] = src[from + d];
+  for (let h = 0; h < H; h++) {
+    const to = ((b * H + h) * width + at) * D;
+    const from = ((b * H + h) * S + (S - len)) * D;
+    const n = len * D;
+    // Element by element: a subarray view per copy costs more than a decode's 1 × D copy.
+    for (let i = 0; i < n; i++) dst[to + i] = src[from + i];
   }
 }
 

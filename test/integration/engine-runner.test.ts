@@ -325,6 +325,64 @@ describe.each(VARIANTS)('OnnxRunner over paged KV blocks (%s)', (variant) => {
     expect(runner.counters.carriedCalls - carried).toBe(steps - gathers);
   });
 
+  it('verification-shaped calls that roll back keep their dense past per row and match dense logits', async () => {
+    // Two rows verify "drafts" each step: the first accepted+1 tokens are the prompt's own, the
+    // rest wrong tokens whose keys and values the next call must not see. Rows accept different
+    // counts, so their pasts grow unevenly inside one carried buffer.
+    const blocks = new Blocks();
+    const V = runner.vocabSize;
+    const rows = [prompts[0], prompts[3]];
+    const dense = await Promise.all(rows.map((p) => reference.logits(p)));
+    const tables = rows.map((p) => blocks.table(p.length + 8, runner.blockSize));
+    const done = rows.map(() => 12);
+    await runner.execute(
+      rows.map((p, i) => ({
+        seqId: 60 + i,
+        tokenIds: p.slice(0, done[i]),
+        startPosition: 0,
+        blockTable: tables[i],
+        numLogits: 0,
+      })),
+    );
+    const accepts = [
+      [3, 0],
+      [0, 4],
+      [2, 2],
+      [4, 1],
+      [1, 3],
+      [0, 0],
+      [3, 4],
+    ];
+    const carried = runner.counters.carriedCalls;
+    for (const step of accepts) {
+      const seqs: RunnerSequence[] = rows.map((p, i) => {
+        const k = 4;
+        const real = p.slice(done[i], done[i] + step[i] + 1);
+        const wrong = Array.from({ length: k + 1 - real.length }, (_, j) => 100 + j + step[i]);
+        return {
+          seqId: 60 + i,
+          tokenIds: [...real, ...wrong],
+          startPosition: done[i],
+          blockTable: tables[i],
+          numLogits: k + 1,
+        };
+      });
+      const out = await runner.execute(seqs);
+      rows.forEach((_, i) => {
+        const valid = step[i] + 1;
+        const got = out.logits.get(60 + i)!.subarray(0, valid * V);
+        const want = dense[i].subarray(done[i] * V, (done[i] + valid) * V);
+        expect(maxAbsDiff(got, want)).toBeLessThan(1e-4);
+        done[i] += valid;
+      });
+    }
+    expect(done.every((d, i) => d <= rows[i].length)).toBe(true);
+    // In place, every step reuses the buffer: the 12-token prefill is short enough to start one,
+    // and its spare slots last the test.
+    const expected = variant === 'new_key_values' ? accepts.length : 0;
+    expect(runner.counters.carriedCalls - carried).toBe(expected);
+  });
+
   it('rejects a block table that does not cover the tokens', async () => {
     await expect(
       runner.execute([

@@ -23,6 +23,9 @@ CHAT_CFG = dict(
     num_attention_heads=8, num_key_value_heads=2, head_dim=32, max_position_embeddings=1024,
     rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=True,
 )
+# Folders whose ONNX graph stores weight matrices in int8 blocks (quantize.py); model.safetensors stays float.
+WEIGHT_BITS = {"orchard-draft": 8}
+
 DRAFT_CFG = dict(
     vocab_size=VOCAB_SIZE, hidden_size=128, intermediate_size=344, num_hidden_layers=2,
     num_attention_heads=4, num_key_value_heads=2, head_dim=32, max_position_embeddings=1024,

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from graph_builder import write_onnx
-from common import (BOS_ID, CHAT_CFG, DRAFT_CFG, EOS_ID, MODELS, PAD_ID, RECIPE, WORK, hf_config, hf_state_dict,
-                    load_model, save_safetensors, setup_torch)
+from common import (BOS_ID, CHAT_CFG, DRAFT_CFG, EOS_ID, MODELS, PAD_ID, RECIPE, WEIGHT_BITS, WORK, hf_config,
+                    hf_state_dict, load_model, save_safetensors, setup_torch)
 
 TOL = 1e-4
 
@@ -28,12 +28,17 @@ def empty_past(c, b):
              torch.zeros(b, c["num_key_value_heads"], 0, c["head_dim"])) for _ in range(c["num_hidden_layers"])]
 
 
-def export_onnx(model, path):
+def export_onnx(model, path, weight_bits=None):
     """Writes the lean graph (graph_builder.py) from the module's weights."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
-    write_onnx(state, hf_config(model.c), path)
+    write_onnx(state, hf_config(model.c), path, weight_bits=weight_bits)
     return os.path.getsize(path)
+
+
+# A quantized graph's logits are the float model's within rounding, not within TOL: it must still
+# pick the float model's top token almost everywhere (measured 8-bit draft: see its parity file).
+QUANT_MIN_ARGMAX_AGREEMENT = 0.97
 
 
 # ---------------------------------------------------------------- verification
@@ -101,7 +106,10 @@ def pad_batch(rows, side):
 
 
 @torch.no_grad()
-def verify(model, onnx_path, name, prompts_for_greedy):
+def verify(model, onnx_path, name, prompts_for_greedy, quantized=False):
+    """Runs the graph on fixed cases and greedy prompts and compares with PyTorch. A float graph must match
+    within TOL and give the same greedy text; a quantized one (weights rounded to blocks) is held to
+    top-token agreement instead, and its greedy agreement is reported."""
     c = model.c
     model.eval()
     g = torch.Generator().manual_seed(7)
@@ -165,6 +173,7 @@ def verify(model, onnx_path, name, prompts_for_greedy):
     node_s = time.time() - t0
     report = {"cases": {}, "tolerance": TOL}
     worst_direct, worst_sem = 0.0, 0.0
+    agree, positions = 0, 0
     for case in cs.cases:
         cn = case["name"]
         direct = 0.0
@@ -181,6 +190,9 @@ def verify(model, onnx_path, name, prompts_for_greedy):
             entry["onnx_vs_unpadded_nopast_torch_max_abs"] = sem
             worst_sem = max(worst_sem, sem)
         assert not torch.isnan(cs.out(cn, "logits")).any(), cn
+        lo, ref = cs.out(cn, "logits"), torch_out[cn]["logits"]
+        agree += int((lo.argmax(-1) == ref.argmax(-1)).sum())
+        positions += lo.shape[0] * lo.shape[1]
         worst_direct = max(worst_direct, direct)
         report["cases"][cn] = entry
     greedy_onnx = json.load(open(os.path.join(d, "out", "greedy.json")))["results"]
@@ -188,13 +200,37 @@ def verify(model, onnx_path, name, prompts_for_greedy):
     same = sum(a == b for a, b in zip(greedy_onnx, greedy_torch))
     report.update({"max_abs_onnx_vs_torch": worst_direct, "max_abs_padded_or_cached_vs_reference": worst_sem,
                    "greedy_identical": same, "greedy_prompts": len(prompts_for_greedy), "greedy_max_new": 40,
-                   "node_seconds": round(node_s, 1)})
-    ok = worst_direct <= TOL and worst_sem <= TOL and same == len(prompts_for_greedy)
+                   "argmax_agreement": round(agree / positions, 4), "node_seconds": round(node_s, 1)})
+    if quantized:
+        report["tolerance"] = None
+        ok = agree / positions >= QUANT_MIN_ARGMAX_AGREEMENT
+    else:
+        ok = worst_direct <= TOL and worst_sem <= TOL and same == len(prompts_for_greedy)
     report["pass"] = ok
     print(json.dumps({k: v for k, v in report.items() if k != "cases"}), flush=True)
     if not ok:
         print(json.dumps(report["cases"], indent=1))
         raise SystemExit(f"ONNX verification FAILED for {name}")
+    return report
+
+
+def export_and_verify(model, name, onnx_path, prompts):
+    """Writes the float graph and verifies it; for a model shipped with quantized weights (WEIGHT_BITS), the
+    float graph is verified aside and the quantized one written in its place and measured against PyTorch."""
+    bits = WEIGHT_BITS.get(name)
+    float_path = onnx_path if bits is None else os.path.join(WORK, "verify", f"{name}.float.onnx")
+    t0 = time.time()
+    size = export_onnx(model, float_path)
+    print(f"exported {float_path} ({size / 1e6:.1f} MB) in {time.time() - t0:.1f}s", flush=True)
+    report = verify(model, float_path, name, prompts)
+    if bits is not None:
+        size_q = export_onnx(model, onnx_path, weight_bits=bits)
+        print(f"exported {onnx_path} with {bits}-bit weights ({size_q / 1e6:.1f} MB)", flush=True)
+        q = verify(model, onnx_path, f"{name}.q{bits}", prompts, quantized=True)
+        q.pop("cases")
+        report["quantized"] = {"weight_bits": bits, "block_size": 32, "float_bytes": size, "bytes": size_q, **q}
+    os.makedirs(os.path.join(WORK, "eval"), exist_ok=True)
+    json.dump(report, open(os.path.join(WORK, "eval", f"{name}.parity.json"), "w"), indent=2)
     return report
 
 
@@ -204,13 +240,8 @@ def reexport(name):
     cfg = json.load(open(os.path.join(out, "config.json")))
     model = load_model(cfg, os.path.join(out, "model.safetensors"))
     model.eval()
-    onnx_path = os.path.join(out, "onnx", "model.onnx")
-    size = export_onnx(model, onnx_path)
-    print(f"exported {onnx_path} ({size / 1e6:.1f} MB)", flush=True)
     qs = json.load(open(os.path.join(WORK, "eval_questions.json")))
-    report = verify(model, onnx_path, name, [q["ids"] for q in qs[:20]])
-    os.makedirs(os.path.join(WORK, "eval"), exist_ok=True)
-    json.dump(report, open(os.path.join(WORK, "eval", f"{name}.parity.json"), "w"), indent=2)
+    export_and_verify(model, name, os.path.join(out, "onnx", "model.onnx"), [q["ids"] for q in qs[:20]])
 
 
 def main():
@@ -230,15 +261,8 @@ def main():
     for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         shutil.copy(os.path.join(WORK, "tokenizer", f), os.path.join(out, f))
     save_safetensors(os.path.join(out, "model.safetensors"), hf_state_dict(model), metadata={"format": "pt"})
-    onnx_path = os.path.join(out, "onnx", "model.onnx")
-    t0 = time.time()
-    size = export_onnx(model, onnx_path)
-    print(f"exported {onnx_path} ({size / 1e6:.1f} MB) in {time.time() - t0:.1f}s", flush=True)
     qs = json.load(open(os.path.join(WORK, "eval_questions.json")))
-    prompts = [q["ids"] for q in qs[:20]]
-    report = verify(model, onnx_path, name, prompts)
-    os.makedirs(os.path.join(WORK, "eval"), exist_ok=True)
-    json.dump(report, open(os.path.join(WORK, "eval", f"{name}.parity.json"), "w"), indent=2)
+    export_and_verify(model, name, os.path.join(out, "onnx", "model.onnx"), [q["ids"] for q in qs[:20]])
 
 
 if __name__ == "__main__":

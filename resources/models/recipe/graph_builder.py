@@ -188,8 +188,12 @@ def build_graph(state, c):
     return model
 
 
-def write_onnx(state, c, path):
+def write_onnx(state, c, path, weight_bits=None):
+    """weight_bits: None keeps float32 weights; 8 stores weight matrices in int8 blocks (quantize.py)."""
     model = build_graph(state, c)
+    if weight_bits is not None:
+        from quantize import quantize_weights
+        quantize_weights(model, bits=weight_bits)
     # (onnx.checker does not know ONNX Runtime's contrib ops; export.py's verify runs the graph instead.)
     onnx.save(model, path)
     return model
