@@ -2,7 +2,9 @@
  * Engine benchmark (`npm run bench`, `--quick` for a smoke run). Measures, in one run on this
  * machine: streaming throughput and latency at several concurrency levels, the plain reference
  * loop as the sequential baseline, a shared-prefix burst with the prefix cache on and off, the
- * dense matmul rate ONNX Runtime reaches here (and the engine's share of it), and memory.
+ * dense matmul rate ONNX Runtime reaches here (and the engine's share of it), and memory. The
+ * throughput target is judged on rounds that pair the reference loop with a 32-stream burst, so
+ * the machine's drift over the run hits both sides of each ratio alike.
  * Prints a table and writes bench/results/engine-<date>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,6 +20,7 @@ import {
   flops,
   level,
   memoryChurn,
+  pairedThroughput,
   sequentialBaseline,
   sharedPrefix,
   type LevelResult,
@@ -45,6 +48,7 @@ const P: Workload = quick
       promptLen: 64,
       outLen: 32,
       seqRuns: 2,
+      pairedRounds: 2,
       prefixRequests: 8,
       prefixLen: 256,
       memRequests: 100,
@@ -54,6 +58,7 @@ const P: Workload = quick
       promptLen: 128,
       outLen: 128,
       seqRuns: 8,
+      pairedRounds: 7,
       prefixRequests: 32,
       prefixLen: 512,
       memRequests: 1000,
@@ -83,6 +88,10 @@ async function main(): Promise<void> {
     log(`${streams} concurrent streams…`);
     levels.push(await level(P, engine, streams, 1000 * (i + 1)));
   }
+  // The throughput target's ratio, from rounds that pair the reference loop with a burst.
+  const pairedStreams = P.levels.includes(32) ? 32 : P.levels[P.levels.length - 1];
+  log(`${pairedStreams} streams vs reference loop, ${P.pairedRounds} paired rounds…`);
+  const paired = await pairedThroughput(P, MODEL, options, engine, pairedStreams, P.pairedRounds);
   const stats = engine.stats();
   const bytesPerTokenFormula =
     2 * cfg.numLayers * cfg.numKvHeads * cfg.headDim * (engine.info.kvDtype === 'float16' ? 2 : 4);
@@ -109,7 +118,18 @@ async function main(): Promise<void> {
   const at32 = levels.find((l) => l.streams === 32) ?? top;
   const singleTpotP50 = percentile(engineSingleTpot, 50);
   const targets = {
-    throughputAt32VsSequential: { ratio: at32.tokPerS / baseline.tokPerS, goal: 6 },
+    // Median of the paired rounds' ratios (the level table's row and the baseline row were
+    // measured minutes apart and are shown as measured).
+    throughputAt32VsSequential: {
+      ratio: percentile(
+        paired.map((r) => r.ratio),
+        50,
+      ),
+      goal: 6,
+      streams: pairedStreams,
+      rounds: paired,
+      unpaired: at32.tokPerS / baseline.tokPerS,
+    },
     sharedPrefixTtftP50Speedup: { ratio: prefixOff.ttftP50 / prefixOn.ttftP50, goal: 5 },
     singleStreamTpotVsReference: { ratio: singleTpotP50 / baseline.tpotP50, goal: 1 },
   };
@@ -194,8 +214,8 @@ async function main(): Promise<void> {
       ['target', 'measured', 'goal', 'met'],
       [
         [
-          'throughput at 32 streams vs sequential',
-          `${fmt(targets.throughputAt32VsSequential.ratio)}×`,
+          `throughput at ${pairedStreams} streams vs sequential (median of ${paired.length} paired rounds)`,
+          `${fmt(targets.throughputAt32VsSequential.ratio)}× (${paired.map((r) => fmt(r.ratio)).join(', ')})`,
           '≥ 6×',
           met.throughputAt32VsSequential ? 'yes' : 'NO',
         ],

@@ -13,6 +13,8 @@ export interface Workload {
   promptLen: number;
   outLen: number;
   seqRuns: number;
+  /** Rounds pairing the reference loop with a 32-stream burst (the throughput target). */
+  pairedRounds: number;
   prefixRequests: number;
   prefixLen: number;
   memRequests: number;
@@ -146,6 +148,53 @@ export async function sequentialBaseline(
     },
     engineSingleTpot,
   };
+}
+
+export interface PairedRound {
+  referenceTokPerS: number;
+  engineTokPerS: number;
+  ratio: number;
+}
+
+/**
+ * Throughput at `streams` against the reference loop, round by round: each round runs the
+ * reference loop on two prompts one after the other, then a burst of `streams` on the engine.
+ * Each round's ratio compares two measurements taken under the same machine load; a shared
+ * machine drifts by tens of percent between the start and the end of a run.
+ */
+export async function pairedThroughput(
+  w: Workload,
+  model: string,
+  options: EngineOptions,
+  engine: EngineHost,
+  streams: number,
+  rounds: number,
+): Promise<PairedRound[]> {
+  const ref = await ReferenceModel.open(model, { threads: options.threads });
+  const out: PairedRound[] = [];
+  try {
+    // Full-size warm-up (the reference's memory arena grows once, on its first run).
+    const warm = promptTokens(engine.tokenizer, 69_999, w.promptLen);
+    await ref.generate(warm, { maxTokens: w.outLen, ignoreEos: true });
+    for (let r = 0; r < rounds; r++) {
+      let tokens = 0;
+      const start = now();
+      for (let i = 0; i < 2; i++) {
+        const prompt = promptTokens(engine.tokenizer, 70_000 + 10 * r + i, w.promptLen);
+        tokens += (await ref.generate(prompt, { maxTokens: w.outLen, ignoreEos: true })).length;
+      }
+      const referenceTokPerS = tokens / ((now() - start) / 1000);
+      const burst = await level(w, engine, streams, 90_000 + 1000 * r);
+      out.push({
+        referenceTokPerS,
+        engineTokPerS: burst.tokPerS,
+        ratio: burst.tokPerS / referenceTokPerS,
+      });
+    }
+  } finally {
+    await ref.close();
+  }
+  return out;
 }
 
 export async function sharedPrefix(
