@@ -121,6 +121,22 @@ export class KvCacheManager {
     seq.blockIds.length = keep;
   }
 
+  /**
+   * Hashes of the sequence's full prompt blocks it has yet to compute (known once it was looked
+   * up for a prefix hit): a request needing one of them should wait for this sequence to cache
+   * it rather than compute it a second time.
+   */
+  pendingBlockHashes(seq: Sequence): readonly string[] {
+    if (!this.enablePrefixCaching) return [];
+    return seq.blockHashes.slice(Math.floor(seq.numComputedTokens / this.blockSize));
+  }
+
+  /** The hash of the first block after a prefix hit, when the sequence has a full block there. */
+  blockHashAfter(seq: Sequence, hit: PrefixHit): string | undefined {
+    if (!this.enablePrefixCaching) return undefined;
+    return seq.blockHashes[hit.blocks.length];
+  }
+
   /** Offers the sequence's newly completed full blocks to the prefix cache. */
   cacheComputedBlocks(seq: Sequence): void {
     if (!this.enablePrefixCaching) return;

@@ -211,10 +211,21 @@ export class Scheduler {
     // Admitting new work right after preempting would only thrash the pool.
     if (preempted.length === 0) {
       let slots = this.usedSlots;
+      // Prompt blocks some running sequence has yet to compute. A request whose next block is one
+      // of them waits a step for the cached copy: a burst behind one system prompt computes it
+      // once, not once per request that fits in the first step.
+      const inFlight = new Set<string>();
+      for (const seq of this.running) {
+        if (seq.numTokens - seq.numComputedTokens > 1) {
+          for (const h of kv.pendingBlockHashes(seq)) inFlight.add(h);
+        }
+      }
       while (this.waiting.length > 0 && budget > 0) {
         const seq = this.waiting[0];
         if (this.running.length > 0 && slots + seq.slots > this.maxRunning) break;
         const hit = kv.findPrefixHit(seq);
+        const next = kv.blockHashAfter(seq, hit);
+        if (next !== undefined && inFlight.has(next)) break;
         const numNew = Math.min(seq.numTokens - hit.numTokens, budget);
         if (!kv.allocateSlots(seq, numNew, hit)) {
           if (this.running.length === 0) {
@@ -238,6 +249,7 @@ export class Scheduler {
         }
         scheduled.push(planEntry(seq, numNew, 0, kv));
         budget -= numNew;
+        for (const h of kv.pendingBlockHashes(seq)) inFlight.add(h);
       }
     }
 

@@ -199,6 +199,28 @@ describe('prefix cache', () => {
     for (let i = 0; i < 4; i++) expect(c.get(`r${i}`).tokens[0]).toEqual(ref);
   });
 
+  it('a burst behind one shared prefix computes the prefix once, not once per request in a step', async () => {
+    const { core, runner } = makeCore({ blockSize: 4, maxBatchTokens: 512 });
+    const prefix = tokens(27, 40);
+    const prompts = Array.from({ length: 6 }, (_, i) => [...prefix, ...tokens(30 + i, 5)]);
+    prompts.forEach((p, i) =>
+      core.addRequest({ id: `r${i}`, promptTokenIds: p, params: greedy({ maxTokens: 3 }) }),
+    );
+    const c = await runUntilIdle(core);
+    // The budget fits all six prompts in the first step; the five behind r0 wait one step for
+    // its 10 prefix blocks instead: 45 + 5 × 5 prompt tokens, then 2 decodes each.
+    expect(runner.computedTokens).toBe(45 + 5 * 5 + 6 * 2);
+    for (let i = 1; i < 6; i++) expect(c.get(`r${i}`).cachedPromptTokens).toBe(40);
+    prompts.forEach((p, i) => expect(c.get(`r${i}`).tokens[0]).toEqual(referenceGreedy(p, VOCAB, 3)));
+
+    // Distinct prompts are not held back: all six start in the first step.
+    const { core: other } = makeCore({ blockSize: 4, maxBatchTokens: 512 });
+    for (let i = 0; i < 6; i++)
+      other.addRequest({ id: `d${i}`, promptTokenIds: tokens(40 + i, 45), params: greedy() });
+    await other.step();
+    expect(other.scheduler.running).toHaveLength(6);
+  });
+
   it('evicted prefixes are recomputed correctly', async () => {
     const { core, runner } = makeCore({ blockSize: 4, numBlocks: 16 });
     const prompt = tokens(26, 20);
