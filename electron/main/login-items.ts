@@ -64,8 +64,12 @@ export function createLoginItems(app: AppLike, options: LoginItemsOptions): Logi
 }
 
 function quoteExec(arg: string): string {
-  // Desktop Entry spec: quote arguments with reserved characters; escape " ` $ \ inside.
-  return /[\s"'\\`$<>~|&;*?#()]/.test(arg) ? `"${arg.replace(/(["`$\\])/g, '\\$1')}"` : arg;
+  // Desktop Entry spec: `%` starts a field code, so a literal one is `%%`. Arguments with
+  // reserved characters are quoted, with " ` $ \ escaped inside; the file's string escapes
+  // then apply on top of that, so every backslash is written twice.
+  const text = arg.replace(/%/g, '%%');
+  if (!/[\s"'\\`$<>~|&;*?#()]/.test(text)) return text;
+  return `"${text.replace(/(["`$\\])/g, '\\$1')}"`.replace(/\\/g, '\\\\');
 }
 
 export function autostartEntry(options: LoginItemsOptions): string {

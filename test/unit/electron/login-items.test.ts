@@ -26,6 +26,17 @@ describe('login items', () => {
     expect(entry).toMatch(/^\[Desktop Entry\]\nType=Application\nName=Orchard\n/);
   });
 
+  it('Linux entry escapes quotes, dollars, backslashes and percent signs as the spec says', () => {
+    const entry = autostartEntry({
+      platform: 'linux',
+      execPath: '/opt/a "b" $c\\d/100%/electron',
+      appArgs: [],
+      autostartDir: '/unused',
+    });
+    // Exec level: "/opt/a \"b\" \$c\\d/100%%/electron"; the file doubles each backslash.
+    expect(entry).toContain('Exec="/opt/a \\\\"b\\\\" \\\\$c\\\\\\\\d/100%%/electron" --hidden\n');
+  });
+
   it('Linux: an entry the desktop disabled counts as off', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orchard-autostart-'));
     dirs.push(dir);

@@ -211,7 +211,9 @@ describe('prefix cache', () => {
     // its 10 prefix blocks instead: 45 + 5 × 5 prompt tokens, then 2 decodes each.
     expect(runner.computedTokens).toBe(45 + 5 * 5 + 6 * 2);
     for (let i = 1; i < 6; i++) expect(c.get(`r${i}`).cachedPromptTokens).toBe(40);
-    prompts.forEach((p, i) => expect(c.get(`r${i}`).tokens[0]).toEqual(referenceGreedy(p, VOCAB, 3)));
+    prompts.forEach((p, i) =>
+      expect(c.get(`r${i}`).tokens[0]).toEqual(referenceGreedy(p, VOCAB, 3)),
+    );
 
     // Distinct prompts are not held back: all six start in the first step.
     const { core: other } = makeCore({ blockSize: 4, maxBatchTokens: 512 });
