@@ -31,6 +31,8 @@ export function parentChannel(proc: NodeJS.Process = process): ParentChannel | n
         port.on('message', (e) => {
           if (isCommand(e.data)) handler(e.data);
         }),
+      // Nothing to watch: a utility process is a Chromium child, which ends when its browser
+      // (Electron's main) process is gone, however that went.
       onDisconnect: () => undefined,
     };
   }
