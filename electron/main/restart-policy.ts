@@ -25,7 +25,12 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = {
 
 export type CrashDecision =
   | { action: 'restart'; delayMs: number; crashesInWindow: number }
-  | { action: 'give-up'; crashesInWindow: number };
+  | {
+      action: 'give-up';
+      crashesInWindow: number;
+      /** 'window': too many crashes in the window; 'starts': too many starts in a row failed. */
+      reason: 'window' | 'starts';
+    };
 
 /** Delay before the restart that follows the n-th crash within the window (n ≥ 1). */
 export function restartDelay(policy: RestartPolicy, crashesInWindow: number): number {
@@ -38,13 +43,25 @@ export function crashesWithin(policy: RestartPolicy, crashTimes: number[], now: 
   return crashTimes.filter((t) => now - t < policy.crashWindowMs);
 }
 
-/** `crashTimes` includes the crash being decided on. */
+/**
+ * `crashTimes` includes the crash being decided on; `failedStarts` counts the starts in a row
+ * that ended before the service was ready, this one included. Slow failures (a ready timeout
+ * each) never fill the crash window, so failed starts are counted on their own too.
+ */
 export function decideAfterCrash(
   policy: RestartPolicy,
   crashTimes: number[],
   now: number,
+  failedStarts = 0,
 ): CrashDecision {
   const n = crashesWithin(policy, crashTimes, now).length;
-  if (n >= policy.maxCrashes) return { action: 'give-up', crashesInWindow: n };
-  return { action: 'restart', delayMs: restartDelay(policy, n), crashesInWindow: n };
+  if (n >= policy.maxCrashes) return { action: 'give-up', crashesInWindow: n, reason: 'window' };
+  if (failedStarts >= policy.maxCrashes) {
+    return { action: 'give-up', crashesInWindow: n, reason: 'starts' };
+  }
+  return {
+    action: 'restart',
+    delayMs: restartDelay(policy, Math.max(n, failedStarts)),
+    crashesInWindow: n,
+  };
 }

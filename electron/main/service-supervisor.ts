@@ -13,7 +13,6 @@ import {
   DEFAULT_RESTART_POLICY,
   crashesWithin,
   decideAfterCrash,
-  restartDelay,
   type RestartPolicy,
 } from './restart-policy.js';
 import { summarizeStderr } from './service-exit.js';
@@ -345,28 +344,25 @@ export class ServiceSupervisor {
     this.crashTimes = crashesWithin(this.policy, [...this.crashTimes, now], now);
     if (!this.wasReady) this.failedStarts++;
     const detail = this.describeExit(info);
-    const decision = decideAfterCrash(this.policy, this.crashTimes, now);
+    const decision = decideAfterCrash(this.policy, this.crashTimes, now, this.failedStarts);
     let giveUp: string | null = null;
     if (!this.wasReady && info.code === EXIT_BAD_SETTINGS && info.signal === null) {
       // A setting it rejects or a data folder another service holds: say so, do not loop.
       giveUp = detail;
     } else if (decision.action === 'give-up') {
-      giveUp = `The server stopped unexpectedly ${decision.crashesInWindow} times within ${seconds(this.policy.crashWindowMs)} s and was not restarted again. Last: ${detail}`;
-    } else if (this.failedStarts >= this.policy.maxCrashes) {
-      // Slow failures (e.g. the ready timeout) never fill the crash window; count them too.
-      giveUp = `The server did not start ${this.failedStarts} times in a row and was not restarted again. Last: ${detail}`;
+      giveUp =
+        decision.reason === 'window'
+          ? `The server stopped unexpectedly ${decision.crashesInWindow} times within ${seconds(this.policy.crashWindowMs)} s and was not restarted again. Last: ${detail}`
+          : `The server did not start ${this.failedStarts} times in a row and was not restarted again. Last: ${detail}`;
     }
-    if (giveUp !== null) {
-      this.lastError = giveUp;
+    if (giveUp !== null || decision.action !== 'restart') {
+      this.lastError = giveUp ?? detail;
       this.state = 'error';
       this.emit();
       this.flushStopWaiters();
       return;
     }
-    const delayMs = restartDelay(
-      this.policy,
-      Math.max(decision.action === 'restart' ? decision.crashesInWindow : 1, this.failedStarts),
-    );
+    const { delayMs } = decision;
     this.lastError = detail;
     this.nextRestartDelayMs = delayMs;
     this.nextRestartAt = now + delayMs;

@@ -44,6 +44,27 @@ describe('restart policy', () => {
     expect(d).toEqual({ action: 'restart', delayMs: 100, crashesInWindow: 1 });
   });
 
+  it('counts failed starts apart from the window: slow failures give up too, with growing delays', () => {
+    // One crash a minute never fills a 10 s window, but each start failed.
+    const decisions = [1, 2, 3, 4, 5].map((failed) =>
+      decideAfterCrash(policy, [failed * 60_000], failed * 60_000, failed),
+    );
+    expect(decisions.map((d) => d.action)).toEqual([
+      'restart',
+      'restart',
+      'restart',
+      'restart',
+      'give-up',
+    ]);
+    expect(decisions.slice(0, 4).map((d) => (d.action === 'restart' ? d.delayMs : -1))).toEqual([
+      100, 200, 400, 800,
+    ]);
+    expect(decisions[4]).toEqual({ action: 'give-up', crashesInWindow: 1, reason: 'starts' });
+    // A full window gives up for its own reason.
+    const burst = decideAfterCrash(policy, [0, 1, 2, 3, 4], 4, 0);
+    expect(burst).toEqual({ action: 'give-up', crashesInWindow: 5, reason: 'window' });
+  });
+
   it('has defaults that give up within a couple of minutes, not loop forever', () => {
     expect(DEFAULT_RESTART_POLICY.maxCrashes).toBeGreaterThan(1);
     let total = 0;
