@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Engine, EngineOptions, LoadProgress } from '../engine/types.js';
 import { NotReadyError, OrchardError } from '../shared/errors.js';
 import { realClock, type Clock } from './clock.js';
-import { MAX_TIMER_MS } from '../shared/timer-limits.js';
+import { idlePlan } from '../shared/timer-limits.js';
 
 export type { Clock } from './clock.js';
 
@@ -368,16 +368,13 @@ export class LifecycleManager {
       void this.unloadSlot(slot, slot.retiring ? 'retired after a switch' : 'unloaded on request');
       return;
     }
-    // Ollama's keep_alive: a request's negative value keeps it loaded, 0 unloads now. The
-    // setting's 0 means "keep loaded".
-    const fromRequest = keepAliveMs !== undefined;
-    const ms = keepAliveMs ?? this.options.keepAliveMs;
-    // Beyond what a timer can hold (Node fires those after 1 ms), keep it loaded.
-    if (ms < 0 || ms >= MAX_TIMER_MS || (!fromRequest && ms === 0)) return;
-    if (ms === 0) {
+    const plan = idlePlan(keepAliveMs, this.options.keepAliveMs);
+    if (plan.kind === 'keep-loaded') return;
+    if (plan.kind === 'unload-now') {
       void this.unloadSlot(slot, 'keep_alive 0');
       return;
     }
+    const { ms } = plan;
     slot.expiresAt = this.clock.now() + ms;
     slot.timer = this.clock.setTimeout(() => {
       slot.timer = null;

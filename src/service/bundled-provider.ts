@@ -12,7 +12,7 @@ import { ModelNotFoundError, NotReadyError } from '../shared/errors.js';
 import type { AcquireContext, ModelLease, ModelProvider, ServedModel } from './model-provider.js';
 import { shippedModelsDir } from './paths.js';
 import { SettingsError } from './settings-loader.js';
-import { MAX_TIMER_MS } from '../shared/timer-limits.js';
+import { idlePlan } from '../shared/timer-limits.js';
 
 export interface ModelSource {
   dir: string;
@@ -230,12 +230,13 @@ export class BundledProvider implements ModelProvider {
   private release(requestKeepAliveMs: number | undefined): void {
     this.active--;
     if (this.active > 0 || this.closed || !this.engine) return;
-    const keepAlive = requestKeepAliveMs ?? this.options.keepAliveMs;
-    const fromSetting = requestKeepAliveMs === undefined;
-    // Beyond what a timer can hold (Node fires those after 1 ms), keep it loaded.
-    if (keepAlive < 0 || keepAlive >= MAX_TIMER_MS || (fromSetting && keepAlive === 0)) return;
+    const plan = idlePlan(requestKeepAliveMs, this.options.keepAliveMs);
+    if (plan.kind === 'keep-loaded') return;
     this.clearIdleTimer();
-    this.idleTimer = setTimeout(() => void this.unloadIdle(), keepAlive);
+    this.idleTimer = setTimeout(
+      () => void this.unloadIdle(),
+      plan.kind === 'unload-after' ? plan.ms : 0,
+    );
     this.idleTimer.unref();
   }
 
