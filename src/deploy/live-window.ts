@@ -39,12 +39,20 @@ export interface ShadowTally {
   errors: number;
   compared: number;
   agreementSum: number;
+  /** Requests not mirrored: the shadow runner was at its cap (the candidate lagging behind). */
+  skipped: number;
 }
 
 export class CandidateWindow {
   readonly candidate = new OutcomeWindow();
   readonly stable = new OutcomeWindow();
-  readonly shadow: ShadowTally = { requests: 0, errors: 0, compared: 0, agreementSum: 0 };
+  readonly shadow: ShadowTally = {
+    requests: 0,
+    errors: 0,
+    compared: 0,
+    agreementSum: 0,
+    skipped: 0,
+  };
   /** Set while a rollback/promotion triggered by this window is being applied. */
   acting = false;
 

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Registry } from '../registry/registry.js';
+import type { ShadowLive } from '../shared/admin-api.js';
 import type { RequestOutcome } from '../service/model-provider.js';
 import { CandidateWindow } from './live-window.js';
 import { evaluatePolicy } from './policy.js';
@@ -61,6 +62,33 @@ export class RolloutMonitor {
       w.shadow.agreementSum += outcome.agreement;
     }
     this.evaluate(name);
+  }
+
+  /** A request the shadow candidate did not get: its mirrors were at their cap. */
+  recordShadowSkipped(name: string, versionId: number): void {
+    const w = this.window(name);
+    if (!w || w.candidateVersionId !== versionId) return;
+    w.shadow.skipped++;
+  }
+
+  /** The shadow candidate's figures since it started, or null without a shadow candidate. */
+  shadowLive(name: string): ShadowLive | null {
+    const d = this.registry.deployments.find(name);
+    const w = this.window(name);
+    if (!d?.candidate || d.candidate.mode !== 'shadow' || !w) return null;
+    const version = this.registry.versions.byId(w.candidateVersionId);
+    const s = w.shadow;
+    const ttft = w.candidate.stats();
+    return {
+      version: version?.version ?? String(w.candidateVersionId),
+      since: new Date(w.since).toISOString(),
+      mirrored: s.requests,
+      errors: s.errors,
+      compared: s.compared,
+      agreement: s.compared > 0 ? s.agreementSum / s.compared : null,
+      skipped: s.skipped,
+      ttftP95: ttft.ttftSamples > 0 ? ttft.ttftP95 : null,
+    };
   }
 
   /** The live window of the deployment's current candidate (created lazily after a restart). */

@@ -10,6 +10,7 @@ import type {
   DeploymentSummary,
   RolloutEvent,
   RolloutPolicy,
+  ShadowLive,
 } from '../shared/admin-api.js';
 import { ConflictError, InvalidRequestError, OrchardError } from '../shared/errors.js';
 import type { RequestOutcome } from '../service/model-provider.js';
@@ -492,5 +493,15 @@ export class RolloutController {
   /** Outcome of a mirrored request on a shadow candidate. */
   recordShadow(name: string, versionId: number, outcome: ShadowOutcome): void {
     this.monitor.recordShadow(name, versionId, outcome);
+  }
+
+  /** A request not mirrored to the shadow candidate (its mirrors were at their cap). */
+  recordShadowSkipped(name: string, versionId: number): void {
+    this.monitor.recordShadowSkipped(name, versionId);
+  }
+
+  /** The shadow candidate's live figures, or null when the deployment runs no shadow. */
+  shadowLive(name: string): ShadowLive | null {
+    return this.monitor.shadowLive(name);
   }
 }

@@ -157,10 +157,16 @@ export class RegistryProvider implements ModelProvider {
         const d = r.deployment;
         const candidate = registry.versions.byId(d.candidate!.versionId);
         if (!candidate) return;
-        shadows.mirror(this.deps.targetOf(candidate), request, stableTokens, (result) => {
-          metrics.recordShadow(candidate.id, result);
-          rollouts.recordShadow(d.name, candidate.id, result);
-        });
+        const started = shadows.mirror(
+          this.deps.targetOf(candidate),
+          request,
+          stableTokens,
+          (result) => {
+            metrics.recordShadow(candidate.id, result);
+            rollouts.recordShadow(d.name, candidate.id, result);
+          },
+        );
+        if (!started) rollouts.recordShadowSkipped(d.name, candidate.id);
       },
     };
   }

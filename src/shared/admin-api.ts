@@ -161,6 +161,24 @@ export interface DeploymentSummary {
   updatedAt: string;
 }
 
+/** A shadow candidate's figures since it started mirroring (GET /api/deployments/:name/shadow). */
+export interface ShadowLive {
+  version: string;
+  /** ISO time the candidate started. */
+  since: string;
+  /** Requests mirrored to the candidate and finished there. */
+  mirrored: number;
+  errors: number;
+  /** Greedy single-choice requests whose tokens were compared with stable's. */
+  compared: number;
+  /** Mean token agreement with stable over the compared requests (0..1); null before any. */
+  agreement: number | null;
+  /** Requests not mirrored because the candidate was already running its cap of mirrors. */
+  skipped: number;
+  /** The candidate's time to first token, p95 over its mirrors (ms); null before any. */
+  ttftP95: number | null;
+}
+
 export interface RolloutEvent {
   id: number;
   deployment: string;

@@ -8,6 +8,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentSummary, RolloutEvent } from '../../src/shared/admin-api.js';
 import { startOrchardUi, unlabelledControls, type OrchardUi } from './support/orchard-ui.js';
+import { bucketOf } from '../../src/deploy/router.js';
 
 let ui: OrchardUi;
 let client: OpenAI;
@@ -175,6 +176,29 @@ describe('deployments and metrics views', () => {
       .poll(async () => (await deployment()).candidate?.mode, { timeout: 60_000 })
       .toBe('shadow');
     await card().getByLabel('Traffic mirrored to shadow').waitFor();
+    // A greedy request is answered by stable and mirrored to the candidate; the card shows the
+    // comparison (re-read every few seconds).
+    const stats = card().getByTestId('shadow-stats');
+    await stats.waitFor();
+    // The shadow mirrors the slider's 1% of users: pick one of them (sticky buckets).
+    const { weight } = (await deployment()).candidate!;
+    let u = 0;
+    while ((bucketOf(`orchard-chat\u0000user-${u}`) / 10_000) * 100 >= weight) u++;
+    const r = await client.chat.completions.create({
+      model: 'orchard-chat',
+      messages: [{ role: 'user', content: 'Say something about shadows.' }],
+      max_tokens: 8,
+      temperature: 0,
+      user: `user-${u}`,
+    });
+    expect(r.model).toBe('orchard-chat@1');
+    await expect
+      .poll(() => stats.getByTestId('shadow-mirrored').innerText(), { timeout: 30_000 })
+      .toMatch(/^[1-9]\d* requests?/);
+    expect(await stats.getByTestId('shadow-agreement').innerText()).toMatch(
+      /^\d+\.\d% over [1-9]\d* greedy request/,
+    );
+    expect(await unlabelledControls(ui.page)).toEqual([]);
     await shadow.uncheck();
     await expect
       .poll(async () => (await deployment()).candidate?.mode, { timeout: 60_000 })

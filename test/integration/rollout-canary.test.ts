@@ -11,6 +11,7 @@ import { bucketOf } from '../../src/deploy/router.js';
 import type {
   DeploymentSummary,
   MetricsBucket,
+  ShadowLive,
   RolloutEvent,
   VersionSummary,
 } from '../../src/shared/admin-api.js';
@@ -281,7 +282,24 @@ describe('shadow', () => {
       await new Promise((res) => setTimeout(res, 200));
       stats = await shadowStats(version);
     }
+    // The live view the deployment card shows tells the same story as the metrics history.
+    const { shadow: live } = await json<{ shadow: ShadowLive | null }>(
+      '/api/deployments/orchard-chat/shadow',
+    );
+    expect(live).toMatchObject({
+      version,
+      mirrored: stats.requests,
+      errors: stats.errors,
+      compared: stats.compared,
+      skipped: 0,
+    });
+    expect(live!.agreement).toBeCloseTo(stats.agreement, 6);
+    expect(live!.ttftP95).toBeGreaterThan(0);
     await postJson(t, '/api/deployments/orchard-chat/rollback', { reason: 'shadow done' });
+    // No shadow candidate, no live view.
+    expect(
+      (await json<{ shadow: ShadowLive | null }>('/api/deployments/orchard-chat/shadow')).shadow,
+    ).toBeNull();
     return stats;
   }
 

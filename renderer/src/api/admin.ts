@@ -11,6 +11,7 @@ import type {
   RolloutEvent,
   RolloutPolicy,
   SettingView,
+  ShadowLive,
   StatusResponse,
   VersionSummary,
   CandidateMode,
@@ -45,6 +46,13 @@ export const admin = {
 
   deployments: (signal?: AbortSignal) =>
     requestJson<DeploymentSummary[]>('GET', '/api/deployments', undefined, signal),
+  deploymentShadow: (name: string, signal?: AbortSignal) =>
+    requestJson<{ shadow: ShadowLive | null }>(
+      'GET',
+      `${deploymentPath(name)}/shadow`,
+      undefined,
+      signal,
+    ),
   createDeployment: (body: { name: string; model: string; version: string }) =>
     requestJson<DeploymentSummary>('POST', '/api/deployments', body),
   deploy: (name: string, version: string) =>

@@ -2,7 +2,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { RegistryRuntime } from '../../deploy/registry-runtime.js';
 import { summaryOf } from '../../registry/records.js';
-import type { DeploymentSummary, MetricsBucket, RolloutEvent } from '../../shared/admin-api.js';
+import type {
+  DeploymentSummary,
+  MetricsBucket,
+  RolloutEvent,
+  ShadowLive,
+} from '../../shared/admin-api.js';
 import { parseWith } from '../openai/validate.js';
 import {
   canaryBody,
@@ -33,6 +38,15 @@ export async function deploymentsRoutes(
 
   app.get<NameParams>('/api/deployments/:name', async (request): Promise<DeploymentSummary> =>
     summaryOf(registry.deployments.get(request.params.name)),
+  );
+
+  // A shadow candidate's live comparison with stable; null when the deployment runs none.
+  app.get<NameParams>(
+    '/api/deployments/:name/shadow',
+    async (request): Promise<{ shadow: ShadowLive | null }> => {
+      registry.deployments.get(request.params.name); // 404 for an unknown name
+      return { shadow: rollouts.shadowLive(request.params.name) };
+    },
   );
 
   app.post('/api/deployments', async (request, reply): Promise<DeploymentSummary> => {

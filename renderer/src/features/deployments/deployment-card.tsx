@@ -13,6 +13,7 @@ import { CandidateForm } from './candidate-form.js';
 import { PolicyForm } from './policy-form.js';
 import { RolloutTimeline } from './rollout-timeline.js';
 import { TrafficSlider } from './traffic-slider.js';
+import { ShadowStats } from './shadow-stats.js';
 
 type Pending = { kind: 'rollback' } | { kind: 'deploy'; version: string } | { kind: 'promote' };
 
@@ -141,6 +142,7 @@ export function DeploymentCard({
                 disabled={busy}
                 onCommit={(w) => run(() => admin.setWeight(d.name, w)).catch(() => undefined)}
               />
+              {candidate.mode === 'shadow' ? <ShadowStats name={d.name} /> : null}
               <label className="switch">
                 <input
                   type="checkbox"
