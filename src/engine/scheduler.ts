@@ -214,10 +214,13 @@ export class Scheduler {
       // Prompt blocks some running sequence has yet to compute. A request whose next block is one
       // of them waits a step for the cached copy: a burst behind one system prompt computes it
       // once, not once per request that fits in the first step.
+      // (Built only when someone waits: most steps admit nobody.)
       const inFlight = new Set<string>();
-      for (const seq of this.running) {
-        if (seq.numTokens - seq.numComputedTokens > 1) {
-          for (const h of kv.pendingBlockHashes(seq)) inFlight.add(h);
+      if (this.waiting.length > 0) {
+        for (const seq of this.running) {
+          if (seq.numTokens - seq.numComputedTokens > 1) {
+            for (const h of kv.pendingBlockHashes(seq)) inFlight.add(h);
+          }
         }
       }
       while (this.waiting.length > 0 && budget > 0) {

@@ -288,7 +288,8 @@ async function createLockedService(
 
 /**
  * Runs the service as a process: SIGINT/SIGTERM drain and exit 0 (a second signal exits at
- * once; the parent's requests during a drain do not), and a supervising parent (Electron) gets status messages and may send commands.
+ * once, a parent's request during the drain does not), and a supervising parent (Electron) gets
+ * status messages and may send commands.
  */
 export async function startService(
   resolved: ResolvedSettings,

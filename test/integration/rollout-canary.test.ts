@@ -296,10 +296,15 @@ describe('shadow', () => {
     expect(live!.agreement).toBeCloseTo(stats.agreement, 6);
     expect(live!.ttftP95).toBeGreaterThan(0);
     await postJson(t, '/api/deployments/orchard-chat/rollback', { reason: 'shadow done' });
-    // No shadow candidate, no live view.
+    // No shadow candidate, no live view; an unknown deployment is a 404 in the error shape.
     expect(
       (await json<{ shadow: ShadowLive | null }>('/api/deployments/orchard-chat/shadow')).shadow,
     ).toBeNull();
+    const unknown = await t.api('/api/deployments/nope/shadow');
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { message: string } }).error.message).toMatch(
+      /deployment 'nope' does not exist/,
+    );
     return stats;
   }
 

@@ -39,7 +39,7 @@ export function ShadowStats({ name }: { name: string }) {
           </span>
         </dd>
         <dt>Time to first token p95</dt>
-        <dd>{s.ttftP95 === null ? '—' : formatMs(s.ttftP95)}</dd>
+        <dd>{formatMs(s.ttftP95)}</dd>
         <dt>Skipped</dt>
         <dd data-testid="shadow-skipped">
           {s.skipped}
