@@ -8,12 +8,23 @@
  * the mmap threshold keeps those blocks in the heap and reuses them (measured: 37 → 5.6 ms per
  * 32-row step in isolation, 12 → 8.6 ms inside the engine). glibc reads GLIBC_TUNABLES once at
  * start-up, so the variable has to be in the environment the process starts with.
+ *
+ * The heap is also backed by transparent huge pages where the kernel offers them on request
+ * (`madvise` mode, the common default; glibc 2.35+, older ones ignore the setting). The KV block
+ * pool is hundreds of megabytes and every step touches a few slots in many blocks, so with 4 KiB
+ * pages nearly each slot write was a TLB miss. Measured on a 32-stream burst (128 + 128 tokens,
+ * alternating runs): writing a step's new keys and values into their blocks went from ~0.37 ms
+ * to 0.1–0.3 ms, ONNX Runtime's own time fell ~5 %, the burst as a whole ran ~10 % faster.
  */
 
-/** Always-heap allocations, and freed heap memory kept rather than trimmed back each step. */
+/**
+ * Always-heap allocations, freed heap memory kept rather than trimmed back each step, and the
+ * heap on huge pages.
+ */
 export const MALLOC_TUNABLES = [
   'glibc.malloc.mmap_threshold=2147483647',
   'glibc.malloc.trim_threshold=4294967295',
+  'glibc.malloc.hugetlb=1',
 ] as const;
 
 /** True where the tunables apply and `env` does not carry them yet (a user's own setting wins). */
