@@ -53,10 +53,16 @@ export class Sampler {
     if (row.length !== this.vocabSize) {
       throw new Error(`logits row has ${row.length} entries, vocab is ${this.vocabSize}`);
     }
+    if (params.temperature < GREEDY_TEMPERATURE && !shapesGreedy(params, choice)) {
+      // Plain greedy reads the model's row as it is: no copy of a vocabulary's worth of floats
+      // per row and step.
+      const tokenId = argmax(row);
+      return { tokenId, logprob: this.logprob(row, tokenId, params) };
+    }
+    let tokenId: number;
     const logits = this.work;
     logits.set(row);
     this.process(logits, params, choice);
-    let tokenId: number;
     if (params.temperature < GREEDY_TEMPERATURE) {
       tokenId = argmax(logits);
     } else {
@@ -64,10 +70,11 @@ export class Sampler {
       const u = choice.rng.nextFloat();
       tokenId = drawFromLogits(logits, u, this.scratch);
     }
-    return {
-      tokenId,
-      logprob: params.logprobs ? rawLogprobs(row, tokenId, params.topLogprobs) : null,
-    };
+    return { tokenId, logprob: this.logprob(row, tokenId, params) };
+  }
+
+  private logprob(row: Float32Array, tokenId: number, params: SamplingParams) {
+    return params.logprobs ? rawLogprobs(row, tokenId, params.topLogprobs) : null;
   }
 
   /** The processor pipeline, in its one fixed order. Greedy skips the distribution shapers. */
@@ -90,6 +97,17 @@ export class Sampler {
     if (params.topP < 1) applyTopP(logits, params.topP, this.keys);
     if (params.minP > 0) applyMinP(logits, params.minP);
   }
+}
+
+/** True when a processor that still applies under greedy decoding would change the row. */
+function shapesGreedy(params: SamplingParams, choice: ChoiceState): boolean {
+  if (
+    (choice.seenTokens !== null && params.repetitionPenalty !== 1) ||
+    choice.outputCounts !== null
+  )
+    return true;
+  for (const key in params.logitBias) if (Object.hasOwn(params.logitBias, key)) return true;
+  return false;
 }
 
 /** Log-softmax of the raw logits for the chosen token and the top alternatives. */
