@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { loadEngine } from '../src/engine/engine-host.js';
 import { engineOptionsFromSettings } from '../src/engine/engine-options.js';
 import { readModelConfig } from '../src/engine/model-config.js';
+import type { ModelInfo } from '../src/engine/types.js';
 import { defaultSettings } from '../src/shared/settings.js';
 import { fmt, percentile, table } from './bench-util.js';
 import {
@@ -65,6 +66,13 @@ const P: Workload = quick
     };
 
 const log = (s: string) => process.stderr.write(s + '\n');
+
+/** How the engine runs: its replicas and threads (see src/engine/engine-replicas.ts). */
+function replicaNote(info: ModelInfo): string {
+  const replicas = info.replicas ?? 1;
+  const threads = info.threadsPerReplica || 'auto';
+  return replicas > 1 ? `${replicas} replicas × ${threads} threads` : `threads ${threads}`;
+}
 
 async function main(): Promise<void> {
   const settings = defaultSettings();
@@ -160,7 +168,7 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push(
     `Engine benchmark — ${path.basename(MODEL)} (${(params / 1e6).toFixed(2)}M params), ${engine.info.executionProvider}, ` +
-      `prompt ${P.promptLen} tokens, ${P.outLen} output tokens, threads ${options.threads || 'auto'}${quick ? ' [quick]' : ''}`,
+      `prompt ${P.promptLen} tokens, ${P.outLen} output tokens, ${replicaNote(engine.info)}${quick ? ' [quick]' : ''}`,
   );
   out.push(
     `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}); 1-min load average ` +

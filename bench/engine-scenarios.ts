@@ -1,7 +1,8 @@
 /** The scenarios of the engine benchmark; bench/engine-bench.ts runs them and reports. */
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { loadEngine, type EngineHost } from '../src/engine/engine-host.js';
+import { loadEngine } from '../src/engine/engine-host.js';
+import type { LocalEngine } from '../src/engine/engine-replicas.js';
 import type { ModelConfig } from '../src/engine/model-config.js';
 import { ReferenceModel } from '../src/engine/reference-loop.js';
 import type { EngineOptions } from '../src/engine/types.js';
@@ -29,7 +30,7 @@ export interface StreamResult {
 }
 
 export async function stream(
-  engine: EngineHost,
+  engine: LocalEngine,
   prompt: number[],
   outLen: number,
 ): Promise<StreamResult> {
@@ -62,7 +63,7 @@ export interface LevelResult {
 
 export async function level(
   w: Workload,
-  engine: EngineHost,
+  engine: LocalEngine,
   streams: number,
   seedBase: number,
 ): Promise<LevelResult> {
@@ -106,7 +107,7 @@ export async function sequentialBaseline(
   w: Workload,
   model: string,
   options: EngineOptions,
-  engine: EngineHost,
+  engine: LocalEngine,
 ): Promise<{ baseline: LevelResult; engineSingleTpot: number[] }> {
   const ref = await ReferenceModel.open(model, { threads: options.threads });
   // Full-size warm-up on both sides (memory arena growth is a one-off).
@@ -166,7 +167,7 @@ export async function pairedThroughput(
   w: Workload,
   model: string,
   options: EngineOptions,
-  engine: EngineHost,
+  engine: LocalEngine,
   streams: number,
   rounds: number,
 ): Promise<PairedRound[]> {
@@ -245,7 +246,7 @@ function collectGarbage(): void {
   (vm.runInNewContext('gc') as () => void)();
 }
 
-export async function memoryChurn(w: Workload, engine: EngineHost) {
+export async function memoryChurn(w: Workload, engine: LocalEngine) {
   collectGarbage();
   const before = rssMb();
   let next = 0;

@@ -12,7 +12,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadEngine, type EngineHost } from '../src/engine/engine-host.js';
+import { loadEngine } from '../src/engine/engine-host.js';
+import type { LocalEngine } from '../src/engine/engine-replicas.js';
 import { engineOptionsFromSettings } from '../src/engine/engine-options.js';
 import type { EngineOptions, EngineStats, ModelTokenizer } from '../src/engine/types.js';
 import { samplingParams, type SpeculativeMode } from '../src/shared/sampling.js';
@@ -110,7 +111,7 @@ interface Run {
 }
 
 async function stream(
-  engine: EngineHost,
+  engine: LocalEngine,
   prompt: number[],
   mode: SpeculativeMode,
 ): Promise<number[]> {
@@ -137,7 +138,7 @@ function specDelta(a: EngineStats['speculative'], b: EngineStats['speculative'])
 
 /** `streams` prompts at once (or `singlePrompts` one after another for a single stream). */
 async function runOnce(
-  engine: EngineHost,
+  engine: LocalEngine,
   variant: Variant,
   streams: number,
   seedBase: number,
@@ -184,7 +185,7 @@ interface LevelResult {
 }
 
 async function measure(
-  engines: Record<EngineName, EngineHost>,
+  engines: Record<EngineName, LocalEngine>,
   streams: number,
   rounds: number,
   seedBase: number,
@@ -231,8 +232,8 @@ async function measure(
   });
 }
 
-async function loadAll(options: EngineOptions): Promise<Record<EngineName, EngineHost>> {
-  const engines = {} as Record<EngineName, EngineHost>;
+async function loadAll(options: EngineOptions): Promise<Record<EngineName, LocalEngine>> {
+  const engines = {} as Record<EngineName, LocalEngine>;
   for (const [name, extra] of Object.entries(ENGINES) as [EngineName, Partial<EngineOptions>][])
     engines[name] = await loadEngine(MODEL, { ...options, ...extra });
   for (const v of VARIANTS)

@@ -4,8 +4,10 @@
  * routes call the operations here; the service picks `provider` in its one provider choice.
  */
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import type { Logger } from 'pino';
 import { engineOptionsFromSettings, type EngineSettings } from '../engine/engine-options.js';
+import { replicasAtMost } from '../engine/engine-replicas.js';
 import { parseSpeculativeMode } from '../engine/speculative/speculator.js';
 import type { EngineOptions } from '../engine/types.js';
 import { importFolder } from '../registry/importer.js';
@@ -174,14 +176,19 @@ export class RegistryRuntime {
       version: v.version,
       versionId: v.id,
       dir: this.registry.versionDir(v),
-      memoryEstimateBytes:
-        v.weightsBytes + this.engineOptions.kvCacheBytes + (draft?.weightsBytes ?? 0),
+      memoryEstimateBytes: this.memoryEstimate(v.weightsBytes + (draft?.weightsBytes ?? 0)),
       engineOptions: {
         ...this.engineOptions,
         speculative: mode,
         draftModelDir: draft ? this.registry.versionDir(draft) : null,
       },
     };
+  }
+
+  /** Weights once per engine replica (each loads its own), plus the KV budget they split. */
+  private memoryEstimate(weightsBytes: number): number {
+    const replicas = replicasAtMost(this.engineOptions, weightsBytes, os.availableParallelism());
+    return replicas * weightsBytes + this.engineOptions.kvCacheBytes;
   }
 
   /** The draft model for speculative decoding: what the orchard-draft deployment serves. */
@@ -202,7 +209,7 @@ export class RegistryRuntime {
       architecture: describeArchitecture(v.architecture),
       numParams: v.numParams,
       contextLength: v.contextLength,
-      memoryEstimateBytes: v.weightsBytes + this.engineOptions.kvCacheBytes,
+      memoryEstimateBytes: this.memoryEstimate(v.weightsBytes),
       createdAt: v.createdAt,
       loaded: this.lifecycle.isLoaded(`${v.model}@${v.version}`),
     };
@@ -311,6 +318,7 @@ export class RegistryRuntime {
       servedName: s.target.key,
       memoryBytes: s.target.memoryEstimateBytes,
       device: s.engine.info.executionProvider,
+      replicas: s.engine.info.replicas ?? 1,
       stats: s.engine.stats(),
       inflight: s.inflight,
       loadedAt: new Date(s.loadedAt).toISOString(),

@@ -4,6 +4,9 @@
  * detokenization, stop strings, logprob token strings and bytes — and maps worker errors to
  * the typed errors of src/shared/errors.ts.
  */
+import { readdirSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
@@ -16,11 +19,18 @@ import type { HostMessage, WorkerError, WorkerMessage } from '../shared/engine-p
 import { ChoiceText } from './choice-text.js';
 import type { TokenText } from './choice-text.js';
 import type { CoreOutput, CoreRequest } from './core-types.js';
+import {
+  ReplicatedEngine,
+  planReplicas,
+  type LocalEngine,
+  type ReplicaEngine,
+} from './engine-replicas.js';
+import { gpuDevicePresent, planProviders } from './execution-provider.js';
+import { readModelConfig } from './model-config.js';
 import { loadModelTokenizer } from './model-tokenizer.js';
 import type { HfModelTokenizer } from './model-tokenizer.js';
 import type {
   ChoiceDelta,
-  Engine,
   EngineOptions,
   EngineStats,
   GenerateOutput,
@@ -92,7 +102,7 @@ class Channel {
   }
 }
 
-export class EngineHost implements Engine {
+export class EngineHost implements ReplicaEngine {
   private readonly channels = new Map<string, Channel>();
   private readonly statsWaiters = new Map<number, (s: EngineStats) => void>();
   private readonly tokenText: TokenText;
@@ -186,6 +196,10 @@ export class EngineHost implements Engine {
     if (this.failure) return;
     this.failure = err;
     for (const c of this.channels.values()) c.push({ kind: 'error', error: err });
+  }
+
+  get failed(): Error | null {
+    return this.failure;
   }
 
   stats(): EngineStats {
@@ -330,8 +344,87 @@ export class EngineHost implements Engine {
   }
 }
 
-/** Loads a model folder into a new engine worker. */
+/**
+ * Loads a model folder into its engine: one worker, or with `options.replicas` (0 = auto)
+ * several, each with its share of the threads and of the KV budget.
+ */
 export async function loadEngine(
+  modelDir: string,
+  options: EngineOptions,
+  onProgress?: (p: LoadProgress) => void,
+): Promise<LocalEngine> {
+  const plan =
+    options.replicas === undefined || options.replicas === 1
+      ? null
+      : planReplicas({
+          requested: options.replicas,
+          threads: options.threads,
+          cores: os.availableParallelism(),
+          modelBytes: await onnxBytes(modelDir),
+          onCpu: await runsOnCpu(options.executionProvider),
+        });
+  if (plan === null || plan.replicas === 1) {
+    const host = await loadEngineWorker(modelDir, options, onProgress);
+    host.info.replicas = 1;
+    host.info.threadsPerReplica = options.threads;
+    if (plan) host.info.replicasReason = plan.reason;
+    return host;
+  }
+  const each: EngineOptions = {
+    ...options,
+    threads: plan.threadsPerReplica,
+    kvCacheBytes: Math.floor(options.kvCacheBytes / plan.replicas),
+  };
+  const fractions = new Array<number>(plan.replicas).fill(0);
+  const loads = fractions.map((_, i) =>
+    loadEngineWorker(modelDir, each, (p) => {
+      fractions[i] = p.fraction;
+      const fraction = fractions.reduce((a, f) => a + f, 0) / fractions.length;
+      onProgress?.({ stage: p.stage, fraction });
+    }),
+  );
+  const settled = await Promise.allSettled(loads);
+  const hosts = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(hosts.map((h) => h.unload()));
+    throw failed.reason;
+  }
+  return new ReplicatedEngine(hosts, plan);
+}
+
+/** Bytes of the model's graph and its external weights, for the replica plan. */
+async function onnxBytes(modelDir: string): Promise<number> {
+  try {
+    const { onnxPath } = await readModelConfig(modelDir);
+    const dir = path.dirname(onnxPath);
+    const base = path.basename(onnxPath);
+    let total = 0;
+    for (const e of readdirSync(dir, { withFileTypes: true }))
+      if (e.isFile() && e.name.startsWith(base)) total += statSync(path.join(dir, e.name)).size;
+    return total;
+  } catch {
+    // Not a model folder: the worker's load says what is missing.
+    return 0;
+  }
+}
+
+/** Whether `requested` can only end on the CPU here (no accelerator is even a candidate). */
+async function runsOnCpu(requested: EngineOptions['executionProvider']): Promise<boolean> {
+  if (requested === 'cpu') return true;
+  // Loaded here only when a plan needs it: the service's own thread does not run models.
+  const ort = await import('onnxruntime-node');
+  const { candidates } = planProviders(
+    requested,
+    ort.listSupportedBackends(),
+    process.platform,
+    gpuDevicePresent(process.platform),
+  );
+  return candidates.every((c) => c === 'cpu');
+}
+
+/** Loads a model folder into a new engine worker. */
+async function loadEngineWorker(
   modelDir: string,
   options: EngineOptions,
   onProgress?: (p: LoadProgress) => void,

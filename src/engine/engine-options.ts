@@ -29,6 +29,7 @@ export type EngineSettings = Pick<
   Settings,
   | 'device'
   | 'threads'
+  | 'replicas'
   | 'kvCacheMb'
   | 'blockSize'
   | 'maxRunning'
@@ -42,6 +43,7 @@ export function engineOptionsFromSettings(settings: EngineSettings): EngineOptio
   return {
     executionProvider: parseExecutionProvider(settings.device),
     threads: settings.threads,
+    replicas: settings.replicas,
     kvCacheBytes: settings.kvCacheMb * 1024 * 1024,
     blockSize: settings.blockSize,
     maxRunningRequests: settings.maxRunning,

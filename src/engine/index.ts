@@ -14,6 +14,7 @@ export type {
   ModelTokenizer,
 } from './types.js';
 export { loadEngine, EngineHost } from './engine-host.js';
+export type { LocalEngine } from './engine-replicas.js';
 export { engineOptionsFromSettings, parseExecutionProvider } from './engine-options.js';
 export { loadModelTokenizer, HfModelTokenizer } from './model-tokenizer.js';
 export { readModelConfig } from './model-config.js';

@@ -14,8 +14,14 @@ export type ExecutionProviderName = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' |
 export interface EngineOptions {
   /** `auto` picks the best available provider and falls back to CPU, saying why. */
   executionProvider: ExecutionProviderName;
-  /** ONNX Runtime intra-op threads; 0 lets ONNX Runtime decide. */
+  /** ONNX Runtime intra-op threads (shared among replicas); 0 lets ONNX Runtime decide. */
   threads: number;
+  /**
+   * Engine workers for the model, each with its own session, threads and share of the KV
+   * budget (engine-replicas.ts); 0 = auto (2 for a small model on CPU with 2+ threads). Unset
+   * means 1. maxRunningRequests and maxWaitingRequests apply per replica.
+   */
+  replicas?: number;
   /** Memory budget of the KV block pool, bytes. */
   kvCacheBytes: number;
   /** Tokens per KV block. */
@@ -86,6 +92,10 @@ export interface ModelInfo {
   samplingDefaults?: SamplingDefaults;
   /** The draft model loaded for speculative 'draft' decoding, if any. */
   draftModelDir?: string | null;
+  /** Engine workers serving this model (see engine-replicas.ts), threads each, and why. */
+  replicas?: number;
+  threadsPerReplica?: number;
+  replicasReason?: string;
 }
 
 export interface ChatMessage {

@@ -40,6 +40,8 @@ export interface LoadedVersionView {
   servedName: string;
   memoryBytes: number;
   device: string;
+  /** Engine workers serving the version (each with its own weights and share of the KV cache). */
+  replicas: number;
   stats: EngineStats;
 }
 

@@ -94,10 +94,18 @@ export const SETTINGS = {
   }),
   threads: spec({
     kind: 'integer',
-    description: 'ONNX Runtime threads per model; 0 uses every core.',
+    description: 'ONNX Runtime threads per model (shared by its replicas); 0 uses every core.',
     default: () => 0,
     min: 0,
     max: 256,
+  }),
+  replicas: spec({
+    kind: 'integer',
+    description:
+      'Engine copies per model, each with its own threads and share of the KV cache; 0 = auto (2 for a small model on a CPU with 2+ threads).',
+    default: () => 0,
+    min: 0,
+    max: 64,
   }),
   kvCacheMb: spec({
     kind: 'integer',

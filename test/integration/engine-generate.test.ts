@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadEngine, type EngineHost } from '../../src/engine/engine-host.js';
+import { loadEngine } from '../../src/engine/engine-host.js';
+import type { LocalEngine } from '../../src/engine/engine-replicas.js';
 import { ReferenceModel } from '../../src/engine/reference-loop.js';
 import { ContextLengthExceededError } from '../../src/shared/errors.js';
 import { samplingParams } from '../../src/shared/sampling.js';
 import { CHAT_MODEL, chatPrompt, collect, engineOptions } from './engine-helpers.js';
 
-let engine: EngineHost;
+let engine: LocalEngine;
 let reference: ReferenceModel;
 
 beforeAll(async () => {

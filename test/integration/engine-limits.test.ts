@@ -3,14 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { matmulModelBytes } from '../../bench/matmul-onnx.js';
-import { loadEngine, type EngineHost } from '../../src/engine/engine-host.js';
+import { loadEngine } from '../../src/engine/engine-host.js';
+import type { LocalEngine } from '../../src/engine/engine-replicas.js';
 import { ReferenceModel } from '../../src/engine/reference-loop.js';
 import { kvBytesPerToken } from '../../src/engine/runner-types.js';
 import { BusyError } from '../../src/shared/errors.js';
 import { samplingParams } from '../../src/shared/sampling.js';
 import { CHAT_MODEL, chatPrompt, collect, engineOptions } from './engine-helpers.js';
 
-let engine: EngineHost | undefined;
+let engine: LocalEngine | undefined;
 let reference: ReferenceModel;
 
 beforeAll(async () => {

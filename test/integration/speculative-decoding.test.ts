@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadEngine, type EngineHost } from '../../src/engine/engine-host.js';
+import { loadEngine } from '../../src/engine/engine-host.js';
+import type { LocalEngine } from '../../src/engine/engine-replicas.js';
 import { ReferenceModel } from '../../src/engine/reference-loop.js';
 import { samplingParams, type SpeculativeMode } from '../../src/shared/sampling.js';
 import { chiSquare } from '../unit/engine/speculative/chi-square.js';
@@ -13,7 +14,7 @@ import { CHAT_MODEL, chatPrompt, collect, engineOptions } from './engine-helpers
 const DRAFT_MODEL =
   process.env.ORCHARD_TEST_DRAFT_MODEL ?? path.join(path.dirname(CHAT_MODEL), 'orchard-draft');
 
-let engine: EngineHost;
+let engine: LocalEngine;
 
 beforeAll(async () => {
   engine = await loadEngine(

@@ -31,8 +31,9 @@ export function engineMemoryBytes(engine: Engine): number {
     weights = dirSize(onnxDir);
     weightBytes.set(onnxDir, weights);
   }
+  // Every replica holds its own weights; the KV pool is split between them (stats sum it).
   const kv = engine.stats().kv;
-  return weights + kv.totalBlocks * kv.blockSize * kv.bytesPerToken;
+  return weights * (engine.info.replicas ?? 1) + kv.totalBlocks * kv.blockSize * kv.bytesPerToken;
 }
 
 export function loadedView(l: LoadedEngineRef): LoadedVersionView {
@@ -42,6 +43,7 @@ export function loadedView(l: LoadedEngineRef): LoadedVersionView {
     servedName: l.name,
     memoryBytes: engineMemoryBytes(l.engine),
     device: l.engine.info.executionProvider,
+    replicas: l.engine.info.replicas ?? 1,
     stats: l.engine.stats(),
   };
 }

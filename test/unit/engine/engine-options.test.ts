@@ -11,12 +11,14 @@ describe('engineOptionsFromSettings', () => {
       ...defaultSettings(),
       device: 'cpu',
       threads: 3,
+      replicas: 2,
       kvCacheMb: 64,
       prefixCaching: false,
     };
     expect(engineOptionsFromSettings(s)).toEqual({
       executionProvider: 'cpu',
       threads: 3,
+      replicas: 2,
       kvCacheBytes: 64 * 1024 * 1024,
       blockSize: s.blockSize,
       maxRunningRequests: s.maxRunning,

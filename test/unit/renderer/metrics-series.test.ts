@@ -48,6 +48,7 @@ function snap(at: number, tokens: number | null, requests = 3): LiveSnapshot {
               servedName: 'm@1',
               memoryBytes: 1,
               device: 'cpu',
+              replicas: 1,
               stats: stats(tokens),
             },
           ],

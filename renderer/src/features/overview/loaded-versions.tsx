@@ -94,7 +94,10 @@ export function LoadedVersions({ loaded, now }: { loaded: LoadedVersionView[]; n
                     )}
                   </span>
                 </td>
-                <td>{v.device}</td>
+                <td title={v.replicas > 1 ? `${v.replicas} engine replicas` : undefined}>
+                  {v.device}
+                  {v.replicas > 1 ? ` × ${v.replicas}` : ''}
+                </td>
                 <td className="num">{formatBytes(v.memoryBytes)}</td>
                 <td className="num">{v.stats.running}</td>
                 <td className="num">{v.stats.waiting}</td>

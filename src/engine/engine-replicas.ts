@@ -1,0 +1,282 @@
+/**
+ * Engine replicas: one model version served by several engine workers, each with its own ONNX
+ * Runtime session, threads and share of the KV budget, with requests spread over them (Triton's
+ * model instance groups; the spreading follows SGLang's cache-aware router).
+ *
+ * Why: on CPU a small model's ops are too small for intra-op threads to pay. Measured on the
+ * shipped chat model, 2 cores, a 32-stream burst (128 + 128 tokens): one session ran as fast on
+ * one thread as on two (~1.1 cores busy either way), and two single-thread sessions with 16
+ * streams each served ~1.7× the tokens per second of one two-thread session with 32.
+ */
+import type { HfModelTokenizer } from './model-tokenizer.js';
+import type { Engine, EngineStats, GenerateOutput, GenerateRequest, ModelInfo } from './types.js';
+
+/** What `loadEngine` returns, one worker or several: the Engine plus what benchmarks read. */
+export interface LocalEngine extends Engine {
+  readonly tokenizer: HfModelTokenizer;
+  /** A fresh stats snapshot (answered between steps). */
+  refreshStats(): Promise<EngineStats>;
+}
+
+/** The part of one worker's engine the replicas use (EngineHost). */
+export interface ReplicaEngine extends LocalEngine {
+  /** Why the worker stopped serving, or null while it serves. */
+  readonly failed: Error | null;
+}
+
+/** Auto never makes more replicas than this: two is what was measured (2 cores). */
+export const AUTO_MAX_REPLICAS = 2;
+/**
+ * Auto replicates only models whose ONNX files are at most this large. A replica holds its own
+ * copy of the weights, and a large model's matmuls are big enough for intra-op threads to share
+ * well; the shipped models are 3–17 MB.
+ */
+export const AUTO_MAX_MODEL_BYTES = 256 * 1024 * 1024;
+
+export interface ReplicaPlanInput {
+  /** The setting: 0 = auto. */
+  requested: number;
+  /** ONNX Runtime threads for the model version (the setting; 0 = every core). */
+  threads: number;
+  cores: number;
+  /** Bytes of the model's ONNX files. */
+  modelBytes: number;
+  /** The provider the session will use is the CPU (no accelerator is a candidate). */
+  onCpu: boolean;
+}
+
+export interface ReplicaPlan {
+  replicas: number;
+  /** Threads per replica's session; 0 lets ONNX Runtime decide (one replica, threads unset). */
+  threadsPerReplica: number;
+  reason: string;
+}
+
+/** How many replicas, with how many threads each. Pure, so the choice is tested without cores. */
+export function planReplicas(i: ReplicaPlanInput): ReplicaPlan {
+  const total = i.threads > 0 ? i.threads : Math.max(1, i.cores);
+  const split = (replicas: number, reason: string): ReplicaPlan => ({
+    replicas,
+    threadsPerReplica: Math.max(1, Math.floor(total / replicas)),
+    reason,
+  });
+  if (i.requested > 0) {
+    return i.requested === 1
+      ? { replicas: 1, threadsPerReplica: i.threads, reason: 'replicas: 1 as set' }
+      : split(i.requested, `replicas: ${i.requested} as set`);
+  }
+  const one = (why: string): ReplicaPlan => ({
+    replicas: 1,
+    threadsPerReplica: i.threads,
+    reason: `replicas: 1 (${why})`,
+  });
+  if (!i.onCpu) return one('an accelerator may run the model');
+  if (total < 2) return one('one thread');
+  if (i.modelBytes > AUTO_MAX_MODEL_BYTES) {
+    return one(`model larger than ${AUTO_MAX_MODEL_BYTES / 1024 / 1024} MiB: threads share it`);
+  }
+  const replicas = Math.min(AUTO_MAX_REPLICAS, total);
+  return split(replicas, `replicas: ${replicas} (small model on CPU, ${total} threads)`);
+}
+
+/**
+ * Replicas a model of `modelBytes` may get with these options, before the provider is known
+ * (assumes the CPU, so an upper bound): for memory estimates made before loading.
+ */
+export function replicasAtMost(
+  options: { replicas?: number; threads: number },
+  modelBytes: number,
+  cores: number,
+): number {
+  if (options.replicas === undefined) return 1;
+  return planReplicas({
+    requested: options.replicas,
+    threads: options.threads,
+    cores,
+    modelBytes,
+    onCpu: true,
+  }).replicas;
+}
+
+/**
+ * A replica may carry this many more requests than the least loaded one and still be chosen for
+ * the prefix it holds. Small: a replica left idle costs more than computing a shared prefix
+ * once more (after which both hold it and share the load evenly).
+ */
+export const AFFINITY_SLACK = 2;
+/** Prefix-block hashes remembered per replica (a few hundred thousand tokens' worth). */
+const REMEMBERED_BLOCKS = 16_384;
+
+/** One hash per full block of the prompt, each covering every token before the block's end. */
+export function prefixHashes(tokens: readonly number[], blockSize: number): number[] {
+  const out: number[] = [];
+  let a = 0x811c9dc5;
+  let b = 0x1234567;
+  for (let i = 0; i < tokens.length; i++) {
+    a = Math.imul(a ^ tokens[i], 0x01000193) >>> 0;
+    b = Math.imul(b ^ (tokens[i] + 0x9e37), 0x5bd1e995) >>> 0;
+    if ((i + 1) % blockSize === 0) out.push(a * 0x200000 + (b & 0x1fffff));
+  }
+  return out;
+}
+
+/**
+ * Picks a replica per request: among those at most AFFINITY_SLACK requests above the least
+ * loaded, the one that served the longest prefix of this prompt most recently (its KV blocks
+ * are likely still cached there), then the least loaded, then in turn. Collisions of the hashes
+ * only cost a cache miss, never a wrong answer: each replica checks its own blocks.
+ */
+export class ReplicaRouter {
+  private readonly seen: Array<Map<number, true>>;
+  private turn = 0;
+
+  constructor(
+    readonly replicas: number,
+    private readonly blockSize: number,
+  ) {
+    this.seen = Array.from({ length: replicas }, () => new Map<number, true>());
+  }
+
+  /** `load[r]` is replica r's requests in flight; Infinity marks one that cannot serve. */
+  pick(prompt: readonly number[], load: readonly number[]): number {
+    const hashes = prefixHashes(prompt, this.blockSize);
+    const min = Math.min(...load);
+    let best = -1;
+    let bestMatch = -1;
+    for (let k = 0; k < this.replicas; k++) {
+      const r = (this.turn + k) % this.replicas;
+      if (!Number.isFinite(load[r]) || load[r] > min + AFFINITY_SLACK) continue;
+      let match = 0;
+      while (match < hashes.length && this.seen[r].has(hashes[match])) match++;
+      if (match > bestMatch || (match === bestMatch && load[r] < load[best])) {
+        best = r;
+        bestMatch = match;
+      }
+    }
+    if (best < 0) return -1;
+    this.turn = (best + 1) % this.replicas;
+    const seen = this.seen[best];
+    for (const h of hashes) {
+      seen.delete(h);
+      seen.set(h, true);
+    }
+    // Maps iterate in insertion order: the first keys are the least recently used.
+    for (const h of seen.keys()) {
+      if (seen.size <= REMEMBERED_BLOCKS) break;
+      seen.delete(h);
+    }
+    return best;
+  }
+}
+
+/** Several replicas' stats as one engine's. */
+export function sumStats(all: readonly EngineStats[]): EngineStats {
+  const first = all[0];
+  const sum = (f: (s: EngineStats) => number): number => all.reduce((a, s) => a + f(s), 0);
+  const totalBlocks = sum((s) => s.kv.totalBlocks);
+  const usedBlocks = sum((s) => s.kv.usedBlocks);
+  const queried = sum((s) => s.prefixCache.queriedTokens);
+  const hit = sum((s) => s.prefixCache.hitTokens);
+  const proposed = sum((s) => s.speculative.proposed);
+  const accepted = sum((s) => s.speculative.accepted);
+  const verifications = sum((s) => s.speculative.verifications);
+  const finished = { ...first.counters.finished };
+  for (const s of all.slice(1)) {
+    for (const [k, v] of Object.entries(s.counters.finished) as Array<
+      [keyof typeof finished, number]
+    >)
+      finished[k] = (finished[k] ?? 0) + v;
+  }
+  return {
+    running: sum((s) => s.running),
+    waiting: sum((s) => s.waiting),
+    kv: {
+      blockSize: first.kv.blockSize,
+      totalBlocks,
+      usedBlocks,
+      usage: totalBlocks === 0 ? 0 : usedBlocks / totalBlocks,
+      bytesPerToken: first.kv.bytesPerToken,
+      capacityTokens: sum((s) => s.kv.capacityTokens),
+    },
+    prefixCache: {
+      queriedTokens: queried,
+      hitTokens: hit,
+      hitRate: queried === 0 ? 0 : hit / queried,
+    },
+    counters: {
+      promptTokens: sum((s) => s.counters.promptTokens),
+      generationTokens: sum((s) => s.counters.generationTokens),
+      steps: sum((s) => s.counters.steps),
+      preemptions: sum((s) => s.counters.preemptions),
+      finished,
+    },
+    speculative: {
+      proposed,
+      accepted,
+      verifications,
+      acceptanceRate: proposed === 0 ? 0 : accepted / proposed,
+      meanAcceptedLength: verifications === 0 ? 0 : (verifications + accepted) / verifications,
+    },
+  };
+}
+
+/** The replicas of one model version behind one Engine. */
+export class ReplicatedEngine implements LocalEngine {
+  readonly info: ModelInfo;
+  readonly tokenizer: HfModelTokenizer;
+  private readonly router: ReplicaRouter;
+  private readonly inFlight: number[];
+
+  constructor(
+    private readonly replicas: readonly ReplicaEngine[],
+    plan: ReplicaPlan,
+  ) {
+    const first = replicas[0];
+    this.info = {
+      ...first.info,
+      replicas: replicas.length,
+      threadsPerReplica: plan.threadsPerReplica,
+      replicasReason: plan.reason,
+    };
+    this.tokenizer = first.tokenizer;
+    this.router = new ReplicaRouter(replicas.length, first.stats().kv.blockSize);
+    this.inFlight = replicas.map(() => 0);
+  }
+
+  /** Each replica's own stats (the engine's stats() sums them). */
+  replicaStats(): EngineStats[] {
+    return this.replicas.map((r) => r.stats());
+  }
+
+  generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateOutput> {
+    return this.stream(request, signal);
+  }
+
+  private async *stream(
+    request: GenerateRequest,
+    signal?: AbortSignal,
+  ): AsyncGenerator<GenerateOutput> {
+    const load = this.replicas.map((r, i) => (r.failed ? Infinity : this.inFlight[i]));
+    const r = this.router.pick(request.promptTokenIds, load);
+    // Every replica failed: the first one's error says why.
+    if (r < 0) throw this.replicas[0].failed ?? new Error('no engine replica can serve');
+    this.inFlight[r]++;
+    try {
+      yield* this.replicas[r].generate(request, signal);
+    } finally {
+      this.inFlight[r]--;
+    }
+  }
+
+  stats(): EngineStats {
+    return sumStats(this.replicas.map((r) => r.stats()));
+  }
+
+  async refreshStats(): Promise<EngineStats> {
+    return sumStats(await Promise.all(this.replicas.map((r) => r.refreshStats())));
+  }
+
+  async unload(): Promise<void> {
+    await Promise.all(this.replicas.map((r) => r.unload()));
+  }
+}

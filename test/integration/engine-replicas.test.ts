@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadEngine } from '../../src/engine/engine-host.js';
+import { ReplicatedEngine, type LocalEngine } from '../../src/engine/engine-replicas.js';
+import { samplingParams } from '../../src/shared/sampling.js';
+import { CHAT_MODEL, chatPrompt, collect, engineOptions } from './engine-helpers.js';
+
+let replicated: ReplicatedEngine;
+let single: LocalEngine;
+
+beforeAll(async () => {
+  const fractions: number[] = [];
+  const engine = await loadEngine(
+    CHAT_MODEL,
+    engineOptions({ replicas: 2, threads: 2, kvCacheBytes: 32 * 1024 * 1024 }),
+    (p) => fractions.push(p.fraction),
+  );
+  if (!(engine instanceof ReplicatedEngine)) throw new Error('expected two replicas');
+  replicated = engine;
+  // Load progress covers both replicas: it ends at 1 only when both are loaded.
+  expect(fractions.at(-1)).toBe(1);
+  expect(fractions.filter((f) => f === 1)).toHaveLength(1);
+  single = await loadEngine(CHAT_MODEL, engineOptions({ kvCacheBytes: 32 * 1024 * 1024 }));
+});
+
+afterAll(async () => {
+  await replicated?.unload();
+  await single?.unload();
+});
+
+const greedy = (maxTokens: number) => samplingParams({ temperature: 0, maxTokens });
+
+describe('Engine replicas (two workers, real model)', () => {
+  it('splits the threads and the KV budget between the replicas', () => {
+    expect(replicated.info).toMatchObject({ replicas: 2, threadsPerReplica: 1 });
+    expect(replicated.info.replicasReason).toBe('replicas: 2 as set');
+    expect(single.info.replicas).toBe(1);
+    const [a, b] = replicated.replicaStats();
+    expect(a.kv.totalBlocks).toBe(b.kv.totalBlocks);
+    // The pool is split, not doubled: together the same bytes as the single engine's.
+    expect(replicated.stats().kv.totalBlocks).toBe(a.kv.totalBlocks * 2);
+    expect(
+      Math.abs(replicated.stats().kv.totalBlocks - single.stats().kv.totalBlocks),
+    ).toBeLessThanOrEqual(1);
+  });
+
+  it('serves concurrent requests on both replicas with the single engine’s greedy tokens', async () => {
+    const prompts = Array.from({ length: 8 }, (_, i) => chatPrompt(single.tokenizer, 300 + i));
+    const before = replicated.replicaStats().map((s) => s.counters.generationTokens);
+    const [together, alone] = await Promise.all([
+      Promise.all(
+        prompts.map((p) => collect(replicated.generate({ promptTokenIds: p, params: greedy(24) }))),
+      ),
+      Promise.all(
+        prompts.map((p) => collect(single.generate({ promptTokenIds: p, params: greedy(24) }))),
+      ),
+    ]);
+    expect(together.map((c) => c.tokens[0])).toEqual(alone.map((c) => c.tokens[0]));
+    await replicated.refreshStats();
+    const after = replicated.replicaStats();
+    const generated = after.map((s, i) => s.counters.generationTokens - before[i]);
+    expect(generated[0]).toBeGreaterThan(0);
+    expect(generated[1]).toBeGreaterThan(0);
+    expect(generated[0] + generated[1]).toBe(together.reduce((a, c) => a + c.tokens[0].length, 0));
+  });
+
+  it('sends a follow-up to the replica that holds its prefix, so the cache hits', async () => {
+    const usage = (c: Awaited<ReturnType<typeof collect>>) => c.outputs.at(-1)!.usage!;
+    // One and then two unrelated requests in between: with turns alone, one of the two
+    // follow-ups would land on the other replica.
+    for (const between of [1, 2]) {
+      const long = chatPrompt(single.tokenizer, 777 + between, 60);
+      expect(long.length).toBeGreaterThanOrEqual(64);
+      const first = await collect(replicated.generate({ promptTokenIds: long, params: greedy(4) }));
+      expect(usage(first).cachedPromptTokens).toBe(0);
+      for (let i = 0; i < between; i++) {
+        const other = chatPrompt(single.tokenizer, 900 + 10 * between + i);
+        await collect(replicated.generate({ promptTokenIds: other, params: greedy(2) }));
+      }
+      const again = await collect(
+        replicated.generate({ promptTokenIds: [...long, ...first.tokens[0]], params: greedy(4) }),
+      );
+      expect(usage(again).cachedPromptTokens).toBeGreaterThanOrEqual(
+        Math.floor(long.length / 16) * 16,
+      );
+    }
+  });
+});

@@ -1,0 +1,205 @@
+import { describe, expect, it } from 'vitest';
+import {
+  AFFINITY_SLACK,
+  AUTO_MAX_MODEL_BYTES,
+  ReplicaRouter,
+  planReplicas,
+  prefixHashes,
+  replicasAtMost,
+  sumStats,
+} from '../../../src/engine/engine-replicas.js';
+import type { EngineStats } from '../../../src/engine/types.js';
+
+const MB = 1024 * 1024;
+const small = { requested: 0, threads: 0, cores: 2, modelBytes: 17 * MB, onCpu: true };
+
+describe('planReplicas', () => {
+  it('auto: a small model on a CPU with two cores gets two single-thread replicas', () => {
+    expect(planReplicas(small)).toMatchObject({ replicas: 2, threadsPerReplica: 1 });
+    expect(planReplicas({ ...small, cores: 8 })).toMatchObject({
+      replicas: 2,
+      threadsPerReplica: 4,
+    });
+    // The threads setting is the model's total, shared by its replicas.
+    expect(planReplicas({ ...small, cores: 8, threads: 2 })).toMatchObject({
+      replicas: 2,
+      threadsPerReplica: 1,
+    });
+  });
+
+  it('auto keeps one replica, threads as set, where copies would not pay', () => {
+    const one = (input: typeof small, why: RegExp) => {
+      const plan = planReplicas(input);
+      expect(plan).toMatchObject({ replicas: 1, threadsPerReplica: input.threads });
+      expect(plan.reason).toMatch(why);
+    };
+    one({ ...small, cores: 1 }, /one thread/);
+    one({ ...small, threads: 1, cores: 8 }, /one thread/);
+    one({ ...small, onCpu: false }, /accelerator/);
+    one({ ...small, modelBytes: AUTO_MAX_MODEL_BYTES + 1 }, /larger than 256 MiB/);
+  });
+
+  it('a set count wins, with the threads split between the replicas', () => {
+    expect(planReplicas({ ...small, requested: 3, cores: 8 })).toMatchObject({
+      replicas: 3,
+      threadsPerReplica: 2,
+    });
+    expect(planReplicas({ ...small, requested: 4, cores: 2 })).toMatchObject({
+      replicas: 4,
+      threadsPerReplica: 1,
+    });
+    expect(planReplicas({ ...small, requested: 1, threads: 3 })).toMatchObject({
+      replicas: 1,
+      threadsPerReplica: 3,
+    });
+  });
+
+  it('memory estimates count the replicas a load may make', () => {
+    expect(replicasAtMost({ threads: 0 }, 17 * MB, 2)).toBe(1);
+    expect(replicasAtMost({ threads: 0, replicas: 0 }, 17 * MB, 2)).toBe(2);
+    expect(replicasAtMost({ threads: 0, replicas: 0 }, AUTO_MAX_MODEL_BYTES * 2, 2)).toBe(1);
+    expect(replicasAtMost({ threads: 0, replicas: 3 }, AUTO_MAX_MODEL_BYTES * 2, 2)).toBe(3);
+  });
+});
+
+describe('prefixHashes', () => {
+  it('gives one hash per full block, each covering the whole prefix before it', () => {
+    const a = Array.from({ length: 40 }, (_, i) => i);
+    const b = [...a];
+    b[20] = 999;
+    expect(prefixHashes(a, 16)).toHaveLength(2);
+    expect(prefixHashes(a.slice(0, 15), 16)).toHaveLength(0);
+    expect(prefixHashes(b, 16)[0]).toBe(prefixHashes(a, 16)[0]);
+    expect(prefixHashes(b, 16)[1]).not.toBe(prefixHashes(a, 16)[1]);
+    expect(prefixHashes(a, 16)[1]).not.toBe(prefixHashes(a, 16)[0]);
+  });
+});
+
+const prompt = (seed: number, len = 64) =>
+  Array.from({ length: len }, (_, i) => (seed * 7919 + i * 31) % 4000);
+
+describe('ReplicaRouter', () => {
+  it('spreads unrelated prompts in turn and by load', () => {
+    const r = new ReplicaRouter(2, 16);
+    expect([0, 1, 2, 3].map((s) => r.pick(prompt(s), [0, 0]))).toEqual([0, 1, 0, 1]);
+    expect(r.pick(prompt(10), [3, 1])).toBe(1);
+    expect(r.pick(prompt(11), [1, 3])).toBe(0);
+  });
+
+  it('sends a prompt to the replica that served its prefix, within the slack', () => {
+    const r = new ReplicaRouter(2, 16);
+    const system = prompt(1, 48);
+    const first = r.pick([...system, 1, 2, 3], [0, 0]);
+    const other = 1 - first;
+    const load = [0, 0];
+    load[first] = AFFINITY_SLACK;
+    // A follow-up with the same prefix stays while its replica is at most the slack busier…
+    expect(r.pick([...system, 4, 5], load)).toBe(first);
+    // …and goes to the idle one beyond it, which then holds the prefix as well.
+    load[first] = AFFINITY_SLACK + 1;
+    expect(r.pick([...system, 6, 7], load)).toBe(other);
+    load[first] = 2;
+    load[other] = 1;
+    expect(r.pick([...system, 8, 9], load)).toBe(other);
+    // The longest matching prefix wins among replicas within the slack.
+    const longer = [...system, ...prompt(9, 32)];
+    const owner = r.pick(longer, [0, 0]);
+    expect(r.pick([...longer, 1], [1, 0])).toBe(owner);
+    expect(r.pick([...longer, 1], [0, 1])).toBe(owner);
+  });
+
+  it('skips replicas that cannot serve; -1 when none can', () => {
+    const r = new ReplicaRouter(3, 16);
+    for (let s = 0; s < 6; s++) expect(r.pick(prompt(s), [Infinity, 0, Infinity])).toBe(1);
+    expect(r.pick(prompt(1), [Infinity, Infinity, Infinity])).toBe(-1);
+  });
+});
+
+function stats(over: {
+  used: number;
+  total: number;
+  queried: number;
+  hit: number;
+  proposed: number;
+  accepted: number;
+  verifications: number;
+}): EngineStats {
+  return {
+    running: 1,
+    waiting: 2,
+    kv: {
+      blockSize: 16,
+      totalBlocks: over.total,
+      usedBlocks: over.used,
+      usage: over.used / over.total,
+      bytesPerToken: 2048,
+      capacityTokens: over.total * 16,
+    },
+    prefixCache: {
+      queriedTokens: over.queried,
+      hitTokens: over.hit,
+      hitRate: over.hit / over.queried,
+    },
+    counters: {
+      promptTokens: 10,
+      generationTokens: 20,
+      steps: 5,
+      preemptions: 1,
+      finished: { stop: 1, length: 2, abort: 0 },
+    },
+    speculative: {
+      proposed: over.proposed,
+      accepted: over.accepted,
+      verifications: over.verifications,
+      acceptanceRate: over.accepted / over.proposed,
+      meanAcceptedLength: (over.verifications + over.accepted) / over.verifications,
+    },
+  };
+}
+
+describe('sumStats', () => {
+  it('adds counts and recomputes the rates from the sums', () => {
+    const a = stats({
+      used: 10,
+      total: 100,
+      queried: 100,
+      hit: 50,
+      proposed: 10,
+      accepted: 5,
+      verifications: 4,
+    });
+    const b = stats({
+      used: 30,
+      total: 100,
+      queried: 300,
+      hit: 0,
+      proposed: 30,
+      accepted: 27,
+      verifications: 6,
+    });
+    const s = sumStats([a, b]);
+    expect(s.running).toBe(2);
+    expect(s.waiting).toBe(4);
+    expect(s.kv).toMatchObject({
+      totalBlocks: 200,
+      usedBlocks: 40,
+      usage: 0.2,
+      capacityTokens: 3200,
+    });
+    expect(s.prefixCache).toEqual({ queriedTokens: 400, hitTokens: 50, hitRate: 0.125 });
+    expect(s.counters).toEqual({
+      promptTokens: 20,
+      generationTokens: 40,
+      steps: 10,
+      preemptions: 2,
+      finished: { stop: 2, length: 4, abort: 0 },
+    });
+    expect(s.speculative).toEqual({
+      proposed: 40,
+      accepted: 32,
+      verifications: 10,
+      acceptanceRate: 0.8,
+      meanAcceptedLength: 4.2,
+    });
+  });
+});
