@@ -37,6 +37,14 @@ if (relaunched) process.exit(await relaunched);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
+/** `--threads N`, `--replicas N`: the engine settings of the same names (defaults otherwise). */
+function intArg(name: string): number | undefined {
+  const i = argv.indexOf(`--${name}`);
+  if (i < 0) return undefined;
+  const n = Number(argv[i + 1]);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} needs a whole number`);
+  return n;
+}
 const modelArg = argv.indexOf('--model');
 const MODEL =
   modelArg >= 0
@@ -76,7 +84,11 @@ function replicaNote(info: ModelInfo): string {
 
 async function main(): Promise<void> {
   const settings = defaultSettings();
-  const options = engineOptionsFromSettings(settings);
+  const options = engineOptionsFromSettings({
+    ...settings,
+    threads: intArg('threads') ?? settings.threads,
+    replicas: intArg('replicas') ?? settings.replicas,
+  });
   const cfg = await readModelConfig(MODEL);
   log(`model ${MODEL}; ${quick ? 'quick run' : 'full run'}`);
   // Other processes share these cores; the load average says how far to trust the numbers.

@@ -94,7 +94,7 @@ export const SETTINGS = {
   }),
   threads: spec({
     kind: 'integer',
-    description: 'ONNX Runtime threads per model (shared by its replicas); 0 uses every core.',
+    description: 'ONNX Runtime threads per model, split between its replicas; 0 uses every core.',
     default: () => 0,
     min: 0,
     max: 256,

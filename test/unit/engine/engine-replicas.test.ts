@@ -14,16 +14,21 @@ const MB = 1024 * 1024;
 const small = { requested: 0, threads: 0, cores: 2, modelBytes: 17 * MB, onCpu: true };
 
 describe('planReplicas', () => {
-  it('auto: a small model on a CPU with two cores gets two single-thread replicas', () => {
-    expect(planReplicas(small)).toMatchObject({ replicas: 2, threadsPerReplica: 1 });
+  it('auto: a small model on a CPU with two cores gets two replicas', () => {
+    // Threads unset: each session may use every core (idle pool threads sleep).
+    expect(planReplicas(small)).toMatchObject({ replicas: 2, threadsPerReplica: 0 });
     expect(planReplicas({ ...small, cores: 8 })).toMatchObject({
       replicas: 2,
-      threadsPerReplica: 4,
+      threadsPerReplica: 0,
     });
-    // The threads setting is the model's total, shared by its replicas.
+    // A thread count that is set bounds the model: the replicas split it.
     expect(planReplicas({ ...small, cores: 8, threads: 2 })).toMatchObject({
       replicas: 2,
       threadsPerReplica: 1,
+    });
+    expect(planReplicas({ ...small, cores: 8, threads: 5 })).toMatchObject({
+      replicas: 2,
+      threadsPerReplica: 2,
     });
   });
 
@@ -39,12 +44,16 @@ describe('planReplicas', () => {
     one({ ...small, modelBytes: AUTO_MAX_MODEL_BYTES + 1 }, /larger than 256 MiB/);
   });
 
-  it('a set count wins, with the threads split between the replicas', () => {
+  it('a set count wins, splitting a set thread count between the replicas', () => {
     expect(planReplicas({ ...small, requested: 3, cores: 8 })).toMatchObject({
+      replicas: 3,
+      threadsPerReplica: 0,
+    });
+    expect(planReplicas({ ...small, requested: 3, threads: 6 })).toMatchObject({
       replicas: 3,
       threadsPerReplica: 2,
     });
-    expect(planReplicas({ ...small, requested: 4, cores: 2 })).toMatchObject({
+    expect(planReplicas({ ...small, requested: 4, threads: 2 })).toMatchObject({
       replicas: 4,
       threadsPerReplica: 1,
     });
