@@ -134,12 +134,14 @@ export function prefixHashes(tokens: readonly number[], blockSize: number): numb
 /**
  * Picks a replica per request: among those at most AFFINITY_SLACK requests above the least
  * loaded, the one that served the longest prefix of this prompt most recently (its KV blocks
- * are likely still cached there), then the least loaded, then in turn. Collisions of the hashes
+ * are likely still cached there), then the least loaded, then the first. Ties go to the first
+ * rather than in turn: one user's requests one after another then stay on one replica, whose
+ * weights and buffers are still in the CPU's caches (in turn, a single stream's time per token
+ * was ~6 % slower, measured in one process against one replica). Collisions of the hashes
  * only cost a cache miss, never a wrong answer: each replica checks its own blocks.
  */
 export class ReplicaRouter {
   private readonly seen: Array<Map<number, true>>;
-  private turn = 0;
 
   constructor(
     readonly replicas: number,
@@ -154,8 +156,7 @@ export class ReplicaRouter {
     const min = Math.min(...load);
     let best = -1;
     let bestMatch = -1;
-    for (let k = 0; k < this.replicas; k++) {
-      const r = (this.turn + k) % this.replicas;
+    for (let r = 0; r < this.replicas; r++) {
       if (!Number.isFinite(load[r]) || load[r] > min + AFFINITY_SLACK) continue;
       let match = 0;
       while (match < hashes.length && this.seen[r].has(hashes[match])) match++;
@@ -165,7 +166,6 @@ export class ReplicaRouter {
       }
     }
     if (best < 0) return -1;
-    this.turn = (best + 1) % this.replicas;
     const seen = this.seen[best];
     for (const h of hashes) {
       seen.delete(h);
