@@ -20,7 +20,8 @@ let ui: OrchardUi;
 let client: OpenAI;
 
 beforeAll(async () => {
-  ui = await startOrchardUi();
+  // Two engine replicas, so the overview shows them (each on one of the test's one thread).
+  ui = await startOrchardUi({ flags: { replicas: 2 } });
   client = new OpenAI({ baseURL: ui.urls.apiUrl, apiKey: ui.service.apiKey, maxRetries: 0 });
 });
 
@@ -46,6 +47,9 @@ describe('overview', () => {
     await expect
       .poll(() => loaded.locator('tr[data-version="orchard-chat@1"]').innerText())
       .toMatch(/orchard-chat: stable/);
+    expect(await loaded.locator('tr[data-version="orchard-chat@1"]').innerText()).toContain(
+      `${status.device} × 2`,
+    );
 
     // Live tokens/s while a long generation runs.
     const long = client.chat.completions.create({
