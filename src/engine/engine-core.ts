@@ -21,6 +21,7 @@ import type { EngineStats } from './types.js';
 import type { FinishReason, SamplingParams } from '../shared/sampling.js';
 import { BusyError, ContextLengthExceededError, InvalidRequestError } from '../shared/errors.js';
 import { BlockPool } from './block-pool.js';
+import type { KvArray } from './paged-kv.js';
 import { KvCacheManager } from './kv-cache-manager.js';
 import { randomSeed } from './rng.js';
 import { Sampler, type SampledToken } from './sampler.js';
@@ -145,6 +146,26 @@ export class EngineCore {
    */
   finishChoice(requestId: string, index: number, reason: FinishReason = 'stop'): void {
     this.scheduler.finishChoice(requestId, index, reason);
+  }
+
+  /**
+   * The keys and values of the cached full blocks that start `tokens` (empty when the runner
+   * cannot read blocks): what another replica of the model imports with importPrefix.
+   */
+  exportPrefix(tokens: readonly number[]): { blocks: number; data: KvArray | null } {
+    if (!this.runner.readBlocks) return { blocks: 0, data: null };
+    const chain = this.kv.cachedChain(tokens);
+    return { blocks: chain.length, data: chain.length > 0 ? this.runner.readBlocks(chain) : null };
+  }
+
+  /**
+   * Caches the first `blocks` full blocks of `tokens` from another replica's exportPrefix.
+   * Only between steps. Returns the number of blocks written (0 without prefix caching).
+   */
+  importPrefix(tokens: readonly number[], blocks: number, data: KvArray): number {
+    const write = this.runner.writeBlock?.bind(this.runner);
+    if (!write) return 0;
+    return this.kv.adoptChain(tokens, blocks, (block, index) => write(block, data, index));
   }
 
   hasWork(): boolean {

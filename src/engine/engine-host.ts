@@ -23,6 +23,7 @@ import {
   ReplicatedEngine,
   planReplicas,
   type LocalEngine,
+  type PrefixBlocks,
   type ReplicaEngine,
 } from './engine-replicas.js';
 import { gpuDevicePresent, planProviders } from './execution-provider.js';
@@ -38,6 +39,10 @@ import type {
   LoadProgress,
   ModelInfo,
 } from './types.js';
+
+type PrefixReply = Extract<WorkerMessage, { type: 'prefix-exported' | 'prefix-imported' }>;
+
+const NO_BLOCKS: PrefixBlocks = { blocks: 0, data: new Float32Array(0) };
 
 function toError(e: WorkerError): Error {
   switch (e.kind) {
@@ -105,6 +110,7 @@ class Channel {
 export class EngineHost implements ReplicaEngine {
   private readonly channels = new Map<string, Channel>();
   private readonly statsWaiters = new Map<number, (s: EngineStats) => void>();
+  private readonly prefixWaiters = new Map<number, (m: PrefixReply | null) => void>();
   private readonly tokenText: TokenText;
   private latest: EngineStats;
   private failure: Error | null = null;
@@ -184,6 +190,11 @@ export class EngineHost implements ReplicaEngine {
           this.statsWaiters.delete(m.replyTo);
         }
         return;
+      case 'prefix-exported':
+      case 'prefix-imported':
+        this.prefixWaiters.get(m.replyTo)?.(m);
+        this.prefixWaiters.delete(m.replyTo);
+        return;
       case 'fatal':
         this.fail(new Error(`the engine failed: ${m.error.message}`));
         return;
@@ -196,6 +207,8 @@ export class EngineHost implements ReplicaEngine {
     if (this.failure) return;
     this.failure = err;
     for (const c of this.channels.values()) c.push({ kind: 'error', error: err });
+    for (const resolve of this.prefixWaiters.values()) resolve(null);
+    this.prefixWaiters.clear();
   }
 
   get failed(): Error | null {
@@ -218,6 +231,36 @@ export class EngineHost implements ReplicaEngine {
 
   generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateOutput> {
     return this.stream(request, signal);
+  }
+
+  /** The cached full blocks that start `tokenIds` (none once the worker failed or unloads). */
+  async exportPrefix(tokenIds: number[]): Promise<PrefixBlocks> {
+    const m = await this.askPrefix({ type: 'export-prefix', tokenIds, replyTo: 0 });
+    return m?.type === 'prefix-exported' && m.data ? { blocks: m.blocks, data: m.data } : NO_BLOCKS;
+  }
+
+  /** Caches another replica's exported blocks; resolves to the number written. */
+  async importPrefix(tokenIds: number[], p: PrefixBlocks): Promise<number> {
+    if (p.blocks === 0) return 0;
+    const m = await this.askPrefix({
+      type: 'import-prefix',
+      tokenIds,
+      blocks: p.blocks,
+      data: p.data,
+      replyTo: 0,
+    });
+    return m?.type === 'prefix-imported' ? m.blocks : 0;
+  }
+
+  private askPrefix(
+    message: Extract<HostMessage, { type: 'export-prefix' | 'import-prefix' }>,
+  ): Promise<PrefixReply | null> {
+    if (this.failure || this.unloaded) return Promise.resolve(null);
+    const id = ++this.nextId;
+    return new Promise((resolve) => {
+      this.prefixWaiters.set(id, resolve);
+      this.send({ ...message, replyTo: id });
+    });
   }
 
   private async *stream(
@@ -326,6 +369,8 @@ export class EngineHost implements ReplicaEngine {
     if (this.unloaded) return this.unloaded;
     this.unloaded = (async () => {
       for (const c of this.channels.values()) c.push({ kind: 'closed' });
+      for (const resolve of this.prefixWaiters.values()) resolve(null);
+      this.prefixWaiters.clear();
       if (this.failure) {
         await this.worker.terminate();
         return;
@@ -390,7 +435,7 @@ export async function loadEngine(
     await Promise.all(hosts.map((h) => h.unload()));
     throw failed.reason;
   }
-  return new ReplicatedEngine(hosts, plan);
+  return new ReplicatedEngine(hosts, plan, options.enablePrefixCaching);
 }
 
 /** Bytes of the model's graph and its external weights, for the replica plan. */

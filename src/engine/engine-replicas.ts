@@ -10,6 +10,7 @@
  * above AUTO_MAX_MODEL_BYTES are left alone: unmeasured, and each replica copies the weights.
  */
 import type { HfModelTokenizer } from './model-tokenizer.js';
+import type { KvArray } from './paged-kv.js';
 import type { Engine, EngineStats, GenerateOutput, GenerateRequest, ModelInfo } from './types.js';
 
 /** What `loadEngine` returns, one worker or several: the Engine plus what benchmarks read. */
@@ -19,10 +20,20 @@ export interface LocalEngine extends Engine {
   refreshStats(): Promise<EngineStats>;
 }
 
+/** A replica's cached blocks in transit: `blocks` full blocks' keys and values. */
+export interface PrefixBlocks {
+  blocks: number;
+  data: KvArray;
+}
+
 /** The part of one worker's engine the replicas use (EngineHost). */
 export interface ReplicaEngine extends LocalEngine {
   /** Why the worker stopped serving, or null while it serves. */
   readonly failed: Error | null;
+  /** The cached full blocks that start `tokenIds`. */
+  exportPrefix(tokenIds: number[]): Promise<PrefixBlocks>;
+  /** Caches another replica's blocks; resolves to the number written. */
+  importPrefix(tokenIds: number[], blocks: PrefixBlocks): Promise<number>;
 }
 
 /** Auto never makes more replicas than this: two is what was measured (2 cores). */
@@ -131,52 +142,135 @@ export function prefixHashes(tokens: readonly number[], blockSize: number): numb
   return out;
 }
 
+/** What a replica holds, or will hold, of a prefix block: ready once it is computed there. */
+export interface HeldBlock {
+  ready: Promise<void>;
+  /** Set once `ready` resolved. */
+  done: boolean;
+  /** Arrives from another replica (a hand-off) rather than being computed here. */
+  handedOff: boolean;
+}
+
+/** A HeldBlock that becomes done when `ready` resolves. */
+export function heldBlock(ready: Promise<void>, handedOff: boolean): HeldBlock {
+  const block: HeldBlock = { ready, done: false, handedOff };
+  void ready.then(() => (block.done = true));
+  return block;
+}
+
+export interface Route {
+  replica: number;
+  /** Leading prompt blocks the replica holds. */
+  match: number;
+  /**
+   * Another replica that has computed at least HAND_OFF_MIN_BLOCKS more of them, or -1. One
+   * still computing them is no donor: waiting for its first token took longer here than
+   * computing the prefix again (a burst behind a new 512-token prompt: ~150 ms against ~100).
+   */
+  donor: number;
+  donorMatch: number;
+  hashes: number[];
+}
+
+/**
+ * A prefix another replica holds is handed off (its blocks copied over) when it is at least this
+ * many blocks longer than what the chosen replica holds; shorter ones are computed again.
+ */
+export const HAND_OFF_MIN_BLOCKS = 4;
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const DONE: HeldBlock = { ready: RESOLVED, done: true, handedOff: false };
+
 /**
  * Picks a replica per request: among those at most AFFINITY_SLACK requests above the least
  * loaded, the one that served the longest prefix of this prompt most recently (its KV blocks
  * are likely still cached there), then the least loaded, then the first. Ties go to the first
  * rather than in turn: one user's requests one after another then stay on one replica, whose
  * weights and buffers are still in the CPU's caches (in turn, a single stream's time per token
- * was ~6 % slower, measured in one process against one replica). Collisions of the hashes
+ * was ~6 % slower, measured in one process against one replica). When a busier replica holds
+ * a longer prefix, the route names it as the donor of a hand-off. Collisions of the hashes
  * only cost a cache miss, never a wrong answer: each replica checks its own blocks.
  */
 export class ReplicaRouter {
-  private readonly seen: Array<Map<number, true>>;
+  private readonly held: Array<Map<number, HeldBlock>>;
 
   constructor(
     readonly replicas: number,
     private readonly blockSize: number,
+    /** Off without prefix caching: then no replica holds anything worth going to. */
+    private readonly affinity = true,
   ) {
-    this.seen = Array.from({ length: replicas }, () => new Map<number, true>());
+    this.held = Array.from({ length: replicas }, () => new Map<number, HeldBlock>());
   }
 
   /** `load[r]` is replica r's requests in flight; Infinity marks one that cannot serve. */
-  pick(prompt: readonly number[], load: readonly number[]): number {
-    const hashes = prefixHashes(prompt, this.blockSize);
+  route(prompt: readonly number[], load: readonly number[]): Route | null {
+    const hashes = this.affinity ? prefixHashes(prompt, this.blockSize) : [];
+    const matches = this.held.map((held) => {
+      let match = 0;
+      while (match < hashes.length && held.has(hashes[match])) match++;
+      return match;
+    });
     const min = Math.min(...load);
     let best = -1;
-    let bestMatch = -1;
     for (let r = 0; r < this.replicas; r++) {
       if (!Number.isFinite(load[r]) || load[r] > min + AFFINITY_SLACK) continue;
-      let match = 0;
-      while (match < hashes.length && this.seen[r].has(hashes[match])) match++;
-      if (match > bestMatch || (match === bestMatch && load[r] < load[best])) {
+      if (
+        best < 0 ||
+        matches[r] > matches[best] ||
+        (matches[r] === matches[best] && load[r] < load[best])
+      )
         best = r;
-        bestMatch = match;
-      }
     }
-    if (best < 0) return -1;
-    const seen = this.seen[best];
-    for (const h of hashes) {
-      seen.delete(h);
-      seen.set(h, true);
+    if (best < 0) return null;
+    let donor = -1;
+    for (let r = 0; r < this.replicas; r++) {
+      if (r === best || !Number.isFinite(load[r])) continue;
+      while (matches[r] > 0 && !this.held[r].get(hashes[matches[r] - 1])!.done) matches[r]--;
+      if (
+        matches[r] >= matches[best] + HAND_OFF_MIN_BLOCKS &&
+        (donor < 0 || matches[r] > matches[donor])
+      )
+        donor = r;
+    }
+    return {
+      replica: best,
+      match: matches[best],
+      donor,
+      donorMatch: donor < 0 ? 0 : matches[donor],
+      hashes,
+    };
+  }
+
+  heldBlock(replica: number, hash: number): HeldBlock | undefined {
+    return this.held[replica].get(hash);
+  }
+
+  /**
+   * Records that `replica` holds the route's blocks [from, to) as `block` says (the ones before
+   * `from` keep what they were, and every one counts as recently used).
+   */
+  remember(replica: number, hashes: readonly number[], from: number, to: number, block: HeldBlock) {
+    const held = this.held[replica];
+    for (let i = 0; i < Math.min(to, hashes.length); i++) {
+      const h = hashes[i];
+      const entry = i < from ? (held.get(h) ?? block) : block;
+      held.delete(h);
+      held.set(h, entry);
     }
     // Maps iterate in insertion order: the first keys are the least recently used.
-    for (const h of seen.keys()) {
-      if (seen.size <= REMEMBERED_BLOCKS) break;
-      seen.delete(h);
+    for (const h of held.keys()) {
+      if (held.size <= REMEMBERED_BLOCKS) break;
+      held.delete(h);
     }
-    return best;
+  }
+
+  /** route() and remember() in one, for a prompt computed where it goes: the chosen replica. */
+  pick(prompt: readonly number[], load: readonly number[]): number {
+    const route = this.route(prompt, load);
+    if (!route) return -1;
+    this.remember(route.replica, route.hashes, route.match, route.hashes.length, DONE);
+    return route.replica;
   }
 }
 
@@ -237,10 +331,13 @@ export class ReplicatedEngine implements LocalEngine {
   readonly tokenizer: HfModelTokenizer;
   private readonly router: ReplicaRouter;
   private readonly inFlight: number[];
+  private readonly blockSize: number;
+  private readonly handOffs = { count: 0, blocks: 0 };
 
   constructor(
     private readonly replicas: readonly ReplicaEngine[],
     plan: ReplicaPlan,
+    prefixCaching: boolean,
   ) {
     const first = replicas[0];
     this.info = {
@@ -250,13 +347,19 @@ export class ReplicatedEngine implements LocalEngine {
       replicasReason: plan.reason,
     };
     this.tokenizer = first.tokenizer;
-    this.router = new ReplicaRouter(replicas.length, first.stats().kv.blockSize);
+    this.blockSize = first.stats().kv.blockSize;
+    this.router = new ReplicaRouter(replicas.length, this.blockSize, prefixCaching);
     this.inFlight = replicas.map(() => 0);
   }
 
   /** Each replica's own stats (the engine's stats() sums them). */
   replicaStats(): EngineStats[] {
     return this.replicas.map((r) => r.stats());
+  }
+
+  /** Prefixes handed from one replica to another, and the blocks that arrived. */
+  handOffStats(): { count: number; blocks: number } {
+    return { ...this.handOffs };
   }
 
   generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateOutput> {
@@ -268,14 +371,54 @@ export class ReplicatedEngine implements LocalEngine {
     signal?: AbortSignal,
   ): AsyncGenerator<GenerateOutput> {
     const load = this.replicas.map((r, i) => (r.failed ? Infinity : this.inFlight[i]));
-    const r = this.router.pick(request.promptTokenIds, load);
+    const route = this.router.route(request.promptTokenIds, load);
     // Every replica failed: the first one's error says why.
-    if (r < 0) throw this.replicas[0].failed ?? new Error('no engine replica can serve');
+    if (!route) throw this.replicas[0].failed ?? new Error('no engine replica can serve');
+    const r = route.replica;
+    let computed!: () => void;
+    const first = new Promise<void>((resolve) => (computed = resolve));
+    const own = heldBlock(first, false);
+    const all = route.hashes.length;
+    // A prefix this replica is still receiving from another: submitting before it arrives would
+    // compute it a second time.
+    let wait =
+      route.match > 0 ? this.router.heldBlock(r, route.hashes[route.match - 1]) : undefined;
+    if (route.donor >= 0) {
+      const n = route.donorMatch;
+      const tokens = request.promptTokenIds.slice(0, n * this.blockSize);
+      const arrived = this.handOff(route.donor, r, tokens);
+      wait = heldBlock(arrived, true);
+      this.router.remember(r, route.hashes, route.match, n, wait);
+      this.router.remember(r, route.hashes, n, all, own);
+    } else {
+      this.router.remember(r, route.hashes, route.match, all, own);
+    }
     this.inFlight[r]++;
     try {
-      yield* this.replicas[r].generate(request, signal);
+      if (wait?.handedOff) await wait.ready;
+      for await (const output of this.replicas[r].generate(request, signal)) {
+        if (output.choices.some((c) => c.tokenIds.length > 0)) computed();
+        yield output;
+      }
     } finally {
+      computed();
       this.inFlight[r]--;
+    }
+  }
+
+  /**
+   * Copies the donor's cached blocks of `tokens` into replica `to`. The export waits for the
+   * donor's current step, the import for the target's. Whatever does not arrive (evicted
+   * meanwhile, a replica failed) is computed by the request as usual.
+   */
+  private async handOff(from: number, to: number, tokens: number[]): Promise<void> {
+    try {
+      const exported = await this.replicas[from].exportPrefix(tokens);
+      const written = await this.replicas[to].importPrefix(tokens, exported);
+      this.handOffs.count++;
+      this.handOffs.blocks += written;
+    } catch {
+      // A replica failed or unloads: the request computes the prefix itself, or fails there.
     }
   }
 

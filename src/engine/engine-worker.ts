@@ -132,6 +132,19 @@ function apply(message: HostMessage, c: EngineCore): void {
       // Answered after the next step, so aborts that came before it are already reflected.
       statsRequests.push(message.replyTo);
       return;
+    case 'export-prefix': {
+      const { blocks, data } = c.exportPrefix(message.tokenIds);
+      port.postMessage(
+        { type: 'prefix-exported', blocks, data, replyTo: message.replyTo } satisfies WorkerMessage,
+        data ? [data.buffer as ArrayBuffer] : [],
+      );
+      return;
+    }
+    case 'import-prefix': {
+      const blocks = c.importPrefix(message.tokenIds, message.blocks, message.data);
+      post({ type: 'prefix-imported', blocks, replyTo: message.replyTo });
+      return;
+    }
     default:
       return;
   }

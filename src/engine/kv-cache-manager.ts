@@ -148,6 +148,58 @@ export class KvCacheManager {
     seq.numCachedBlocks = numFull;
   }
 
+  /** The cached full blocks of `tokens`, from the first, up to the first that is not cached. */
+  cachedChain(tokens: readonly number[]): number[] {
+    if (!this.enablePrefixCaching) return [];
+    const out: number[] = [];
+    let parent = '';
+    for (let i = 0; (i + 1) * this.blockSize <= tokens.length; i++) {
+      parent = hashBlock(parent, tokens.slice(i * this.blockSize, (i + 1) * this.blockSize));
+      const block = this.pool.lookup(parent);
+      if (block === undefined) break;
+      out.push(block);
+    }
+    return out;
+  }
+
+  /**
+   * Puts the first `count` full blocks of `tokens`, computed elsewhere (another replica of the
+   * model), into the prefix cache: blocks already cached are kept, the others get a free block
+   * that `write` fills. Stops when no block is free. Returns how many blocks were written; they
+   * are free and cached, like blocks a finished request left behind.
+   */
+  adoptChain(
+    tokens: readonly number[],
+    count: number,
+    write: (block: number, index: number) => void,
+  ): number {
+    if (!this.enablePrefixCaching) return 0;
+    // Blocks of the chain are held until the end, so filling a later block never evicts them.
+    const held: number[] = [];
+    let written = 0;
+    let parent = '';
+    try {
+      for (let i = 0; i < count && (i + 1) * this.blockSize <= tokens.length; i++) {
+        parent = hashBlock(parent, tokens.slice(i * this.blockSize, (i + 1) * this.blockSize));
+        const have = this.pool.lookup(parent);
+        if (have !== undefined) {
+          this.pool.touch(have);
+          held.push(have);
+          continue;
+        }
+        if (this.pool.numFreeBlocks === 0) break;
+        const block = this.allocate();
+        held.push(block);
+        write(block, i);
+        this.pool.cacheBlock(block, parent);
+        written++;
+      }
+    } finally {
+      this.pool.freeAll(held);
+    }
+    return written;
+  }
+
   /** The child shares every block of the parent (copy-on-write happens at its first write). */
   fork(parent: Sequence, child: Sequence): void {
     for (const b of parent.blockIds) this.pool.touch(b);

@@ -448,6 +448,14 @@ export class OnnxRunner implements ModelRunner {
     this.kv.copyBlock(src, dst);
   }
 
+  readBlocks(blocks: readonly number[]): KvArray {
+    return this.kv.readBlocks(blocks);
+  }
+
+  writeBlock(block: number, data: KvArray, index: number): void {
+    this.kv.writeBlock(block, data, index);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -115,4 +115,27 @@ export class PagedKv {
       for (const pool of pools) pool.copyWithin(dstBlock * e, srcBlock * e, srcBlock * e + e);
     }
   }
+
+  /** The blocks' keys and values, block after block (each: every layer's keys, then values). */
+  readBlocks(blocks: readonly number[]): KvArray {
+    const e = this.blockElems;
+    const pools = [...this.keys, ...this.values];
+    const out = allocKv(this.geometry.dtypeBytes, blocks.length * pools.length * e);
+    blocks.forEach((b, i) => {
+      pools.forEach((pool, j) =>
+        out.set(pool.subarray(b * e, b * e + e), (i * pools.length + j) * e),
+      );
+    });
+    return out;
+  }
+
+  /** Writes block `index` of what readBlocks returned (from a pool of the same geometry) into `block`. */
+  writeBlock(block: number, data: KvArray, index: number): void {
+    const e = this.blockElems;
+    const pools = [...this.keys, ...this.values];
+    const base = index * pools.length * e;
+    pools.forEach((pool, j) =>
+      pool.set(data.subarray(base + j * e, base + (j + 1) * e), block * e),
+    );
+  }
 }

@@ -3,6 +3,7 @@
  * runner (ONNX Runtime). The core decides which tokens run and which KV blocks they use; the
  * runner owns the KV storage and computes logits. Tests drive the core with a fake runner.
  */
+import type { KvArray } from './paged-kv.js';
 
 export interface KvGeometry {
   numLayers: number;
@@ -47,5 +48,11 @@ export interface ModelRunner {
   execute(sequences: RunnerSequence[]): Promise<RunnerStepOutput>;
   /** Copies one block's keys and values into another (copy-on-write when choices diverge). */
   copyBlock(src: number, dst: number): void;
+  /**
+   * Blocks' keys and values as one array, and writing one of them back (possibly in another
+   * runner of the same model): how a replica hands a computed prefix to another. Optional.
+   */
+  readBlocks?(blocks: readonly number[]): KvArray;
+  writeBlock?(block: number, data: KvArray, index: number): void;
   close(): Promise<void>;
 }

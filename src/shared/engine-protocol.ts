@@ -4,6 +4,7 @@
  * the host side.
  */
 import type { CoreOutput, CoreRequest } from '../engine/core-types.js';
+import type { KvArray } from '../engine/paged-kv.js';
 import type { EngineOptions, EngineStats, LoadProgress, ModelInfo } from '../engine/types.js';
 
 export type HostMessage =
@@ -14,6 +15,10 @@ export type HostMessage =
   /** One choice of a request matched a stop string on the host: stop computing it. */
   | { type: 'finish-choice'; requestId: string; index: number }
   | { type: 'stats'; replyTo: number }
+  /** The cached full blocks that start these tokens, for another replica (engine-replicas.ts). */
+  | { type: 'export-prefix'; tokenIds: number[]; replyTo: number }
+  /** Cache `blocks` full blocks of these tokens from another replica's export. */
+  | { type: 'import-prefix'; tokenIds: number[]; blocks: number; data: KvArray; replyTo: number }
   | { type: 'unload' };
 
 /** Error kinds the host maps back to the typed classes of src/shared/errors.ts. */
@@ -46,6 +51,8 @@ export type WorkerMessage =
       stats?: EngineStats;
     }
   | { type: 'stats'; stats: EngineStats; replyTo: number | null }
+  | { type: 'prefix-exported'; blocks: number; data: KvArray | null; replyTo: number }
+  | { type: 'prefix-imported'; blocks: number; replyTo: number }
   /** The step loop failed: every request in flight is lost. */
   | { type: 'fatal'; error: WorkerError }
   | { type: 'unloaded' };

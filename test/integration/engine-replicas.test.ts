@@ -87,4 +87,46 @@ describe('Engine replicas (two workers, real model)', () => {
       Math.floor(long.length / 16) * 16,
     );
   });
+
+  it('hands a prefix to the other replica when the one holding it is busy', async () => {
+    const usage = (c: Awaited<ReturnType<typeof collect>>) => c.outputs.at(-1)!.usage!;
+    const long = chatPrompt(single.tokenizer, 4242, 80);
+    expect(long.length).toBeGreaterThanOrEqual(16 * 6);
+    await collect(replicated.generate({ promptTokenIds: long, params: greedy(2) }));
+    const before = replicated.handOffStats();
+    // Three long requests behind the same prefix stay on its replica (within the slack) and
+    // make it too busy to take the next one.
+    const busy = new AbortController();
+    const others = Array.from({ length: 3 }, (_, i) =>
+      collect(
+        replicated.generate(
+          {
+            promptTokenIds: [...long, ...chatPrompt(single.tokenizer, 950 + i, 4)],
+            params: greedy(400),
+          },
+          busy.signal,
+        ),
+      ),
+    );
+    const followUp = [...long, ...chatPrompt(single.tokenizer, 77, 4)];
+    const params = samplingParams({ temperature: 0, maxTokens: 16, logprobs: true });
+    const [handed, alone] = await Promise.all([
+      collect(replicated.generate({ promptTokenIds: followUp, params })),
+      collect(single.generate({ promptTokenIds: followUp, params })),
+    ]);
+    busy.abort();
+    await Promise.all(others);
+    const after = replicated.handOffStats();
+    expect(after.count).toBe(before.count + 1);
+    const full = Math.floor(long.length / 16);
+    expect(after.blocks - before.blocks).toBe(full);
+    // The other replica computed only what follows the handed-off blocks…
+    expect(usage(handed).cachedPromptTokens).toBe(full * 16);
+    // …and the copied keys and values are right: the same greedy tokens with the same logprobs
+    // as computing it all (a tiny model's greedy text alone barely depends on a long prefix).
+    expect(handed.tokens[0]).toEqual(alone.tokens[0]);
+    handed.logprobs[0].forEach((lp, i) =>
+      expect(lp.logprob).toBeCloseTo(alone.logprobs[0][i].logprob, 3),
+    );
+  });
 });

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   AFFINITY_SLACK,
   AUTO_MAX_MODEL_BYTES,
+  HAND_OFF_MIN_BLOCKS,
   ReplicaRouter,
+  heldBlock,
   planReplicas,
   prefixHashes,
   replicasAtMost,
@@ -117,6 +119,47 @@ describe('ReplicaRouter', () => {
     const owner = r.pick(longer, [0, 0]);
     expect(r.pick([...longer, 1], [1, 0])).toBe(owner);
     expect(r.pick([...longer, 1], [0, 1])).toBe(owner);
+  });
+
+  it('names a busier replica holding a longer prefix as the donor of a hand-off', () => {
+    const r = new ReplicaRouter(2, 16);
+    const long = prompt(3, 16 * (HAND_OFF_MIN_BLOCKS + 2));
+    expect(r.pick(long, [0, 0])).toBe(0);
+    // Replica 0 is too busy: the request goes to 1, which gets the prefix from 0.
+    const route = r.route([...long, 1, 2], [AFFINITY_SLACK + 1, 0])!;
+    expect(route).toMatchObject({ replica: 1, match: 0, donor: 0 });
+    expect(route.donorMatch).toBe(HAND_OFF_MIN_BLOCKS + 2);
+    // A short shared prefix is computed again rather than handed off.
+    const short = prompt(4, 16 * (HAND_OFF_MIN_BLOCKS - 1));
+    expect(r.pick(short, [0, 0])).toBe(0);
+    expect(r.route([...short, 1], [AFFINITY_SLACK + 1, 0])).toMatchObject({
+      replica: 1,
+      donor: -1,
+    });
+    // Without affinity (no prefix caching) nothing is matched or handed off.
+    const plain = new ReplicaRouter(2, 16, false);
+    expect(plain.pick(long, [0, 0])).toBe(0);
+    expect(plain.route(long, [1, 0])).toMatchObject({ replica: 1, match: 0, donor: -1 });
+  });
+
+  it('hands off only a prefix the donor has finished computing', async () => {
+    const r = new ReplicaRouter(2, 16);
+    const long = prompt(5, 16 * (HAND_OFF_MIN_BLOCKS + 1));
+    let computed!: () => void;
+    const block = heldBlock(new Promise<void>((resolve) => (computed = resolve)), false);
+    const first = r.route(long, [0, 0])!;
+    r.remember(first.replica, first.hashes, 0, first.hashes.length, block);
+    const busy = [0, 0];
+    busy[first.replica] = AFFINITY_SLACK + 1;
+    // Still computing there: the other replica computes it too rather than wait.
+    expect(r.route(long, busy)).toMatchObject({ replica: 1 - first.replica, donor: -1 });
+    computed();
+    await block.ready;
+    expect(r.route(long, busy)).toMatchObject({
+      replica: 1 - first.replica,
+      donor: first.replica,
+      donorMatch: HAND_OFF_MIN_BLOCKS + 1,
+    });
   });
 
   it('skips replicas that cannot serve; -1 when none can', () => {

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { BlockPool } from '../../../src/engine/block-pool.js';
+import { KvCacheManager } from '../../../src/engine/kv-cache-manager.js';
+
+const BS = 4;
+const tokens = (n: number, seed = 1) => Array.from({ length: n }, (_, i) => (seed * 31 + i) % 97);
+
+function manager(blocks: number, caching = true) {
+  const pool = new BlockPool(blocks);
+  return { pool, kv: new KvCacheManager(pool, BS, caching, () => {}) };
+}
+
+describe('prefix hand-off bookkeeping (cachedChain, adoptChain)', () => {
+  it('adopts full blocks as free cached blocks that the donor chain finds again', () => {
+    const { pool, kv } = manager(8);
+    const t = tokens(14); // 3 full blocks and a partial one
+    const written: Array<[number, number]> = [];
+    expect(kv.adoptChain(t, 3, (block, index) => written.push([block, index]))).toBe(3);
+    expect(written.map(([, i]) => i)).toEqual([0, 1, 2]);
+    const chain = kv.cachedChain(t);
+    expect(chain).toEqual(written.map(([b]) => b));
+    // Free and cached: nobody holds them, any allocation may evict them later.
+    for (const b of chain) expect(pool.refCount(b)).toBe(0);
+    expect(pool.numFreeBlocks).toBe(8);
+    expect(pool.numCachedBlocks).toBe(3);
+    pool.checkInvariants();
+    // Another prompt sharing the first two blocks only.
+    const other = [...t.slice(0, 8), 500, 501, 502, 503];
+    expect(kv.cachedChain(other)).toEqual(chain.slice(0, 2));
+  });
+
+  it('keeps blocks it already has and writes only the missing ones', () => {
+    const { pool, kv } = manager(8);
+    const t = tokens(16);
+    kv.adoptChain(t, 2, () => {});
+    const first = kv.cachedChain(t);
+    const written: number[] = [];
+    expect(kv.adoptChain(t, 4, (_b, i) => written.push(i))).toBe(2);
+    expect(written).toEqual([2, 3]);
+    expect(kv.cachedChain(t).slice(0, 2)).toEqual(first);
+    pool.checkInvariants();
+  });
+
+  it('stops when no block is free and never evicts the chain it is filling', () => {
+    const { pool, kv } = manager(3);
+    const t = tokens(20);
+    // Fill the pool with the chain's first 3 blocks, then ask for 5: the first 3 stay.
+    expect(kv.adoptChain(t, 3, () => {})).toBe(3);
+    const before = kv.cachedChain(t);
+    expect(kv.adoptChain(t, 5, () => {})).toBe(0);
+    expect(kv.cachedChain(t)).toEqual(before);
+    // Held blocks leave no room at all.
+    const held = [pool.allocate(), pool.allocate(), pool.allocate()];
+    expect(kv.adoptChain(tokens(20, 9), 2, () => {})).toBe(0);
+    pool.freeAll(held);
+    pool.checkInvariants();
+  });
+
+  it('does nothing without prefix caching', () => {
+    const { kv } = manager(8, false);
+    expect(kv.adoptChain(tokens(16), 4, () => {})).toBe(0);
+    expect(kv.cachedChain(tokens(16))).toEqual([]);
+  });
+});
