@@ -9,6 +9,7 @@
  * streams each served ~1.7× the tokens per second of one two-thread session with 32. Models
  * above AUTO_MAX_MODEL_BYTES are left alone: unmeasured, and each replica copies the weights.
  */
+import { BusyError } from '../shared/errors.js';
 import type { HfModelTokenizer } from './model-tokenizer.js';
 import type { KvArray } from './paged-kv.js';
 import type { Engine, EngineStats, GenerateOutput, GenerateRequest, ModelInfo } from './types.js';
@@ -393,17 +394,45 @@ export class ReplicatedEngine implements LocalEngine {
     } else {
       this.router.remember(r, route.hashes, route.match, all, own);
     }
-    this.inFlight[r]++;
+    // The replica chosen for its prefix may have no room (its waiting queue full) while another
+    // has: a request turned away before its first output tries the others, least loaded first.
+    const tried = new Set<number>();
+    let at = r;
     try {
-      if (wait?.handedOff) await wait.ready;
-      for await (const output of this.replicas[r].generate(request, signal)) {
-        if (output.choices.some((c) => c.tokenIds.length > 0)) computed();
-        yield output;
+      for (;;) {
+        const current = at;
+        let started = false;
+        this.inFlight[current]++;
+        try {
+          if (tried.size === 0 && wait?.handedOff) await wait.ready;
+          for await (const output of this.replicas[current].generate(request, signal)) {
+            started = true;
+            if (output.choices.some((c) => c.tokenIds.length > 0)) computed();
+            yield output;
+          }
+          return;
+        } catch (err) {
+          tried.add(current);
+          const next = started || !(err instanceof BusyError) ? -1 : this.leastLoaded(tried);
+          if (next < 0) throw err;
+          at = next;
+        } finally {
+          this.inFlight[current]--;
+        }
       }
     } finally {
       computed();
-      this.inFlight[r]--;
     }
+  }
+
+  /** The least loaded replica that can serve and is not in `skip`, or -1. */
+  private leastLoaded(skip: ReadonlySet<number>): number {
+    let best = -1;
+    this.replicas.forEach((replica, i) => {
+      if (skip.has(i) || replica.failed) return;
+      if (best < 0 || this.inFlight[i] < this.inFlight[best]) best = i;
+    });
+    return best;
   }
 
   /**

@@ -129,4 +129,47 @@ describe('Engine replicas (two workers, real model)', () => {
       expect(lp.logprob).toBeCloseTo(alone.logprobs[0][i].logprob, 3),
     );
   });
+
+  it('tries the other replica when the one holding the prefix has no room', async () => {
+    const tight = await loadEngine(
+      CHAT_MODEL,
+      engineOptions({ replicas: 2, threads: 2, maxRunningRequests: 1, maxWaitingRequests: 0 }),
+    );
+    if (!(tight instanceof ReplicatedEngine)) throw new Error('expected two replicas');
+    try {
+      const long = chatPrompt(single.tokenizer, 31337, 60);
+      await collect(tight.generate({ promptTokenIds: long, params: greedy(2) }));
+      // The prefix's replica runs one long request and can hold no other…
+      const busy = new AbortController();
+      let started!: () => void;
+      const running = collect(
+        tight.generate(
+          {
+            promptTokenIds: [...long, ...chatPrompt(single.tokenizer, 1, 4)],
+            params: samplingParams({ temperature: 0, maxTokens: 400, ignoreEos: true }),
+          },
+          busy.signal,
+        ),
+        () => started(),
+      );
+      await new Promise<void>((resolve) => (started = resolve));
+      // …so a second request behind the same prefix, routed there first, runs on the other.
+      const second = await collect(
+        tight.generate({
+          promptTokenIds: [...long, ...chatPrompt(single.tokenizer, 2, 4)],
+          params: greedy(8),
+        }),
+      );
+      busy.abort();
+      await running;
+      expect(second.tokens[0]).toHaveLength(8);
+      await tight.refreshStats();
+      expect(tight.replicaStats().map((s) => s.counters.generationTokens > 0)).toEqual([
+        true,
+        true,
+      ]);
+    } finally {
+      await tight.unload();
+    }
+  });
 });
