@@ -165,7 +165,11 @@ export class EngineCore {
   importPrefix(tokens: readonly number[], blocks: number, data: KvArray): number {
     const write = this.runner.writeBlock?.bind(this.runner);
     if (!write) return 0;
-    return this.kv.adoptChain(tokens, blocks, (block, index) => write(block, data, index));
+    // Never read past what arrived: a short payload would otherwise throw inside the step loop.
+    const g = this.runner.geometry;
+    const perBlock = 2 * g.numLayers * g.numKvHeads * this.config.blockSize * g.headDim;
+    const whole = Math.min(blocks, Math.floor(data.length / perBlock));
+    return this.kv.adoptChain(tokens, whole, (block, index) => write(block, data, index));
   }
 
   hasWork(): boolean {

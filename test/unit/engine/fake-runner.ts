@@ -12,6 +12,7 @@ import type {
   RunnerSequence,
   RunnerStepOutput,
 } from '../../../src/engine/runner-types.js';
+import type { KvArray } from '../../../src/engine/paged-kv.js';
 
 const ROOT = 0x2545f491;
 
@@ -214,6 +215,33 @@ export class FakeRunner implements ModelRunner {
     this.slotTokens.copyWithin(dst * bs, src * bs, (src + 1) * bs);
     this.slotState.copyWithin(dst * bs, src * bs, (src + 1) * bs);
     this.copies++;
+  }
+
+  /**
+   * Each block's slot tokens and prefix states as raw 32-bit words, padded to the element count
+   * a real runner's block has (the core checks payload lengths against the geometry).
+   */
+  readBlocks(blocks: readonly number[]): Float32Array {
+    const bs = this.blockSize;
+    const per = this.blockWords();
+    const words = new Uint32Array(blocks.length * per);
+    blocks.forEach((b, i) => {
+      words.set(new Uint32Array(this.slotTokens.buffer, b * bs * 4, bs), i * per);
+      words.set(this.slotState.subarray(b * bs, (b + 1) * bs), i * per + bs);
+    });
+    return new Float32Array(words.buffer);
+  }
+
+  writeBlock(block: number, data: KvArray, index: number): void {
+    const bs = this.blockSize;
+    const words = new Uint32Array(data.buffer, data.byteOffset + index * this.blockWords() * 4);
+    new Uint32Array(this.slotTokens.buffer).set(words.subarray(0, bs), block * bs);
+    this.slotState.set(words.subarray(bs, 2 * bs), block * bs);
+  }
+
+  private blockWords(): number {
+    const g = this.geometry;
+    return 2 * g.numLayers * g.numKvHeads * this.blockSize * g.headDim;
   }
 
   async close(): Promise<void> {}

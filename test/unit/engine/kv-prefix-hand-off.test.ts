@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BlockPool } from '../../../src/engine/block-pool.js';
+import type { EngineCore } from '../../../src/engine/engine-core.js';
 import { KvCacheManager } from '../../../src/engine/kv-cache-manager.js';
+import { Collector, greedy, makeCore, tokens as driveTokens, type Collected } from './drive.js';
 
 const BS = 4;
 const tokens = (n: number, seed = 1) => Array.from({ length: n }, (_, i) => (seed * 31 + i) % 97);
@@ -60,5 +62,45 @@ describe('prefix hand-off bookkeeping (cachedChain, adoptChain)', () => {
     const { kv } = manager(8, false);
     expect(kv.adoptChain(tokens(16), 4, () => {})).toBe(0);
     expect(kv.cachedChain(tokens(16))).toEqual([]);
+  });
+});
+
+describe('EngineCore prefix export and import (fake runner)', () => {
+  async function run(core: EngineCore, id: string, prompt: number[]): Promise<Collected> {
+    const c = new Collector();
+    core.addRequest({ id, promptTokenIds: prompt, params: greedy({ maxTokens: 6 }) });
+    while (core.hasWork()) c.accept(await core.step());
+    return c.get(id);
+  }
+
+  it('a prefix computed by one core serves another: only the rest is computed', async () => {
+    const a = makeCore();
+    const b = makeCore();
+    const prompt = [...driveTokens(7, 40)];
+    const first = await run(a.core, 'a', prompt);
+    const exported = a.core.exportPrefix(prompt);
+    expect(exported.blocks).toBe(10); // 40 tokens, 4 per block
+    expect(b.core.importPrefix(prompt, exported.blocks, exported.data!)).toBe(10);
+    const before = b.runner.computedTokens;
+    // The fake runner checks that every past position it reads holds this exact prefix.
+    const second = await run(b.core, 'b', prompt);
+    expect(second.tokens).toEqual(first.tokens);
+    expect(second.cachedPromptTokens).toBe(36); // the last prompt token is always computed
+    expect(b.runner.computedTokens - before).toBe(4 + 5);
+    b.core.pool.checkInvariants();
+  });
+
+  it('takes only whole blocks of a short payload, and nothing without block access', async () => {
+    const a = makeCore();
+    const b = makeCore();
+    const prompt = [...driveTokens(8, 24)];
+    await run(a.core, 'a', prompt);
+    const { blocks, data } = a.core.exportPrefix(prompt);
+    expect(blocks).toBe(6);
+    const perBlock = data!.length / blocks;
+    const short = data!.subarray(0, Math.floor(perBlock * 2.5));
+    expect(b.core.importPrefix(prompt, blocks, short)).toBe(2);
+    expect(b.core.kv.cachedChain(prompt)).toHaveLength(2);
+    b.core.pool.checkInvariants();
   });
 });
