@@ -179,9 +179,6 @@ export interface Route {
  */
 export const HAND_OFF_MIN_BLOCKS = 4;
 
-const RESOLVED: Promise<void> = Promise.resolve();
-const DONE: HeldBlock = { ready: RESOLVED, done: true, handedOff: false };
-
 /**
  * Picks a replica per request: among those at most AFFINITY_SLACK requests above the least
  * loaded, the one that served the longest prefix of this prompt most recently (its KV blocks
@@ -264,14 +261,6 @@ export class ReplicaRouter {
       if (held.size <= REMEMBERED_BLOCKS) break;
       held.delete(h);
     }
-  }
-
-  /** route() and remember() in one, for a prompt computed where it goes: the chosen replica. */
-  pick(prompt: readonly number[], load: readonly number[]): number {
-    const route = this.route(prompt, load);
-    if (!route) return -1;
-    this.remember(route.replica, route.hashes, route.match, route.hashes.length, DONE);
-    return route.replica;
   }
 }
 
@@ -413,9 +402,15 @@ export class ReplicatedEngine implements LocalEngine {
           return;
         } catch (err) {
           tried.add(current);
-          const next = started || !(err instanceof BusyError) ? -1 : this.leastLoaded(tried);
-          if (next < 0) throw err;
-          at = next;
+          if (started || !(err instanceof BusyError)) throw err;
+          // The same choice again among the replicas not tried yet.
+          const rest = this.replicas.map((x, i) =>
+            tried.has(i) || x.failed ? Infinity : this.inFlight[i],
+          );
+          const next = this.router.route(request.promptTokenIds, rest);
+          if (!next) throw err;
+          at = next.replica;
+          this.router.remember(at, next.hashes, next.match, all, own);
         } finally {
           this.inFlight[current]--;
         }
@@ -423,16 +418,6 @@ export class ReplicatedEngine implements LocalEngine {
     } finally {
       computed();
     }
-  }
-
-  /** The least loaded replica that can serve and is not in `skip`, or -1. */
-  private leastLoaded(skip: ReadonlySet<number>): number {
-    let best = -1;
-    this.replicas.forEach((replica, i) => {
-      if (skip.has(i) || replica.failed) return;
-      if (best < 0 || this.inFlight[i] < this.inFlight[best]) best = i;
-    });
-    return best;
   }
 
   /**
