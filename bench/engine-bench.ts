@@ -78,8 +78,9 @@ const log = (s: string) => process.stderr.write(s + '\n');
 /** How the engine runs: its replicas and threads (see src/engine/engine-replicas.ts). */
 function replicaNote(info: ModelInfo): string {
   const replicas = info.replicas ?? 1;
-  const threads = info.threadsPerReplica || 'auto';
-  return replicas > 1 ? `${replicas} replicas × ${threads} threads` : `threads ${threads}`;
+  const threads = info.threadsPerReplica || 'every core';
+  const alone = info.wideThreads ? ` (${info.wideThreads} while alone)` : '';
+  return replicas > 1 ? `${replicas} replicas × ${threads} threads${alone}` : `threads ${threads}`;
 }
 
 async function main(): Promise<void> {

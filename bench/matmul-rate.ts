@@ -1,5 +1,6 @@
 /** The dense matmul rate ONNX Runtime reaches on this machine, on a hand-built one-node graph. */
 import ort from 'onnxruntime-node';
+import { intraOpThreads } from '../src/engine/onnx-session.js';
 import { matmulModelBytes } from './matmul-onnx.js';
 
 export interface MatmulResult {
@@ -11,7 +12,8 @@ export interface MatmulResult {
 export async function matmulRate(threads: number, quick: boolean): Promise<MatmulResult> {
   const session = await ort.InferenceSession.create(matmulModelBytes(), {
     executionProviders: ['cpu'],
-    ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
+    // Every core unless a count is set (as the engine's sessions: see onnx-session.ts).
+    intraOpNumThreads: intraOpThreads(threads),
   });
   // Decode-like (64 rows), prefill-like (512 rows) and a square shape.
   const shapes = [

@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { engineOptionsFromSettings, type EngineSettings } from '../engine/engine-options.js';
-import { replicasAtMost } from '../engine/engine-replicas.js';
+import { sessionsAtMost } from '../engine/engine-replicas.js';
 import { parseSpeculativeMode } from '../engine/speculative/speculator.js';
 import type { EngineOptions } from '../engine/types.js';
 import { importFolder } from '../registry/importer.js';
@@ -185,10 +185,10 @@ export class RegistryRuntime {
     };
   }
 
-  /** Weights once per engine replica (each loads its own), plus the KV budget they split. */
+  /** Weights once per ONNX Runtime session (each loads its own), plus the KV budget. */
   private memoryEstimate(weightsBytes: number): number {
-    const replicas = replicasAtMost(this.engineOptions, weightsBytes, os.availableParallelism());
-    return replicas * weightsBytes + this.engineOptions.kvCacheBytes;
+    const sessions = sessionsAtMost(this.engineOptions, weightsBytes, os.availableParallelism());
+    return sessions * weightsBytes + this.engineOptions.kvCacheBytes;
   }
 
   /** The draft model for speculative decoding: what the orchard-draft deployment serves. */

@@ -29,6 +29,7 @@ import {
 import { gpuDevicePresent, planProviders } from './execution-provider.js';
 import { readModelConfig } from './model-config.js';
 import { loadModelTokenizer } from './model-tokenizer.js';
+import { replicaSlots, type ReplicaSlot } from './replica-activity.js';
 import type { HfModelTokenizer } from './model-tokenizer.js';
 import type {
   ChoiceDelta,
@@ -233,9 +234,12 @@ export class EngineHost implements ReplicaEngine {
     return this.stream(request, signal);
   }
 
-  /** The cached full blocks that start `tokenIds` (none once the worker failed or unloads). */
-  async exportPrefix(tokenIds: number[]): Promise<PrefixBlocks> {
-    const m = await this.askPrefix({ type: 'export-prefix', tokenIds, replyTo: 0 });
+  /**
+   * The cached full blocks that start `tokenIds` (none once the worker failed or unloads); with
+   * `whenComputed`, once a request there has computed them.
+   */
+  async exportPrefix(tokenIds: number[], whenComputed = false): Promise<PrefixBlocks> {
+    const m = await this.askPrefix({ type: 'export-prefix', tokenIds, whenComputed, replyTo: 0 });
     return m?.type === 'prefix-exported' && m.data ? { blocks: m.blocks, data: m.data } : NO_BLOCKS;
   }
 
@@ -259,7 +263,8 @@ export class EngineHost implements ReplicaEngine {
     const id = ++this.nextId;
     return new Promise((resolve) => {
       this.prefixWaiters.set(id, resolve);
-      this.send({ ...message, replyTo: id });
+      // After requests of this tick: an export waits for a prefix one of them computes.
+      this.sendAfterOutbox({ ...message, replyTo: id });
     });
   }
 
@@ -420,13 +425,19 @@ export async function loadEngine(
     threads: plan.threadsPerReplica,
     kvCacheBytes: Math.floor(options.kvCacheBytes / plan.replicas),
   };
+  const slots = replicaSlots(plan.replicas, plan.wideThreads);
   const fractions = new Array<number>(plan.replicas).fill(0);
-  const loads = fractions.map((_, i) =>
-    loadEngineWorker(modelDir, each, (p) => {
-      fractions[i] = p.fraction;
-      const fraction = fractions.reduce((a, f) => a + f, 0) / fractions.length;
-      onProgress?.({ stage: p.stage, fraction });
-    }),
+  const loads = slots.map((slot, i) =>
+    loadEngineWorker(
+      modelDir,
+      each,
+      (p) => {
+        fractions[i] = p.fraction;
+        const fraction = fractions.reduce((a, f) => a + f, 0) / fractions.length;
+        onProgress?.({ stage: p.stage, fraction });
+      },
+      slot,
+    ),
   );
   const settled = await Promise.allSettled(loads);
   const hosts = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
@@ -473,6 +484,7 @@ async function loadEngineWorker(
   modelDir: string,
   options: EngineOptions,
   onProgress?: (p: LoadProgress) => void,
+  replica?: ReplicaSlot,
 ): Promise<EngineHost> {
   const worker = spawnWorker();
   let onMessage: ((m: WorkerMessage) => void) | undefined;
@@ -492,7 +504,7 @@ async function loadEngineWorker(
       worker.on('error', onError);
       worker.on('exit', onExit);
     });
-    worker.postMessage({ type: 'load', modelDir, options } satisfies HostMessage);
+    worker.postMessage({ type: 'load', modelDir, options, replica } satisfies HostMessage);
     const { info, stats } = await loaded;
     worker.off('message', onMessage!);
     worker.off('error', onError!);

@@ -31,8 +31,11 @@ export interface PrefixBlocks {
 export interface ReplicaEngine extends LocalEngine {
   /** Why the worker stopped serving, or null while it serves. */
   readonly failed: Error | null;
-  /** The cached full blocks that start `tokenIds`. */
-  exportPrefix(tokenIds: number[]): Promise<PrefixBlocks>;
+  /**
+   * The cached full blocks that start `tokenIds`; with `whenComputed`, once a request there
+   * that is computing them has done so.
+   */
+  exportPrefix(tokenIds: number[], whenComputed?: boolean): Promise<PrefixBlocks>;
   /** Caches another replica's blocks; resolves to the number written. */
   importPrefix(tokenIds: number[], blocks: PrefixBlocks): Promise<number>;
 }
@@ -60,65 +63,73 @@ export interface ReplicaPlanInput {
 
 export interface ReplicaPlan {
   replicas: number;
-  /** Threads of each replica's session; 0 lets ONNX Runtime decide (every core). */
+  /** Threads of each replica's session; 0 (one replica only) = every core. */
   threadsPerReplica: number;
+  /**
+   * Threads of each replica's second session, used while no other replica has work (one
+   * stream, a long prompt's prefill); 0 = none. See replica-activity.ts.
+   */
+  wideThreads: number;
   reason: string;
 }
 
 /**
  * How many replicas, with how many threads each. Pure, so the choice is tested without cores.
  *
- * With the threads setting at 0 every replica's session may use every core: the pools' threads
- * sleep when idle (no spinning, see onnx-session.ts), so a replica busy alone (one stream, a long
- * prompt's prefill) gets them all and busy replicas share the cores. Measured against one thread
- * each (2 cores, `npm run bench -- --threads N --replicas 2`, alternating runs): 32 streams
- * 7.1–8.2× the reference loop against 9.3–9.6×, but shared-prefix time to first token 5.8× better
- * with the cache against 4.0–5.0×, and a single stream's time per token 0.89–0.94× the
- * reference's against 0.83–1.06×. A thread count that is set is a bound: split between replicas.
+ * The usable threads (the setting, or every core) are split between the replicas: two busy
+ * replicas on one thread each served 32 streams faster than on two each (9.3–9.6× the reference
+ * loop against 7.1–8.2×, 2 cores, `npm run bench -- --threads N --replicas 2`; oversubscribed
+ * pool threads wait for each other). A replica alone gets them all through its wide session:
+ * a 512-token prefill took 26–34 ms on 2 threads against 42–46 ms on one, a decode token
+ * 0.64 ms against 0.79 ms.
  */
 export function planReplicas(i: ReplicaPlanInput): ReplicaPlan {
   const usable = i.threads > 0 ? i.threads : Math.max(1, i.cores);
-  const split = (replicas: number, reason: string): ReplicaPlan => ({
-    replicas,
-    threadsPerReplica: i.threads > 0 ? Math.max(1, Math.floor(i.threads / replicas)) : 0,
+  const split = (replicas: number, reason: string): ReplicaPlan => {
+    const each = Math.max(1, Math.floor(usable / replicas));
+    return { replicas, threadsPerReplica: each, wideThreads: usable > each ? usable : 0, reason };
+  };
+  const one = (reason: string): ReplicaPlan => ({
+    replicas: 1,
+    threadsPerReplica: i.threads,
+    wideThreads: 0,
     reason,
   });
   if (i.requested > 0) {
     return i.requested === 1
-      ? { replicas: 1, threadsPerReplica: i.threads, reason: 'replicas: 1 as set' }
+      ? one('replicas: 1 as set')
       : split(i.requested, `replicas: ${i.requested} as set`);
   }
-  const one = (why: string): ReplicaPlan => ({
-    replicas: 1,
-    threadsPerReplica: i.threads,
-    reason: `replicas: 1 (${why})`,
-  });
-  if (!i.onCpu) return one('an accelerator may run the model');
-  if (usable < 2) return one('one thread');
+  if (!i.onCpu) return one('replicas: 1 (an accelerator may run the model)');
+  if (usable < 2) return one('replicas: 1 (one thread)');
   if (i.modelBytes > AUTO_MAX_MODEL_BYTES) {
-    return one(`model larger than ${AUTO_MAX_MODEL_BYTES / 1024 / 1024} MiB: threads share it`);
+    return one(
+      `replicas: 1 (model larger than ${AUTO_MAX_MODEL_BYTES / 1024 / 1024} MiB: threads share it)`,
+    );
   }
   const replicas = Math.min(AUTO_MAX_REPLICAS, usable);
   return split(replicas, `replicas: ${replicas} (small model on CPU, ${usable} cores)`);
 }
 
 /**
- * Replicas a model of `modelBytes` may get with these options, before the provider is known
- * (assumes the CPU, so an upper bound): for memory estimates made before loading.
+ * ONNX Runtime sessions (copies of the weights) a model of `modelBytes` may get with these
+ * options: its replicas, two sessions each when they have a wide one. Before the provider is
+ * known (assumes the CPU, so an upper bound): for memory estimates made before loading.
  */
-export function replicasAtMost(
+export function sessionsAtMost(
   options: { replicas?: number; threads: number },
   modelBytes: number,
   cores: number,
 ): number {
   if (options.replicas === undefined) return 1;
-  return planReplicas({
+  const plan = planReplicas({
     requested: options.replicas,
     threads: options.threads,
     cores,
     modelBytes,
     onCpu: true,
-  }).replicas;
+  });
+  return plan.replicas * (plan.wideThreads > 0 ? 2 : 1);
 }
 
 /**
@@ -164,12 +175,17 @@ export interface Route {
   /** Leading prompt blocks the replica holds. */
   match: number;
   /**
-   * Another replica that has computed at least HAND_OFF_MIN_BLOCKS more of them, or -1. One
-   * still computing them is no donor: waiting for its first token took longer here than
-   * computing the prefix again (a burst behind a new 512-token prompt: ~150 ms against ~100).
+   * Another replica that holds, or is computing, at least HAND_OFF_MIN_BLOCKS more of them, or
+   * -1. One still receiving them from a third is no donor.
    */
   donor: number;
   donorMatch: number;
+  /**
+   * The donor is still computing them: its export is answered at the end of the step that
+   * completes them. Computing a 512-token prefix once with both cores and handing it over
+   * beat computing it on each replica at once (a burst of 32 behind a new system prompt).
+   */
+  donorComputing: boolean;
   hashes: number[];
 }
 
@@ -224,7 +240,11 @@ export class ReplicaRouter {
     let donor = -1;
     for (let r = 0; r < this.replicas; r++) {
       if (r === best || !Number.isFinite(load[r])) continue;
-      while (matches[r] > 0 && !this.held[r].get(hashes[matches[r] - 1])!.done) matches[r]--;
+      while (matches[r] > 0) {
+        const block = this.held[r].get(hashes[matches[r] - 1])!;
+        if (block.done || !block.handedOff) break;
+        matches[r]--;
+      }
       if (
         matches[r] >= matches[best] + HAND_OFF_MIN_BLOCKS &&
         (donor < 0 || matches[r] > matches[donor])
@@ -236,6 +256,7 @@ export class ReplicaRouter {
       match: matches[best],
       donor,
       donorMatch: donor < 0 ? 0 : matches[donor],
+      donorComputing: donor >= 0 && !this.held[donor].get(hashes[matches[donor] - 1])!.done,
       hashes,
     };
   }
@@ -376,7 +397,7 @@ export class ReplicatedEngine implements LocalEngine {
     if (route.donor >= 0) {
       const n = route.donorMatch;
       const tokens = request.promptTokenIds.slice(0, n * this.blockSize);
-      const arrived = this.handOff(route.donor, r, tokens);
+      const arrived = this.handOff(route.donor, r, tokens, route.donorComputing);
       wait = heldBlock(arrived, true);
       this.router.remember(r, route.hashes, route.match, n, wait);
       this.router.remember(r, route.hashes, n, all, own);
@@ -425,9 +446,14 @@ export class ReplicatedEngine implements LocalEngine {
    * donor's current step, the import for the target's. Whatever does not arrive (evicted
    * meanwhile, a replica failed) is computed by the request as usual.
    */
-  private async handOff(from: number, to: number, tokens: number[]): Promise<void> {
+  private async handOff(
+    from: number,
+    to: number,
+    tokens: number[],
+    whenComputed: boolean,
+  ): Promise<void> {
     try {
-      const exported = await this.replicas[from].exportPrefix(tokens);
+      const exported = await this.replicas[from].exportPrefix(tokens, whenComputed);
       const written = await this.replicas[to].importPrefix(tokens, exported);
       this.handOffs.count++;
       this.handOffs.blocks += written;

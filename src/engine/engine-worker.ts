@@ -10,6 +10,7 @@ import type { HostMessage, WorkerError, WorkerMessage } from '../shared/engine-p
 import { EngineCore } from './engine-core.js';
 import { openModelSession } from './onnx-session.js';
 import { OnnxRunner } from './onnx-runner.js';
+import { ReplicaActivity, type ReplicaSlot } from './replica-activity.js';
 import type { ModelRunner } from './runner-types.js';
 import {
   openDraftRunner,
@@ -49,7 +50,14 @@ function answerStats(c: EngineCore): void {
   for (const replyTo of statsRequests.splice(0)) post({ type: 'stats', stats: c.stats(), replyTo });
 }
 
-async function load(modelDir: string, options: EngineOptions): Promise<void> {
+/** Set when this worker is one of several replicas of the model. */
+let activity: ReplicaActivity | null = null;
+
+async function load(
+  modelDir: string,
+  options: EngineOptions,
+  replica: ReplicaSlot | undefined,
+): Promise<void> {
   const progress = (stage: string, fraction: number): void => {
     const p: LoadProgress = { stage, fraction };
     post({ type: 'progress', progress: p });
@@ -59,11 +67,19 @@ async function load(modelDir: string, options: EngineOptions): Promise<void> {
     executionProvider: options.executionProvider,
     threads: options.threads,
     ownKvCache: true,
+    wideThreads: replica?.wideThreads,
   });
+  const replicaActivity = replica ? new ReplicaActivity(replica) : null;
+  activity = replicaActivity;
+  const wide =
+    model.wideSession && replicaActivity
+      ? { session: model.wideSession, when: () => replicaActivity.alone() }
+      : undefined;
   progress('allocating the KV cache', 0.8);
   runner = new OnnxRunner(model.session, model.config, model.signature, {
     kvCacheBytes: options.kvCacheBytes,
     blockSize: options.blockSize,
+    wide,
   });
   const draftDir = await resolveDraftModelDir(modelDir, options);
   if (draftDir !== null) {
@@ -101,6 +117,7 @@ async function load(modelDir: string, options: EngineOptions): Promise<void> {
     executionProviderReason: model.providerReason,
     samplingDefaults: config.samplingDefaults,
     draftModelDir: draftDir,
+    wideThreads: model.wideSession && replica ? replica.wideThreads : 0,
   };
   progress('ready', 1);
   post({ type: 'loaded', info, stats: core.stats() });
@@ -132,14 +149,10 @@ function apply(message: HostMessage, c: EngineCore): void {
       // Answered after the next step, so aborts that came before it are already reflected.
       statsRequests.push(message.replyTo);
       return;
-    case 'export-prefix': {
-      const { blocks, data } = c.exportPrefix(message.tokenIds);
-      port.postMessage(
-        { type: 'prefix-exported', blocks, data, replyTo: message.replyTo } satisfies WorkerMessage,
-        data ? [data.buffer as ArrayBuffer] : [],
-      );
+    case 'export-prefix':
+      if (message.whenComputed && c.computingPrefix(message.tokenIds)) pendingExports.push(message);
+      else answerExport(message, c);
       return;
-    }
     case 'import-prefix': {
       const blocks = c.importPrefix(message.tokenIds, message.blocks, message.data);
       post({ type: 'prefix-imported', blocks, replyTo: message.replyTo });
@@ -147,6 +160,34 @@ function apply(message: HostMessage, c: EngineCore): void {
     }
     default:
       return;
+  }
+}
+
+type ExportMessage = Extract<HostMessage, { type: 'export-prefix' }>;
+/** Exports waiting for a prefix a request here is computing (answered between steps). */
+const pendingExports: ExportMessage[] = [];
+
+function answerExport(message: ExportMessage, c: EngineCore): void {
+  const { blocks, data } = c.exportPrefix(message.tokenIds);
+  port.postMessage(
+    { type: 'prefix-exported', blocks, data, replyTo: message.replyTo } satisfies WorkerMessage,
+    data ? [data.buffer as ArrayBuffer] : [],
+  );
+}
+
+/**
+ * Answers the waiting exports whose prefix is now computed, or no longer being computed (its
+ * request ended or was preempted): `all` answers every one with what is cached (idle, unload).
+ */
+function answerPendingExports(c: EngineCore, all: boolean): void {
+  for (let i = 0; i < pendingExports.length;) {
+    const message = pendingExports[i];
+    if (!all && c.computingPrefix(message.tokenIds)) {
+      i++;
+      continue;
+    }
+    pendingExports.splice(i, 1);
+    answerExport(message, c);
   }
 }
 
@@ -168,11 +209,13 @@ function scheduleLoop(): void {
 async function runLoop(): Promise<void> {
   if (looping || !core) return;
   looping = true;
+  activity?.set(true);
   const c = core;
   try {
     for (;;) {
       for (const m of inbox.splice(0)) apply(m, c);
       if (unloading || !c.hasWork()) {
+        answerPendingExports(c, true);
         answerStats(c);
         break;
       }
@@ -180,6 +223,8 @@ async function runLoop(): Promise<void> {
       const callsBefore = runner?.counters.calls;
       const outputs = await c.step();
       const stepMs = performance.now() - started;
+      // First: another replica may be idle until this prefix arrives.
+      if (pendingExports.length > 0) answerPendingExports(c, false);
       const admitted: Array<{ requestId: string; queueMs: number }> = [];
       if (acceptedAt.size > 0) {
         for (const seq of c.scheduler.running) {
@@ -215,6 +260,7 @@ async function runLoop(): Promise<void> {
     core = null;
   } finally {
     looping = false;
+    activity?.set(false);
   }
   if (unloading) await finishUnload();
 }
@@ -234,7 +280,7 @@ async function finishUnload(): Promise<void> {
 port.on('message', (message: HostMessage) => {
   switch (message.type) {
     case 'load':
-      load(message.modelDir, message.options).catch((err: unknown) => {
+      load(message.modelDir, message.options, message.replica).catch((err: unknown) => {
         post({ type: 'load-failed', error: toWorkerError(err) });
       });
       return;

@@ -18,6 +18,11 @@ import type { KvGeometry, ModelRunner, RunnerSequence, RunnerStepOutput } from '
 export interface OnnxRunnerOptions {
   kvCacheBytes: number;
   blockSize: number;
+  /**
+   * A session of the same graph with more threads, and when to use it (no other replica of the
+   * model has work): see replica-activity.ts.
+   */
+  wide?: { session: ort.InferenceSession; when: () => boolean };
   /** Rows × context positions per decode call (tests shrink it to exercise split calls). */
   decodeSlots?: number;
   /** Longest rows whose dense past is kept between calls (benchmarks compare with 1). */
@@ -120,8 +125,12 @@ export class OnnxRunner implements ModelRunner {
   private readonly slotSet: number[] = [];
   /** Past buffers for graphs with `new_key_values` outputs. */
   private readonly denseSets: DenseKvSets;
-  /** ONNX Runtime calls, and how many of them reused the previous decode's presents. */
-  readonly counters = { calls: 0, carriedCalls: 0 };
+  /**
+   * ONNX Runtime calls, how many of them reused the previous decode's presents, and how many ran
+   * on the wide session.
+   */
+  readonly counters = { calls: 0, carriedCalls: 0, wideCalls: 0 };
+  private readonly wide: OnnxRunnerOptions['wide'];
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -146,6 +155,7 @@ export class OnnxRunner implements ModelRunner {
     }
     this.kv = new PagedKv(this.geometry, this.numBlocks, this.blockSize);
     this.decodeSlots = options.decodeSlots;
+    this.wide = options.wide;
     this.carryMaxTokens = options.carryMaxTokens ?? CARRY_MAX_TOKENS;
     const kvBytes = this.geometry.dtypeBytes;
     const logitsBytes = sig.logitsDtype === 'float16' ? 2 : 4;
@@ -155,6 +165,15 @@ export class OnnxRunner implements ModelRunner {
       ? session.inputMetadata.find((m) => m.name === sig.numLogitsToKeep)
       : undefined;
     this.keepDims = keep && keep.isTensor ? keep.shape.map(() => 1) : null;
+  }
+
+  /** The session for the next call: the wide one while this replica has the cores alone. */
+  private sessionForCall(): ort.InferenceSession {
+    if (this.wide && this.wide.when()) {
+      this.counters.wideCalls++;
+      return this.wide.session;
+    }
+    return this.session;
   }
 
   async execute(sequences: RunnerSequence[]): Promise<RunnerStepOutput> {
@@ -330,7 +349,7 @@ export class OnnxRunner implements ModelRunner {
       if (!carried) this.denseSets.release(set);
     };
     try {
-      await this.session.run(feeds, fetches);
+      await this.sessionForCall().run(feeds, fetches);
     } catch (err) {
       release();
       throw err;
@@ -402,7 +421,7 @@ export class OnnxRunner implements ModelRunner {
       fetches[this.sig.present[l].value] = new ort.Tensor(this.kvType, ov, [B, H, T, D]);
       written.push([ok, ov]);
     }
-    await this.session.run(feeds, fetches);
+    await this.sessionForCall().run(feeds, fetches);
     if (isDecode) {
       this.nextCarries.push({
         seqIds: rows.map((r) => r.seqId),
@@ -460,6 +479,7 @@ export class OnnxRunner implements ModelRunner {
     if (this.closed) return;
     this.closed = true;
     await this.session.release();
+    await this.wide?.session.release();
   }
 }
 

@@ -3,6 +3,7 @@
  * drive it. Shared by the engine worker, the reference loop and the benchmark.
  */
 import { open, readFile } from 'node:fs/promises';
+import os from 'node:os';
 import ort from 'onnxruntime-node';
 import {
   createSessionWithProvider,
@@ -19,8 +20,22 @@ export interface ModelSession {
   config: ModelConfig;
   signature: GraphSignature;
   session: ort.InferenceSession;
+  /**
+   * The same graph with `wideThreads` intra-op threads, when asked for and on the CPU: what a
+   * replica runs while no other has work (replica-activity.ts).
+   */
+  wideSession: ort.InferenceSession | null;
   provider: ConcreteProvider;
   providerReason: string;
+}
+
+/**
+ * Intra-op threads for the threads setting: 0 means every core, set explicitly. Left unset,
+ * onnxruntime-node ran one thread on this 2-core machine (a 512-token prefill: one core busy,
+ * 42–46 ms, against 34 ms and 1.6 cores with 2 set), so "every core" has to be asked for.
+ */
+export function intraOpThreads(threads: number, cores = os.availableParallelism()): number {
+  return threads > 0 ? threads : Math.max(1, cores);
 }
 
 export function sessionOptions(
@@ -33,7 +48,7 @@ export function sessionOptions(
     // One step is one graph run; parallelism comes from intra-op threads.
     executionMode: 'sequential',
     interOpNumThreads: 1,
-    ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
+    intraOpNumThreads: intraOpThreads(threads),
     // Spinning pool threads steal the core the worker needs for KV copies and sampling between
     // runs, and fight other processes on a shared desktop; measured faster without on 2 cores.
     extra: { session: { intra_op: { allow_spinning: '0' } } },
@@ -49,6 +64,8 @@ export interface OpenModelOptions {
    * since ONNX Runtime computes every output whether fetched or not.
    */
   ownKvCache?: boolean;
+  /** Also open a session with this many threads (more than `threads`), on the CPU only. */
+  wideThreads?: number;
 }
 
 /** Where a graph's outputs are listed: near its end (after the initializers). */
@@ -95,17 +112,28 @@ export async function openModelSession(
         : ort.InferenceSession.create(source, sessionOptions(provider, options.threads)),
   });
   const session = selection.session;
+  let wideSession: ort.InferenceSession | null = null;
   try {
     const signature = parseGraphSignature(session.inputMetadata, session.outputMetadata, config);
+    const wide = options.wideThreads ?? 0;
+    if (selection.provider === 'cpu' && wide > intraOpThreads(options.threads)) {
+      const wideOptions = sessionOptions('cpu', wide);
+      wideSession =
+        typeof source === 'string'
+          ? await ort.InferenceSession.create(source, wideOptions)
+          : await ort.InferenceSession.create(source, wideOptions);
+    }
     return {
       config,
       signature,
       session,
+      wideSession,
       provider: selection.provider,
       providerReason: selection.reason,
     };
   } catch (err) {
     await session.release();
+    await wideSession?.release();
     throw new Error(`${config.onnxPath}: ${(err as Error).message}`);
   }
 }

@@ -95,6 +95,8 @@ export interface ModelInfo {
   /** Engine workers serving this model (see engine-replicas.ts), threads each, and why. */
   replicas?: number;
   threadsPerReplica?: number;
+  /** Threads of each replica's session for when it has the cores alone (0 = none). */
+  wideThreads?: number;
   replicasReason?: string;
 }
 

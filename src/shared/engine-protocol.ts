@@ -5,18 +5,24 @@
  */
 import type { CoreOutput, CoreRequest } from '../engine/core-types.js';
 import type { KvArray } from '../engine/paged-kv.js';
+import type { ReplicaSlot } from '../engine/replica-activity.js';
 import type { EngineOptions, EngineStats, LoadProgress, ModelInfo } from '../engine/types.js';
 
 export type HostMessage =
-  | { type: 'load'; modelDir: string; options: EngineOptions }
+  /** `replica`: this worker is one replica of the model (engine-replicas.ts). */
+  | { type: 'load'; modelDir: string; options: EngineOptions; replica?: ReplicaSlot }
   /** Requests submitted in the same tick travel together, so one step can admit them all. */
   | { type: 'generate'; requests: CoreRequest[] }
   | { type: 'abort'; requestId: string }
   /** One choice of a request matched a stop string on the host: stop computing it. */
   | { type: 'finish-choice'; requestId: string; index: number }
   | { type: 'stats'; replyTo: number }
-  /** The cached full blocks that start these tokens, for another replica (engine-replicas.ts). */
-  | { type: 'export-prefix'; tokenIds: number[]; replyTo: number }
+  /**
+   * The cached full blocks that start these tokens, for another replica (engine-replicas.ts).
+   * With `whenComputed`, answered at the end of the step that completes them while a request
+   * there is still computing them (rather than with what is cached now).
+   */
+  | { type: 'export-prefix'; tokenIds: number[]; whenComputed: boolean; replyTo: number }
   /** Cache `blocks` full blocks of these tokens from another replica's export. */
   | { type: 'import-prefix'; tokenIds: number[]; blocks: number; data: KvArray; replyTo: number }
   | { type: 'unload' };

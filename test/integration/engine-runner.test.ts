@@ -391,3 +391,70 @@ describe.each(VARIANTS)('OnnxRunner over paged KV blocks (%s)', (variant) => {
     ).rejects.toThrow(/block table/);
   });
 });
+
+describe('OnnxRunner with a wide session (a replica alone on the cores)', () => {
+  it('opens one only when it has more threads, and only on the CPU', async () => {
+    const same = await openModelSession(CHAT_MODEL, {
+      executionProvider: 'cpu',
+      threads: 2,
+      ownKvCache: true,
+      wideThreads: 2,
+    });
+    expect(same.wideSession).toBeNull();
+    await same.session.release();
+  });
+
+  it('runs calls on whichever session the moment calls for, with the same logits', async () => {
+    const model = await openModelSession(CHAT_MODEL, {
+      executionProvider: 'cpu',
+      threads: 1,
+      ownKvCache: true,
+      wideThreads: 2,
+    });
+    expect(model.wideSession).not.toBeNull();
+    let alone = false;
+    const r = new OnnxRunner(model.session, model.config, model.signature, {
+      kvCacheBytes: 16 * 1024 * 1024,
+      blockSize: 16,
+      wide: { session: model.wideSession!, when: () => alone },
+    });
+    try {
+      const prompt = prompts[0];
+      const V = r.vocabSize;
+      const dense = await reference.logits(prompt);
+      const table = new Blocks().table(prompt.length, r.blockSize);
+      // Prefill in two chunks, then decode one token at a time (the dense past carried from
+      // call to call), switching sessions as the flag changes.
+      const plan: Array<[number, boolean]> = [
+        [30, false],
+        [20, true],
+        ...prompt.slice(50).map((): [number, boolean] => [1, false]),
+      ];
+      plan.forEach((p, i) => (p[1] = i % 3 === 1));
+      let start = 0;
+      let wide = 0;
+      for (const [len, flag] of plan) {
+        alone = flag;
+        if (flag) wide++;
+        const out = await r.execute([
+          {
+            seqId: 7,
+            tokenIds: prompt.slice(start, start + len),
+            startPosition: start,
+            blockTable: table,
+            numLogits: len,
+          },
+        ]);
+        const got = out.logits.get(7)!;
+        expect(maxAbsDiff(got, dense.subarray(start * V, (start + len) * V))).toBeLessThan(1e-4);
+        start += len;
+      }
+      expect(start).toBe(prompt.length);
+      expect(r.counters.wideCalls).toBe(wide);
+      expect(wide).toBeGreaterThan(2);
+      expect(r.counters.calls - wide).toBeGreaterThan(2);
+    } finally {
+      await r.close();
+    }
+  });
+});

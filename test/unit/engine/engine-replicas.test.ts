@@ -7,7 +7,7 @@ import {
   heldBlock,
   planReplicas,
   prefixHashes,
-  replicasAtMost,
+  sessionsAtMost,
   sumStats,
 } from '../../../src/engine/engine-replicas.js';
 import type { EngineStats } from '../../../src/engine/types.js';
@@ -17,27 +17,34 @@ const small = { requested: 0, threads: 0, cores: 2, modelBytes: 17 * MB, onCpu: 
 
 describe('planReplicas', () => {
   it('auto: a small model on a CPU with two cores gets two replicas', () => {
-    // Threads unset: each session may use every core (idle pool threads sleep).
-    expect(planReplicas(small)).toMatchObject({ replicas: 2, threadsPerReplica: 0 });
+    // Threads unset: every core, split between the replicas; each may use all while alone.
+    expect(planReplicas(small)).toMatchObject({
+      replicas: 2,
+      threadsPerReplica: 1,
+      wideThreads: 2,
+    });
     expect(planReplicas({ ...small, cores: 8 })).toMatchObject({
       replicas: 2,
-      threadsPerReplica: 0,
+      threadsPerReplica: 4,
+      wideThreads: 8,
     });
     // A thread count that is set bounds the model: the replicas split it.
     expect(planReplicas({ ...small, cores: 8, threads: 2 })).toMatchObject({
       replicas: 2,
       threadsPerReplica: 1,
+      wideThreads: 2,
     });
     expect(planReplicas({ ...small, cores: 8, threads: 5 })).toMatchObject({
       replicas: 2,
       threadsPerReplica: 2,
+      wideThreads: 5,
     });
   });
 
   it('auto keeps one replica, threads as set, where copies would not pay', () => {
     const one = (input: typeof small, why: RegExp) => {
       const plan = planReplicas(input);
-      expect(plan).toMatchObject({ replicas: 1, threadsPerReplica: input.threads });
+      expect(plan).toMatchObject({ replicas: 1, threadsPerReplica: input.threads, wideThreads: 0 });
       expect(plan.reason).toMatch(why);
     };
     one({ ...small, cores: 1 }, /one thread/);
@@ -46,30 +53,42 @@ describe('planReplicas', () => {
     one({ ...small, modelBytes: AUTO_MAX_MODEL_BYTES + 1 }, /larger than 256 MiB/);
   });
 
-  it('a set count wins, splitting a set thread count between the replicas', () => {
+  it('a set count wins, splitting the threads between the replicas', () => {
     expect(planReplicas({ ...small, requested: 3, cores: 8 })).toMatchObject({
       replicas: 3,
-      threadsPerReplica: 0,
+      threadsPerReplica: 2,
+      wideThreads: 8,
     });
     expect(planReplicas({ ...small, requested: 3, threads: 6 })).toMatchObject({
       replicas: 3,
       threadsPerReplica: 2,
+      wideThreads: 6,
     });
+    // No thread to spare: no wide session.
     expect(planReplicas({ ...small, requested: 4, threads: 2 })).toMatchObject({
       replicas: 4,
       threadsPerReplica: 1,
+      wideThreads: 2,
+    });
+    expect(planReplicas({ ...small, requested: 2, threads: 1 })).toMatchObject({
+      replicas: 2,
+      threadsPerReplica: 1,
+      wideThreads: 0,
     });
     expect(planReplicas({ ...small, requested: 1, threads: 3 })).toMatchObject({
       replicas: 1,
       threadsPerReplica: 3,
+      wideThreads: 0,
     });
   });
 
-  it('memory estimates count the replicas a load may make', () => {
-    expect(replicasAtMost({ threads: 0 }, 17 * MB, 2)).toBe(1);
-    expect(replicasAtMost({ threads: 0, replicas: 0 }, 17 * MB, 2)).toBe(2);
-    expect(replicasAtMost({ threads: 0, replicas: 0 }, AUTO_MAX_MODEL_BYTES * 2, 2)).toBe(1);
-    expect(replicasAtMost({ threads: 0, replicas: 3 }, AUTO_MAX_MODEL_BYTES * 2, 2)).toBe(3);
+  it('memory estimates count the sessions (weight copies) a load may make', () => {
+    expect(sessionsAtMost({ threads: 0 }, 17 * MB, 2)).toBe(1);
+    // Two replicas, each with its own session and a wide one.
+    expect(sessionsAtMost({ threads: 0, replicas: 0 }, 17 * MB, 2)).toBe(4);
+    expect(sessionsAtMost({ threads: 0, replicas: 0 }, AUTO_MAX_MODEL_BYTES * 2, 2)).toBe(1);
+    expect(sessionsAtMost({ threads: 0, replicas: 3 }, AUTO_MAX_MODEL_BYTES * 2, 2)).toBe(6);
+    expect(sessionsAtMost({ threads: 1, replicas: 2 }, 17 * MB, 2)).toBe(2);
   });
 });
 
@@ -152,23 +171,42 @@ describe('ReplicaRouter', () => {
     expect(plain.route(long, [1, 0])).toMatchObject({ replica: 1, match: 0, donor: -1 });
   });
 
-  it('hands off only a prefix the donor has finished computing', async () => {
-    const r = new ReplicaRouter(2, 16);
+  it('hands off a prefix the donor computes, not one it is still receiving', async () => {
+    const r = new ReplicaRouter(3, 16);
     const long = prompt(5, 16 * (HAND_OFF_MIN_BLOCKS + 1));
     let computed!: () => void;
     const block = heldBlock(new Promise<void>((resolve) => (computed = resolve)), false);
-    const first = r.route(long, [0, 0])!;
-    r.remember(first.replica, first.hashes, 0, first.hashes.length, block);
-    const busy = [0, 0];
-    busy[first.replica] = AFFINITY_SLACK + 1;
-    // Still computing there: the other replica computes it too rather than wait.
-    expect(r.route(long, busy)).toMatchObject({ replica: 1 - first.replica, donor: -1 });
-    computed();
-    await block.ready;
-    expect(r.route(long, busy)).toMatchObject({
-      replica: 1 - first.replica,
-      donor: first.replica,
+    const first = r.route(long, [0, 0, 0])!;
+    expect(first.replica).toBe(0);
+    r.remember(0, first.hashes, 0, first.hashes.length, block);
+    // Still computing on 0: 1 waits for it (the export is answered once it is computed).
+    const second = r.route(long, [AFFINITY_SLACK + 1, 0, AFFINITY_SLACK + 1])!;
+    expect(second).toMatchObject({
+      replica: 1,
+      donor: 0,
       donorMatch: HAND_OFF_MIN_BLOCKS + 1,
+      donorComputing: true,
+    });
+    // 1 only receives it: no donor for 2 but 0.
+    let arrived!: () => void;
+    const receiving = heldBlock(new Promise<void>((resolve) => (arrived = resolve)), true);
+    r.remember(1, second.hashes, 0, second.hashes.length, receiving);
+    const third = r.route(long, [AFFINITY_SLACK + 1, AFFINITY_SLACK + 1, 0])!;
+    expect(third).toMatchObject({ replica: 2, donor: 0, donorComputing: true });
+    const onlyOne = r.route(long, [Infinity, AFFINITY_SLACK + 1, 0])!;
+    expect(onlyOne).toMatchObject({ replica: 2, donor: -1 });
+    computed();
+    arrived();
+    await Promise.all([block.ready, receiving.ready]);
+    expect(r.route(long, [AFFINITY_SLACK + 1, 0, AFFINITY_SLACK + 1])).toMatchObject({
+      replica: 1,
+      match: HAND_OFF_MIN_BLOCKS + 1,
+      donor: -1,
+    });
+    expect(r.route(long, [AFFINITY_SLACK + 1, AFFINITY_SLACK + 1, 0])).toMatchObject({
+      replica: 2,
+      donor: 0,
+      donorComputing: false,
     });
   });
 
