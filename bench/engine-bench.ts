@@ -22,6 +22,7 @@ import {
   level,
   memoryChurn,
   pairedThroughput,
+  referenceThreads,
   sequentialBaseline,
   sharedPrefix,
   type LevelResult,
@@ -162,7 +163,7 @@ async function main(): Promise<void> {
 
   const rows: Array<Array<string | number>> = [
     [
-      'reference loop (sequential)',
+      `reference loop (sequential, ${referenceThreads(options, engine) || 'every core'} thr.)`,
       baseline.tokPerS,
       baseline.ttftP50,
       baseline.ttftP95,

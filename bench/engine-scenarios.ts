@@ -99,6 +99,15 @@ export async function level(
 }
 
 /**
+ * The reference loop's threads: those of the session the engine decodes on (a replica's share;
+ * 1 on 2 cores, where one thread decodes faster than two), so the comparison is of serving,
+ * not of thread settings.
+ */
+export function referenceThreads(options: EngineOptions, engine: LocalEngine): number {
+  return engine.info.threadsPerReplica ?? options.threads;
+}
+
+/**
  * The sequential baseline: the plain reference loop, one request after another. Each reference
  * run is followed by the engine on the same prompt as a single stream, so the per-token
  * comparison sees the same machine load on both sides.
@@ -109,7 +118,7 @@ export async function sequentialBaseline(
   options: EngineOptions,
   engine: LocalEngine,
 ): Promise<{ baseline: LevelResult; engineSingleTpot: number[] }> {
-  const ref = await ReferenceModel.open(model, { threads: options.threads });
+  const ref = await ReferenceModel.open(model, { threads: referenceThreads(options, engine) });
   // Full-size warm-up on both sides (memory arena growth is a one-off).
   const warm = promptTokens(engine.tokenizer, 9999, w.promptLen);
   await ref.generate(warm, { maxTokens: w.outLen, ignoreEos: true });
@@ -171,7 +180,7 @@ export async function pairedThroughput(
   streams: number,
   rounds: number,
 ): Promise<PairedRound[]> {
-  const ref = await ReferenceModel.open(model, { threads: options.threads });
+  const ref = await ReferenceModel.open(model, { threads: referenceThreads(options, engine) });
   const out: PairedRound[] = [];
   try {
     // Full-size warm-up (the reference's memory arena grows once, on its first run).

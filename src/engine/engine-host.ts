@@ -234,12 +234,9 @@ export class EngineHost implements ReplicaEngine {
     return this.stream(request, signal);
   }
 
-  /**
-   * The cached full blocks that start `tokenIds` (none once the worker failed or unloads); with
-   * `whenComputed`, once a request there has computed them.
-   */
-  async exportPrefix(tokenIds: number[], whenComputed = false): Promise<PrefixBlocks> {
-    const m = await this.askPrefix({ type: 'export-prefix', tokenIds, whenComputed, replyTo: 0 });
+  /** The cached full blocks that start `tokenIds` (none once the worker failed or unloads). */
+  async exportPrefix(tokenIds: number[]): Promise<PrefixBlocks> {
+    const m = await this.askPrefix({ type: 'export-prefix', tokenIds, replyTo: 0 });
     return m?.type === 'prefix-exported' && m.data ? { blocks: m.blocks, data: m.data } : NO_BLOCKS;
   }
 
@@ -263,8 +260,7 @@ export class EngineHost implements ReplicaEngine {
     const id = ++this.nextId;
     return new Promise((resolve) => {
       this.prefixWaiters.set(id, resolve);
-      // After requests of this tick: an export waits for a prefix one of them computes.
-      this.sendAfterOutbox({ ...message, replyTo: id });
+      this.send({ ...message, replyTo: id });
     });
   }
 

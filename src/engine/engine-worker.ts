@@ -149,10 +149,14 @@ function apply(message: HostMessage, c: EngineCore): void {
       // Answered after the next step, so aborts that came before it are already reflected.
       statsRequests.push(message.replyTo);
       return;
-    case 'export-prefix':
-      if (message.whenComputed && c.computingPrefix(message.tokenIds)) pendingExports.push(message);
-      else answerExport(message, c);
+    case 'export-prefix': {
+      const { blocks, data } = c.exportPrefix(message.tokenIds);
+      port.postMessage(
+        { type: 'prefix-exported', blocks, data, replyTo: message.replyTo } satisfies WorkerMessage,
+        data ? [data.buffer as ArrayBuffer] : [],
+      );
       return;
+    }
     case 'import-prefix': {
       const blocks = c.importPrefix(message.tokenIds, message.blocks, message.data);
       post({ type: 'prefix-imported', blocks, replyTo: message.replyTo });
@@ -160,34 +164,6 @@ function apply(message: HostMessage, c: EngineCore): void {
     }
     default:
       return;
-  }
-}
-
-type ExportMessage = Extract<HostMessage, { type: 'export-prefix' }>;
-/** Exports waiting for a prefix a request here is computing (answered between steps). */
-const pendingExports: ExportMessage[] = [];
-
-function answerExport(message: ExportMessage, c: EngineCore): void {
-  const { blocks, data } = c.exportPrefix(message.tokenIds);
-  port.postMessage(
-    { type: 'prefix-exported', blocks, data, replyTo: message.replyTo } satisfies WorkerMessage,
-    data ? [data.buffer as ArrayBuffer] : [],
-  );
-}
-
-/**
- * Answers the waiting exports whose prefix is now computed, or no longer being computed (its
- * request ended or was preempted): `all` answers every one with what is cached (idle, unload).
- */
-function answerPendingExports(c: EngineCore, all: boolean): void {
-  for (let i = 0; i < pendingExports.length;) {
-    const message = pendingExports[i];
-    if (!all && c.computingPrefix(message.tokenIds)) {
-      i++;
-      continue;
-    }
-    pendingExports.splice(i, 1);
-    answerExport(message, c);
   }
 }
 
@@ -215,7 +191,6 @@ async function runLoop(): Promise<void> {
     for (;;) {
       for (const m of inbox.splice(0)) apply(m, c);
       if (unloading || !c.hasWork()) {
-        answerPendingExports(c, true);
         answerStats(c);
         break;
       }
@@ -223,8 +198,6 @@ async function runLoop(): Promise<void> {
       const callsBefore = runner?.counters.calls;
       const outputs = await c.step();
       const stepMs = performance.now() - started;
-      // First: another replica may be idle until this prefix arrives.
-      if (pendingExports.length > 0) answerPendingExports(c, false);
       const admitted: Array<{ requestId: string; queueMs: number }> = [];
       if (acceptedAt.size > 0) {
         for (const seq of c.scheduler.running) {

@@ -29,6 +29,15 @@ export interface OnnxRunnerOptions {
   carryMaxTokens?: number;
 }
 
+/**
+ * Calls with fewer new tokens run on one thread even when a wide session is free: with pool
+ * threads that sleep between ops (no spinning), waking a second thread costs more than it saves
+ * on small ops. Measured on 2 cores with the shipped chat model, 2 threads against 1: a decode of
+ * 1 row 1.23–1.25× the time, 4 rows 1.10–1.14×, 16 rows 0.97–1.01×, a 128-token prefill
+ * 0.96–1.08×, 256 tokens 0.86–0.89×, 512 tokens 0.72–0.78×.
+ */
+export const WIDE_MIN_TOKENS = 256;
+
 /** Grow-only scratch arrays, so steady-state steps allocate nothing large. */
 class Scratch {
   private readonly f = new Map<string, KvArray>();
@@ -167,9 +176,12 @@ export class OnnxRunner implements ModelRunner {
     this.keepDims = keep && keep.isTensor ? keep.shape.map(() => 1) : null;
   }
 
-  /** The session for the next call: the wide one while this replica has the cores alone. */
-  private sessionForCall(): ort.InferenceSession {
-    if (this.wide && this.wide.when()) {
+  /**
+   * The session for a call of `tokens` new tokens (rows × padded length): the wide one for a
+   * large call while this replica has the cores alone.
+   */
+  private sessionForCall(tokens: number): ort.InferenceSession {
+    if (this.wide && tokens >= WIDE_MIN_TOKENS && this.wide.when()) {
       this.counters.wideCalls++;
       return this.wide.session;
     }
@@ -349,7 +361,7 @@ export class OnnxRunner implements ModelRunner {
       if (!carried) this.denseSets.release(set);
     };
     try {
-      await this.sessionForCall().run(feeds, fetches);
+      await this.sessionForCall(B * call.S).run(feeds, fetches);
     } catch (err) {
       release();
       throw err;
@@ -421,7 +433,7 @@ export class OnnxRunner implements ModelRunner {
       fetches[this.sig.present[l].value] = new ort.Tensor(this.kvType, ov, [B, H, T, D]);
       written.push([ok, ov]);
     }
-    await this.sessionForCall().run(feeds, fetches);
+    await this.sessionForCall(B * call.S).run(feeds, fetches);
     if (isDecode) {
       this.nextCarries.push({
         seqIds: rows.map((r) => r.seqId),
