@@ -17,6 +17,8 @@ export interface Workload {
   /** Rounds pairing the reference loop with a 32-stream burst (the throughput target). */
   pairedRounds: number;
   prefixRequests: number;
+  /** Paired bursts (cache on, cache off) behind a new system prompt each. */
+  prefixRounds: number;
   prefixLen: number;
   memRequests: number;
 }
@@ -207,43 +209,86 @@ export async function pairedThroughput(
   return out;
 }
 
+export interface PrefixSide {
+  prefixCaching: boolean;
+  ttftP50: number;
+  ttftP95: number;
+  wallS: number;
+  promptTokensComputed: number;
+  prefixHitTokens: number;
+}
+
+export interface PrefixRound {
+  onTtftP50: number;
+  offTtftP50: number;
+  ratio: number;
+}
+
+/**
+ * A burst of `prefixRequests` behind one new system prompt, with the prefix cache on and off.
+ * Both engines stay loaded (an idle one's threads sleep) and take turns, burst by burst, so
+ * each round's ratio compares bursts run under the same machine load, as pairedThroughput does.
+ */
 export async function sharedPrefix(
   w: Workload,
   model: string,
   options: EngineOptions,
-  enablePrefixCaching: boolean,
-) {
-  const engine = await loadEngine(model, { ...options, enablePrefixCaching });
-  const burst = (systemSeed: number, questionSeed: number) => {
-    const system = promptTokens(engine.tokenizer, systemSeed, w.prefixLen);
-    return Array.from({ length: w.prefixRequests }, (_, i) => [
-      ...system,
-      ...promptTokens(engine.tokenizer, questionSeed + i, 16),
-    ]);
-  };
-  // Warm-up with another system prompt: same shapes, no shared blocks with the measured bursts.
-  await Promise.all(burst(7777, 70_000).map((p) => stream(engine, p, 4)));
-  const before = await engine.refreshStats();
-  // Three bursts behind three different system prompts: one burst is one or two steps, too
-  // few to rest a percentile on.
-  const results: StreamResult[] = [];
-  const t0 = now();
-  for (let b = 0; b < 3; b++) {
-    const prompts = burst(4242 + b, 60_000 + 1000 * b);
-    results.push(...(await Promise.all(prompts.map((p) => stream(engine, p, 16)))));
+  rounds: number,
+): Promise<{ on: PrefixSide; off: PrefixSide; rounds: PrefixRound[] }> {
+  const on = await loadEngine(model, { ...options, enablePrefixCaching: true });
+  const off = await loadEngine(model, { ...options, enablePrefixCaching: false });
+  try {
+    const burst = (systemSeed: number, questionSeed: number) => {
+      const system = promptTokens(on.tokenizer, systemSeed, w.prefixLen);
+      return Array.from({ length: w.prefixRequests }, (_, i) => [
+        ...system,
+        ...promptTokens(on.tokenizer, questionSeed + i, 16),
+      ]);
+    };
+    const run = async (engine: LocalEngine, prompts: number[][]) =>
+      Promise.all(prompts.map((p) => stream(engine, p, 16)));
+    // Warm-up with another system prompt: same shapes, no shared blocks with the measured bursts.
+    await run(on, burst(7777, 70_000));
+    await run(off, burst(7777, 70_000));
+    const before = await Promise.all([on.refreshStats(), off.refreshStats()]);
+    const ttft = { on: [] as number[], off: [] as number[] };
+    const wallMs = { on: 0, off: 0 };
+    const out: PrefixRound[] = [];
+    // A new system prompt every round: the cache-on engine has never seen it.
+    for (let r = 0; r < rounds; r++) {
+      const prompts = burst(4242 + r, 60_000 + 1000 * r);
+      const side = async (name: 'on' | 'off') => {
+        const t0 = now();
+        const results = await run(name === 'on' ? on : off, prompts);
+        wallMs[name] += now() - t0;
+        const t = results.map((x) => x.ttftMs);
+        ttft[name].push(...t);
+        return percentile(t, 50);
+      };
+      // Alternate which side goes first, so neither always follows the other.
+      const first = r % 2 === 0 ? 'on' : 'off';
+      const a = await side(first);
+      const b = await side(first === 'on' ? 'off' : 'on');
+      const [onP50, offP50] = first === 'on' ? [a, b] : [b, a];
+      out.push({ onTtftP50: onP50, offTtftP50: offP50, ratio: offP50 / onP50 });
+    }
+    const after = await Promise.all([on.refreshStats(), off.refreshStats()]);
+    const sideOf = (i: 0 | 1): PrefixSide => {
+      const name = i === 0 ? 'on' : 'off';
+      return {
+        prefixCaching: i === 0,
+        ttftP50: percentile(ttft[name], 50),
+        ttftP95: percentile(ttft[name], 95),
+        wallS: wallMs[name] / 1000,
+        promptTokensComputed: after[i].counters.promptTokens - before[i].counters.promptTokens,
+        prefixHitTokens: after[i].prefixCache.hitTokens - before[i].prefixCache.hitTokens,
+      };
+    };
+    return { on: sideOf(0), off: sideOf(1), rounds: out };
+  } finally {
+    await on.unload();
+    await off.unload();
   }
-  const wallS = (now() - t0) / 1000;
-  const after = await engine.refreshStats();
-  await engine.unload();
-  const ttft = results.map((r) => r.ttftMs);
-  return {
-    prefixCaching: enablePrefixCaching,
-    ttftP50: percentile(ttft, 50),
-    ttftP95: percentile(ttft, 95),
-    wallS,
-    promptTokensComputed: after.counters.promptTokens - before.counters.promptTokens,
-    prefixHitTokens: after.prefixCache.hitTokens - before.prefixCache.hitTokens,
-  };
 }
 
 function rssMb(): number {

@@ -10,6 +10,7 @@ import type { HostMessage, WorkerError, WorkerMessage } from '../shared/engine-p
 import { EngineCore } from './engine-core.js';
 import { openModelSession } from './onnx-session.js';
 import { OnnxRunner } from './onnx-runner.js';
+import { OutputBatcher, type QueuedAdmission } from './output-batcher.js';
 import { ReplicaActivity, type ReplicaSlot } from './replica-activity.js';
 import type { ModelRunner } from './runner-types.js';
 import {
@@ -167,6 +168,19 @@ function apply(message: HostMessage, c: EngineCore): void {
   }
 }
 
+const batcher = new OutputBatcher();
+
+function postOutputs(c: EngineCore, stepMs: number, now: number): void {
+  const withStats = now - lastStatsAt >= STATS_INTERVAL_MS;
+  if (withStats) lastStatsAt = now;
+  post({
+    type: 'outputs',
+    ...batcher.take(now),
+    stepMs,
+    ...(withStats ? { stats: c.stats() } : {}),
+  });
+}
+
 let loopScheduled = false;
 
 /**
@@ -191,6 +205,7 @@ async function runLoop(): Promise<void> {
     for (;;) {
       for (const m of inbox.splice(0)) apply(m, c);
       if (unloading || !c.hasWork()) {
+        if (batcher.pending()) postOutputs(c, 0, performance.now());
         answerStats(c);
         break;
       }
@@ -198,7 +213,7 @@ async function runLoop(): Promise<void> {
       const callsBefore = runner?.counters.calls;
       const outputs = await c.step();
       const stepMs = performance.now() - started;
-      const admitted: Array<{ requestId: string; queueMs: number }> = [];
+      const admitted: QueuedAdmission[] = [];
       if (acceptedAt.size > 0) {
         for (const seq of c.scheduler.running) {
           const id = seq.request.id;
@@ -210,15 +225,9 @@ async function runLoop(): Promise<void> {
         for (const o of outputs) if (o.finished) acceptedAt.delete(o.requestId);
       }
       const now = performance.now();
-      const withStats = now - lastStatsAt >= STATS_INTERVAL_MS;
-      if (withStats) lastStatsAt = now;
-      post({
-        type: 'outputs',
-        outputs,
-        admitted,
-        stepMs,
-        ...(withStats ? { stats: c.stats() } : {}),
-      });
+      if (batcher.add(outputs, admitted, now) || statsRequests.length > 0) {
+        postOutputs(c, stepMs, now);
+      }
       answerStats(c);
       // A model run already passed through the event loop (messages that arrived during the
       // step are in the inbox); a step without one must still yield, or nothing new gets in.

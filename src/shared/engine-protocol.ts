@@ -41,8 +41,9 @@ export type WorkerMessage =
   | { type: 'accepted'; requestId: string }
   | { type: 'rejected'; requestId: string; error: WorkerError }
   /**
-   * One engine step's outputs. `admitted` lists requests scheduled
-   * for the first time in this step, with how long they waited in the worker's queue.
+   * Engine steps' outputs, in order: one step's, or a fast stream's last few (output-batcher.ts).
+   * `admitted` lists requests scheduled for the first time in those steps, with how long they
+   * waited in the worker's queue. `stepMs` is the last step's duration.
    */
   | {
       type: 'outputs';
