@@ -79,9 +79,9 @@ export interface ReplicaPlan {
  * The usable threads (the setting, or every core) are split between the replicas: two busy
  * replicas on one thread each served 32 streams faster than on two each (9.3–9.6× the reference
  * loop against 7.1–8.2×, 2 cores, `npm run bench -- --threads N --replicas 2`; oversubscribed
- * pool threads wait for each other). A replica alone gets them all through its wide session:
- * a 512-token prefill took 26–34 ms on 2 threads against 42–46 ms on one, a decode token
- * 0.64 ms against 0.79 ms.
+ * pool threads wait for each other). A replica alone gets them all for its large steps through
+ * its wide session (see WIDE_MIN_TOKENS in onnx-runner.ts): a 512-token prefill took 26–34 ms
+ * on 2 threads against 35–46 ms on one.
  */
 export function planReplicas(i: ReplicaPlanInput): ReplicaPlan {
   const usable = i.threads > 0 ? i.threads : Math.max(1, i.cores);
@@ -437,7 +437,7 @@ export class ReplicatedEngine implements LocalEngine {
    * Copies the donor's cached blocks of `tokens` into replica `to`. The export waits for the
    * donor's current step, the import for the target's.
    * Resolves once the import is posted: a worker applies messages in order, so requests sent
-   * after it find the blocks without waiting for its reply (~4 ms less to the first token).
+   * after it find the blocks without waiting for its reply (one round trip less).
    * Whatever does not arrive (evicted meanwhile, a replica failed) is computed by the request.
    */
   private async handOff(from: number, to: number, tokens: number[]): Promise<void> {
