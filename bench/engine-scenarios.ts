@@ -119,7 +119,7 @@ export async function sequentialBaseline(
   model: string,
   options: EngineOptions,
   engine: LocalEngine,
-): Promise<{ baseline: LevelResult; engineSingleTpot: number[] }> {
+): Promise<{ baseline: LevelResult; engineSingleTpot: number[]; referenceTpot: number[] }> {
   const ref = await ReferenceModel.open(model, { threads: referenceThreads(options, engine) });
   // Full-size warm-up on both sides (memory arena growth is a one-off).
   const warm = promptTokens(engine.tokenizer, 9999, w.promptLen);
@@ -159,6 +159,7 @@ export async function sequentialBaseline(
       peakUsedBlocks: 0,
     },
     engineSingleTpot,
+    referenceTpot: tpot,
   };
 }
 
