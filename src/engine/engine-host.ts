@@ -442,7 +442,7 @@ export async function loadEngine(
     await Promise.all(hosts.map((h) => h.unload()));
     throw failed.reason;
   }
-  return new ReplicatedEngine(hosts, plan, options.enablePrefixCaching);
+  return new ReplicatedEngine(hosts, plan, options.enablePrefixCaching, slots[0].activity);
 }
 
 /** Bytes of the model's graph and its external weights, for the replica plan. */

@@ -70,7 +70,7 @@ async function load(
     ownKvCache: true,
     wideThreads: replica?.wideThreads,
   });
-  const replicaActivity = replica ? new ReplicaActivity(replica) : null;
+  const replicaActivity = replica ? ReplicaActivity.of(replica) : null;
   activity = replicaActivity;
   const wide =
     model.wideSession && replicaActivity
