@@ -8,8 +8,9 @@
  * Two flags per replica: its worker's step loop runs, and the service thread has requests in
  * flight there. The second is set when a request is routed, before the worker hears of it: a
  * burst split between two replicas otherwise let the first to start see the other idle and run
- * its prefill on every thread while the other started its own, and that step took 115–122 ms
- * instead of 41–47 (a 512-token prefill, 2 cores: pool threads waiting for each other).
+ * its prefill on every thread while the other started its own. That gains nothing and slows the
+ * other: a 512-token prefill on 2 threads took 37.5 ms with another process's 1-thread prefill
+ * running (the same as on 1 thread; 28.3 ms alone), and that other one 42.2 ms instead of 38.0.
  */
 export interface ReplicaSlot {
   index: number;
