@@ -9,7 +9,7 @@
  * streams each served ~1.7× the tokens per second of one two-thread session with 32. Models
  * above AUTO_MAX_MODEL_BYTES are left alone: unmeasured, and each replica copies the weights.
  */
-import { ReplicaActivity } from './replica-activity.js';
+import { ReplicaLoads } from './replica-activity.js';
 import { BusyError } from '../shared/errors.js';
 import type { HfModelTokenizer } from './model-tokenizer.js';
 import type { KvArray } from './paged-kv.js';
@@ -335,7 +335,8 @@ export class ReplicatedEngine implements LocalEngine {
   readonly tokenizer: HfModelTokenizer;
   private readonly router: ReplicaRouter;
   private readonly inFlight: number[];
-  private readonly activity: ReplicaActivity | null;
+  /** Requests in flight per replica, for the replicas to read (replica-activity.ts). */
+  private readonly loads: ReplicaLoads | null;
   private readonly blockSize: number;
   private readonly handOffs = { count: 0, blocks: 0 };
 
@@ -343,7 +344,7 @@ export class ReplicatedEngine implements LocalEngine {
     private readonly replicas: readonly ReplicaEngine[],
     plan: ReplicaPlan,
     prefixCaching: boolean,
-    /** The replicas' shared activity flags (replica-activity.ts), when they have one. */
+    /** The replicas' shared in-flight counts (replica-activity.ts), when they read them. */
     activity?: SharedArrayBuffer,
   ) {
     const first = replicas[0];
@@ -357,8 +358,7 @@ export class ReplicatedEngine implements LocalEngine {
     this.blockSize = first.stats().kv.blockSize;
     this.router = new ReplicaRouter(replicas.length, this.blockSize, prefixCaching);
     this.inFlight = replicas.map(() => 0);
-    // Index -1: the service thread, which only writes the in-flight counts.
-    this.activity = activity ? new ReplicaActivity(-1, replicas.length, activity) : null;
+    this.loads = activity ? new ReplicaLoads(activity) : null;
   }
 
   /** Each replica's own stats (the engine's stats() sums them). */
@@ -411,7 +411,7 @@ export class ReplicatedEngine implements LocalEngine {
         const current = at;
         let started = false;
         this.inFlight[current]++;
-        this.activity?.setInFlight(current, this.inFlight[current]);
+        this.loads?.set(current, this.inFlight[current]);
         try {
           if (tried.size === 0 && wait?.handedOff) await wait.ready;
           for await (const output of this.replicas[current].generate(request, signal)) {
@@ -433,7 +433,7 @@ export class ReplicatedEngine implements LocalEngine {
           this.router.remember(at, next.hashes, next.match, all, own);
         } finally {
           this.inFlight[current]--;
-          this.activity?.setInFlight(current, this.inFlight[current]);
+          this.loads?.set(current, this.inFlight[current]);
         }
       }
     } finally {

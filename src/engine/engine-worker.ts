@@ -51,9 +51,6 @@ function answerStats(c: EngineCore): void {
   for (const replyTo of statsRequests.splice(0)) post({ type: 'stats', stats: c.stats(), replyTo });
 }
 
-/** Set when this worker is one of several replicas of the model. */
-let activity: ReplicaActivity | null = null;
-
 async function load(
   modelDir: string,
   options: EngineOptions,
@@ -70,8 +67,7 @@ async function load(
     ownKvCache: true,
     wideThreads: replica?.wideThreads,
   });
-  const replicaActivity = replica ? ReplicaActivity.of(replica) : null;
-  activity = replicaActivity;
+  const replicaActivity = replica ? new ReplicaActivity(replica) : null;
   const wide =
     model.wideSession && replicaActivity
       ? { session: model.wideSession, when: () => replicaActivity.alone() }
@@ -199,7 +195,6 @@ function scheduleLoop(): void {
 async function runLoop(): Promise<void> {
   if (looping || !core) return;
   looping = true;
-  activity?.set(true);
   const c = core;
   try {
     for (;;) {
@@ -242,7 +237,6 @@ async function runLoop(): Promise<void> {
     core = null;
   } finally {
     looping = false;
-    activity?.set(false);
   }
   if (unloading) await finishUnload();
 }
