@@ -36,6 +36,8 @@ const MAX_IDLE = 4;
 
 export class DenseKvSets {
   private idle: DenseKvSet[] = [];
+  /** Sets allocated so far (each a whole batch's past: megabytes). */
+  allocated = 0;
 
   constructor(
     private readonly numLayers: number,
@@ -53,6 +55,7 @@ export class DenseKvSets {
     // Headroom, so the next, slightly longer call can reuse it.
     const n = Math.ceil(elems * 1.25);
     const make = () => Array.from({ length: this.numLayers }, () => this.alloc(n));
+    this.allocated++;
     return { keys: make(), values: make(), elems: n };
   }
 

@@ -392,6 +392,62 @@ describe.each(VARIANTS)('OnnxRunner over paged KV blocks (%s)', (variant) => {
   });
 });
 
+describe('OnnxRunner dense past buffers', () => {
+  it('a batch after another one reuses its buffer rather than allocating a new one', async () => {
+    const model = await openModelSession(CHAT_MODEL, {
+      executionProvider: 'cpu',
+      threads: 1,
+      ownKvCache: true,
+    });
+    const r = new OnnxRunner(model.session, model.config, model.signature, {
+      kvCacheBytes: 16 * 1024 * 1024,
+      blockSize: 16,
+    });
+    try {
+      const blocks = new Blocks();
+      // Two batches of the same shape, one after the other, as two bursts of requests are:
+      // a prefill chunk, then decode steps that carry their dense past between calls.
+      const batch = async (firstSeqId: number) => {
+        const rows = [prompts[0], prompts[3]].map((p, i) => ({
+          seqId: firstSeqId + i,
+          tokens: p,
+          table: blocks.table(p.length, r.blockSize),
+        }));
+        await r.execute(
+          rows.map((x) => ({
+            seqId: x.seqId,
+            tokenIds: x.tokens.slice(0, 16),
+            startPosition: 0,
+            blockTable: x.table,
+            numLogits: 1,
+          })),
+        );
+        for (let pos = 16; pos < 20; pos++) {
+          await r.execute(
+            rows.map((x) => ({
+              seqId: x.seqId,
+              tokenIds: [x.tokens[pos]],
+              startPosition: pos,
+              blockTable: x.table,
+              numLogits: 1,
+            })),
+          );
+        }
+      };
+      await batch(100);
+      const first = r.denseSetsAllocated;
+      expect(first).toBeGreaterThan(0);
+      expect(r.counters.carriedCalls).toBeGreaterThan(0);
+      // The first batch's carried buffer goes back before the second batch takes one.
+      await batch(200);
+      await batch(300);
+      expect(r.denseSetsAllocated).toBe(first);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 describe('OnnxRunner with a wide session (a replica alone on the cores)', () => {
   it('opens one only when it has more threads, and only on the CPU', async () => {
     const same = await openModelSession(CHAT_MODEL, {
