@@ -26,7 +26,7 @@ import { KvCacheManager } from './kv-cache-manager.js';
 import { randomSeed } from './rng.js';
 import { Sampler, type SampledToken } from './sampler.js';
 import { Scheduler, type SchedulePlan } from './scheduler.js';
-import { RequestState } from './sequence.js';
+import { RequestState, type Sequence } from './sequence.js';
 import { SPECULATIVE_MODES, Speculator, type SpeculativeConfig } from './speculative/speculator.js';
 
 export interface EngineCoreOptions {
@@ -156,6 +156,23 @@ export class EngineCore {
     if (!this.runner.readBlocks) return { blocks: 0, data: null };
     const chain = this.kv.cachedChain(tokens);
     return { blocks: chain.length, data: chain.length > 0 ? this.runner.readBlocks(chain) : null };
+  }
+
+  /**
+   * Whether exportPrefix(tokens) would give fewer than all their full blocks while a request
+   * here still has them to compute: worth answering at the end of the step that computes them.
+   */
+  computingPrefix(tokens: readonly number[]): boolean {
+    const full = Math.floor(tokens.length / this.config.blockSize);
+    if (full === 0 || this.kv.cachedChain(tokens).length >= full) return false;
+    const { running, waiting } = this.scheduler;
+    const n = full * this.config.blockSize;
+    const startsWith = (seq: Sequence) => {
+      if (seq.tokens.length < n || seq.numComputedTokens >= n) return false;
+      for (let i = 0; i < n; i++) if (seq.tokens[i] !== tokens[i]) return false;
+      return true;
+    };
+    return running.some(startsWith) || waiting.some(startsWith);
   }
 
   /**

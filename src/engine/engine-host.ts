@@ -142,6 +142,12 @@ export class EngineHost implements ReplicaEngine {
   private outboxAfter: HostMessage[] = [];
 
   private send(message: HostMessage): void {
+    // An import's keys and values move to the worker rather than being copied (a megabyte for a
+    // 512-token prefix); the exported buffer serves this one import only.
+    if (message.type === 'import-prefix') {
+      this.worker.postMessage(message, [message.data.buffer as ArrayBuffer]);
+      return;
+    }
     this.worker.postMessage(message);
   }
 
@@ -234,9 +240,12 @@ export class EngineHost implements ReplicaEngine {
     return this.stream(request, signal);
   }
 
-  /** The cached full blocks that start `tokenIds` (none once the worker failed or unloads). */
-  async exportPrefix(tokenIds: number[]): Promise<PrefixBlocks> {
-    const m = await this.askPrefix({ type: 'export-prefix', tokenIds, replyTo: 0 });
+  /**
+   * The cached full blocks that start `tokenIds` (none once the worker failed or unloads); with
+   * `whenComputed`, once a request there that is computing them has done so.
+   */
+  async exportPrefix(tokenIds: number[], whenComputed = false): Promise<PrefixBlocks> {
+    const m = await this.askPrefix({ type: 'export-prefix', tokenIds, whenComputed, replyTo: 0 });
     return m?.type === 'prefix-exported' && m.data ? { blocks: m.blocks, data: m.data } : NO_BLOCKS;
   }
 
@@ -260,7 +269,8 @@ export class EngineHost implements ReplicaEngine {
     const id = ++this.nextId;
     return new Promise((resolve) => {
       this.prefixWaiters.set(id, resolve);
-      this.send({ ...message, replyTo: id });
+      // After the requests of this tick: an export may wait for a prefix one of them computes.
+      this.sendAfterOutbox({ ...message, replyTo: id });
     });
   }
 

@@ -32,8 +32,11 @@ export interface PrefixBlocks {
 export interface ReplicaEngine extends LocalEngine {
   /** Why the worker stopped serving, or null while it serves. */
   readonly failed: Error | null;
-  /** The cached full blocks that start `tokenIds`. */
-  exportPrefix(tokenIds: number[]): Promise<PrefixBlocks>;
+  /**
+   * The cached full blocks that start `tokenIds`; with `whenComputed`, once a request there
+   * that is computing them has done so.
+   */
+  exportPrefix(tokenIds: number[], whenComputed?: boolean): Promise<PrefixBlocks>;
   /**
    * Caches another replica's blocks; resolves to the number written. Posted at once: requests
    * submitted after the call are applied after the import.
@@ -176,14 +179,20 @@ export interface Route {
   /** Leading prompt blocks the replica holds. */
   match: number;
   /**
-   * Another replica that has computed at least HAND_OFF_MIN_BLOCKS more of them, or -1. One
-   * still computing them is no donor: waiting for it took longer than computing the prefix
-   * again. A burst of 32 behind a new 512-token prompt, the first replica computing it on both
-   * threads (its wide session) and sending it when computed, against each replica computing it
-   * on its own thread: time to first token p50 75–91 ms against 68–81 ms (3 alternating pairs).
+   * Another replica that holds, or is computing, at least HAND_OFF_MIN_BLOCKS more of them, or
+   * -1. One still receiving them from a third is no donor. Waiting for a prefix the donor is
+   * computing beats computing it again at the same time: a burst of 32 behind a new 512-token
+   * prompt, the first replica computing it alone on every core (its wide session) and sending
+   * it over, against each replica computing it on its own thread beside the other: time to
+   * first token p50 78–116 ms against 83–139 ms, the cache-off/on ratio 4.5–5.4 against
+   * 3.7–4.7 (medians of 6–9 rounds in 6 runs, three engines loaded and taking turns). An earlier
+   * try lost (75–91 against 68–81 ms): the import was copied rather than moved, the requests
+   * waited for its reply, and the donor's next step still ran on every core beside the other's.
    */
   donor: number;
   donorMatch: number;
+  /** The donor is still computing them: its export is answered when they are computed. */
+  donorComputing: boolean;
   hashes: number[];
 }
 
@@ -238,7 +247,11 @@ export class ReplicaRouter {
     let donor = -1;
     for (let r = 0; r < this.replicas; r++) {
       if (r === best || !Number.isFinite(load[r])) continue;
-      while (matches[r] > 0 && !this.held[r].get(hashes[matches[r] - 1])!.done) matches[r]--;
+      while (matches[r] > 0) {
+        const block = this.held[r].get(hashes[matches[r] - 1])!;
+        if (block.done || !block.handedOff) break;
+        matches[r]--;
+      }
       if (
         matches[r] >= matches[best] + HAND_OFF_MIN_BLOCKS &&
         (donor < 0 || matches[r] > matches[donor])
@@ -250,6 +263,7 @@ export class ReplicaRouter {
       match: matches[best],
       donor,
       donorMatch: donor < 0 ? 0 : matches[donor],
+      donorComputing: donor >= 0 && !this.held[donor].get(hashes[matches[donor] - 1])!.done,
       hashes,
     };
   }
@@ -335,7 +349,9 @@ export class ReplicatedEngine implements LocalEngine {
   readonly tokenizer: HfModelTokenizer;
   private readonly router: ReplicaRouter;
   private readonly inFlight: number[];
-  /** Requests in flight per replica, for the replicas to read (replica-activity.ts). */
+  /** inFlight less the requests still waiting for a prefix hand-off. */
+  private readonly submitted: number[];
+  /** Requests submitted per replica, for the replicas to read (replica-activity.ts). */
   private readonly loads: ReplicaLoads | null;
   private readonly blockSize: number;
   private readonly handOffs = { count: 0, blocks: 0 };
@@ -358,6 +374,7 @@ export class ReplicatedEngine implements LocalEngine {
     this.blockSize = first.stats().kv.blockSize;
     this.router = new ReplicaRouter(replicas.length, this.blockSize, prefixCaching);
     this.inFlight = replicas.map(() => 0);
+    this.submitted = replicas.map(() => 0);
     this.loads = activity ? new ReplicaLoads(activity) : null;
   }
 
@@ -395,7 +412,7 @@ export class ReplicatedEngine implements LocalEngine {
     if (route.donor >= 0) {
       const n = route.donorMatch;
       const tokens = request.promptTokenIds.slice(0, n * this.blockSize);
-      const arrived = this.handOff(route.donor, r, tokens);
+      const arrived = this.handOff(route.donor, r, tokens, route.donorComputing);
       wait = heldBlock(arrived, true);
       this.router.remember(r, route.hashes, route.match, n, wait);
       this.router.remember(r, route.hashes, n, all, own);
@@ -411,9 +428,20 @@ export class ReplicatedEngine implements LocalEngine {
         const current = at;
         let started = false;
         this.inFlight[current]++;
-        this.loads?.set(current, this.inFlight[current]);
+        // A request waiting for a hand-off does not count for the replicas' thread choice until
+        // it is submitted: the donor computing the prefix meanwhile has the cores to itself.
+        const waits = tried.size === 0 && wait?.handedOff === true && !wait.done;
+        let counted = false;
+        const count = () => {
+          counted = true;
+          this.loads?.set(current, ++this.submitted[current]);
+        };
+        if (!waits) count();
         try {
-          if (tried.size === 0 && wait?.handedOff) await wait.ready;
+          if (waits) {
+            await wait!.ready;
+            count();
+          }
           for await (const output of this.replicas[current].generate(request, signal)) {
             started = true;
             if (output.choices.some((c) => c.tokenIds.length > 0)) computed();
@@ -433,7 +461,7 @@ export class ReplicatedEngine implements LocalEngine {
           this.router.remember(at, next.hashes, next.match, all, own);
         } finally {
           this.inFlight[current]--;
-          this.loads?.set(current, this.inFlight[current]);
+          if (counted) this.loads?.set(current, --this.submitted[current]);
         }
       }
     } finally {
@@ -448,9 +476,14 @@ export class ReplicatedEngine implements LocalEngine {
    * after it find the blocks without waiting for its reply (one round trip less).
    * Whatever does not arrive (evicted meanwhile, a replica failed) is computed by the request.
    */
-  private async handOff(from: number, to: number, tokens: number[]): Promise<void> {
+  private async handOff(
+    from: number,
+    to: number,
+    tokens: number[],
+    whenComputed: boolean,
+  ): Promise<void> {
     try {
-      const exported = await this.replicas[from].exportPrefix(tokens);
+      const exported = await this.replicas[from].exportPrefix(tokens, whenComputed);
       void this.replicas[to]
         .importPrefix(tokens, exported)
         .then((written) => {

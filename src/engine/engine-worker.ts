@@ -39,6 +39,7 @@ function toWorkerError(err: unknown): WorkerError {
 let core: EngineCore | null = null;
 let runner: OnnxRunner | null = null;
 let draftRunner: ModelRunner | null = null;
+let replicaActivity: ReplicaActivity | null = null;
 let looping = false;
 let unloading = false;
 const inbox: HostMessage[] = [];
@@ -67,10 +68,10 @@ async function load(
     ownKvCache: true,
     wideThreads: replica?.wideThreads,
   });
-  const replicaActivity = replica ? new ReplicaActivity(replica) : null;
+  replicaActivity = replica ? new ReplicaActivity(replica) : null;
   const wide =
     model.wideSession && replicaActivity
-      ? { session: model.wideSession, when: () => replicaActivity.alone() }
+      ? { session: model.wideSession, when: () => replicaActivity!.alone() }
       : undefined;
   progress('allocating the KV cache', 0.8);
   runner = new OnnxRunner(model.session, model.config, model.signature, {
@@ -146,14 +147,10 @@ function apply(message: HostMessage, c: EngineCore): void {
       // Answered after the next step, so aborts that came before it are already reflected.
       statsRequests.push(message.replyTo);
       return;
-    case 'export-prefix': {
-      const { blocks, data } = c.exportPrefix(message.tokenIds);
-      port.postMessage(
-        { type: 'prefix-exported', blocks, data, replyTo: message.replyTo } satisfies WorkerMessage,
-        data ? [data.buffer as ArrayBuffer] : [],
-      );
+    case 'export-prefix':
+      if (message.whenComputed && c.computingPrefix(message.tokenIds)) pendingExports.push(message);
+      else answerExport(message, c);
       return;
-    }
     case 'import-prefix': {
       const blocks = c.importPrefix(message.tokenIds, message.blocks, message.data);
       post({ type: 'prefix-imported', blocks, replyTo: message.replyTo });
@@ -175,6 +172,37 @@ function postOutputs(c: EngineCore, stepMs: number, now: number): void {
     stepMs,
     ...(withStats ? { stats: c.stats() } : {}),
   });
+}
+
+type ExportMessage = Extract<HostMessage, { type: 'export-prefix' }>;
+/** Exports waiting for a prefix a request here is computing (answered between steps). */
+const pendingExports: ExportMessage[] = [];
+
+function answerExport(message: ExportMessage, c: EngineCore): void {
+  const { blocks, data } = c.exportPrefix(message.tokenIds);
+  port.postMessage(
+    { type: 'prefix-exported', blocks, data, replyTo: message.replyTo } satisfies WorkerMessage,
+    data ? [data.buffer as ArrayBuffer] : [],
+  );
+}
+
+/**
+ * Answers the waiting exports whose prefix is now computed, or no longer being computed (its
+ * request ended or was preempted); `all` answers every one with what is cached (idle, unload).
+ * Another replica starts on the prefix once it arrives, so the next step here runs on this
+ * replica's own threads, not on every core.
+ */
+function answerPendingExports(c: EngineCore, all: boolean): void {
+  for (let i = 0; i < pendingExports.length;) {
+    const message = pendingExports[i];
+    if (!all && c.computingPrefix(message.tokenIds)) {
+      i++;
+      continue;
+    }
+    pendingExports.splice(i, 1);
+    answerExport(message, c);
+    replicaActivity?.expectCompany();
+  }
 }
 
 let loopScheduled = false;
@@ -200,6 +228,7 @@ async function runLoop(): Promise<void> {
     for (;;) {
       for (const m of inbox.splice(0)) apply(m, c);
       if (unloading || !c.hasWork()) {
+        answerPendingExports(c, true);
         if (batcher.pending()) postOutputs(c, 0, performance.now());
         answerStats(c);
         break;
@@ -208,6 +237,9 @@ async function runLoop(): Promise<void> {
       const callsBefore = runner?.counters.calls;
       const outputs = await c.step();
       const stepMs = performance.now() - started;
+      replicaActivity?.stepDone();
+      // First: another replica may be idle until this prefix arrives.
+      if (pendingExports.length > 0) answerPendingExports(c, false);
       const admitted: QueuedAdmission[] = [];
       if (acceptedAt.size > 0) {
         for (const seq of c.scheduler.running) {

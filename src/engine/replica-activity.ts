@@ -12,6 +12,8 @@
  * every thread while the other starts its own. That gains nothing and slows the other: a
  * 512-token prefill on 2 threads took 37.5 ms beside another process's 1-thread prefill (the
  * same as on 1 thread; 28.3 ms alone), and that other one 42.2 ms instead of 38.0.
+ * A request waiting for a prefix another replica computes (a hand-off) counts once it is sent:
+ * meanwhile the one computing it has the cores to itself, and after sending it expects company.
  */
 export interface ReplicaSlot {
   index: number;
@@ -41,13 +43,27 @@ export class ReplicaLoads {
 /** A replica's side: whether it has the cores to itself. */
 export class ReplicaActivity {
   private readonly counts: Int32Array;
+  private companyExpected = false;
 
   constructor(private readonly slot: ReplicaSlot) {
     this.counts = new Int32Array(slot.activity);
   }
 
-  /** No other replica has requests in flight. */
+  /**
+   * Another replica is about to start (this one just sent it a prefix its requests waited for,
+   * and they are not counted until it arrives): not alone until the next step is done.
+   */
+  expectCompany(): void {
+    this.companyExpected = true;
+  }
+
+  stepDone(): void {
+    this.companyExpected = false;
+  }
+
+  /** No other replica has requests in flight, nor is about to. */
   alone(): boolean {
+    if (this.companyExpected) return false;
     for (let i = 0; i < this.counts.length; i++) {
       if (i !== this.slot.index && Atomics.load(this.counts, i) !== 0) return false;
     }

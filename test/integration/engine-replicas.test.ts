@@ -131,6 +131,36 @@ describe('Engine replicas (two workers, real model)', () => {
     );
   });
 
+  it('computes a new prefix once for a burst: the other replica waits for it and receives it', async () => {
+    const usage = (c: Awaited<ReturnType<typeof collect>>) => c.outputs.at(-1)!.usage!;
+    const system = chatPrompt(single.tokenizer, 6161, 80);
+    const full = Math.floor(system.length / 16);
+    expect(full).toBeGreaterThanOrEqual(5);
+    const prompts = Array.from({ length: 6 }, (_, i) => [
+      ...system.slice(0, full * 16),
+      ...chatPrompt(single.tokenizer, 620 + i, 4),
+    ]);
+    const before = replicated.handOffStats();
+    // All at once: three go to the first replica (the slack), the rest to the other, which
+    // would compute the same prefix at the same time unless it waits for the first's.
+    const [burst, alone] = await Promise.all([
+      Promise.all(
+        prompts.map((p) => collect(replicated.generate({ promptTokenIds: p, params: greedy(8) }))),
+      ),
+      Promise.all(
+        prompts.map((p) => collect(single.generate({ promptTokenIds: p, params: greedy(8) }))),
+      ),
+    ]);
+    expect(burst.map((c) => c.tokens[0])).toEqual(alone.map((c) => c.tokens[0]));
+    const after = replicated.handOffStats();
+    expect(after.count - before.count).toBe(1);
+    expect(after.blocks - before.blocks).toBe(full);
+    // Only one request computed the prefix; every other one found it cached.
+    const cached = burst.map((c) => usage(c).cachedPromptTokens);
+    expect(cached.filter((n) => n === 0)).toHaveLength(1);
+    expect(cached.filter((n) => n === full * 16)).toHaveLength(prompts.length - 1);
+  });
+
   it('tries the other replica when the one holding the prefix has no room', async () => {
     const tight = await loadEngine(
       CHAT_MODEL,

@@ -4,13 +4,18 @@ import {
   AUTO_MAX_MODEL_BYTES,
   HAND_OFF_MIN_BLOCKS,
   ReplicaRouter,
+  ReplicatedEngine,
+  type PrefixBlocks,
+  type ReplicaEngine,
   heldBlock,
   planReplicas,
   prefixHashes,
   sessionsAtMost,
   sumStats,
 } from '../../../src/engine/engine-replicas.js';
-import type { EngineStats } from '../../../src/engine/types.js';
+import { ReplicaActivity, replicaSlots } from '../../../src/engine/replica-activity.js';
+import type { EngineStats, GenerateOutput, GenerateRequest } from '../../../src/engine/types.js';
+import { samplingParams } from '../../../src/shared/sampling.js';
 
 const MB = 1024 * 1024;
 const small = { requested: 0, threads: 0, cores: 2, modelBytes: 17 * MB, onCpu: true };
@@ -171,23 +176,42 @@ describe('ReplicaRouter', () => {
     expect(plain.route(long, [1, 0])).toMatchObject({ replica: 1, match: 0, donor: -1 });
   });
 
-  it('hands off only a prefix the donor has finished computing', async () => {
-    const r = new ReplicaRouter(2, 16);
+  it('hands off a prefix the donor computes, not one it is still receiving', async () => {
+    const r = new ReplicaRouter(3, 16);
     const long = prompt(5, 16 * (HAND_OFF_MIN_BLOCKS + 1));
     let computed!: () => void;
     const block = heldBlock(new Promise<void>((resolve) => (computed = resolve)), false);
-    const first = r.route(long, [0, 0])!;
-    r.remember(first.replica, first.hashes, 0, first.hashes.length, block);
-    const busy = [0, 0];
-    busy[first.replica] = AFFINITY_SLACK + 1;
-    // Still computing there: the other replica computes it too rather than wait.
-    expect(r.route(long, busy)).toMatchObject({ replica: 1 - first.replica, donor: -1 });
-    computed();
-    await block.ready;
-    expect(r.route(long, busy)).toMatchObject({
-      replica: 1 - first.replica,
-      donor: first.replica,
+    const first = r.route(long, [0, 0, 0])!;
+    expect(first.replica).toBe(0);
+    r.remember(0, first.hashes, 0, first.hashes.length, block);
+    // Still computing on 0: 1 waits for it (the export is answered once it is computed).
+    const second = r.route(long, [AFFINITY_SLACK + 1, 0, AFFINITY_SLACK + 1])!;
+    expect(second).toMatchObject({
+      replica: 1,
+      donor: 0,
       donorMatch: HAND_OFF_MIN_BLOCKS + 1,
+      donorComputing: true,
+    });
+    // 1 only receives it: no donor for 2 but 0.
+    let arrived!: () => void;
+    const receiving = heldBlock(new Promise<void>((resolve) => (arrived = resolve)), true);
+    r.remember(1, second.hashes, 0, second.hashes.length, receiving);
+    const third = r.route(long, [AFFINITY_SLACK + 1, AFFINITY_SLACK + 1, 0])!;
+    expect(third).toMatchObject({ replica: 2, donor: 0, donorComputing: true });
+    const onlyOne = r.route(long, [Infinity, AFFINITY_SLACK + 1, 0])!;
+    expect(onlyOne).toMatchObject({ replica: 2, donor: -1 });
+    computed();
+    arrived();
+    await Promise.all([block.ready, receiving.ready]);
+    expect(r.route(long, [AFFINITY_SLACK + 1, 0, AFFINITY_SLACK + 1])).toMatchObject({
+      replica: 1,
+      match: HAND_OFF_MIN_BLOCKS + 1,
+      donor: -1,
+    });
+    expect(r.route(long, [AFFINITY_SLACK + 1, AFFINITY_SLACK + 1, 0])).toMatchObject({
+      replica: 2,
+      donor: 0,
+      donorComputing: false,
     });
   });
 
@@ -284,5 +308,89 @@ describe('sumStats', () => {
       acceptanceRate: 0.8,
       meanAcceptedLength: 4.2,
     });
+  });
+});
+
+/** A worker's engine, scripted: each request's single output waits until `finish` is called. */
+class ScriptedReplica {
+  readonly failed = null;
+  readonly info = { replicas: 1 } as unknown as ReplicaEngine['info'];
+  readonly tokenizer = null as unknown as ReplicaEngine['tokenizer'];
+  readonly submitted: number[][] = [];
+  readonly exports: boolean[] = [];
+  private finishers: Array<() => void> = [];
+  private exportReply: (() => void) | null = null;
+
+  stats(): EngineStats {
+    return { kv: { blockSize: 16 } } as EngineStats;
+  }
+
+  async *generate(request: GenerateRequest): AsyncGenerator<GenerateOutput> {
+    this.submitted.push(request.promptTokenIds);
+    await new Promise<void>((resolve) => this.finishers.push(resolve));
+    yield { choices: [{ index: 0, tokenIds: [1], text: '', finishReason: 'length' }] } as never;
+  }
+
+  finishAll(): void {
+    for (const f of this.finishers.splice(0)) f();
+  }
+
+  /** A whenComputed export stays open until `computed()`. */
+  exportPrefix(tokenIds: number[], whenComputed = false): Promise<PrefixBlocks> {
+    this.exports.push(whenComputed);
+    const blocks = { blocks: tokenIds.length / 16, data: new Float32Array(4) };
+    if (!whenComputed) return Promise.resolve(blocks);
+    return new Promise((resolve) => (this.exportReply = () => resolve(blocks)));
+  }
+
+  computed(): void {
+    this.exportReply?.();
+  }
+
+  async importPrefix(_tokens: number[], p: PrefixBlocks): Promise<number> {
+    return p.blocks;
+  }
+
+  async refreshStats(): Promise<EngineStats> {
+    return this.stats();
+  }
+
+  async unload(): Promise<void> {}
+}
+
+describe('ReplicatedEngine hand-off of a prefix still being computed', () => {
+  it('waits for it, and the waiting requests leave the donor alone on the cores until sent', async () => {
+    const replicas = [new ScriptedReplica(), new ScriptedReplica()];
+    const slots = replicaSlots(2, 2);
+    const engine = new ReplicatedEngine(
+      replicas as unknown as ReplicaEngine[],
+      { replicas: 2, threadsPerReplica: 1, wideThreads: 2, reason: 'test' },
+      true,
+      slots[0].activity,
+    );
+    const donor = new ReplicaActivity(slots[0]);
+    const system = prompt(7, 16 * (HAND_OFF_MIN_BLOCKS + 1));
+    const params = samplingParams({ temperature: 0, maxTokens: 1 });
+    const drain = async (p: number[]) => {
+      for await (const _ of engine.generate({ promptTokenIds: p, params })) void _;
+    };
+    // A burst: the first few go to replica 0 (which computes the prefix), then replica 1.
+    const n = AFFINITY_SLACK + 2;
+    const done = Array.from({ length: n }, (_, i) => drain([...system, 100 + i]));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(replicas[0].submitted).toHaveLength(n - 1);
+    // The last one waits for replica 0's prefix rather than computing it beside it…
+    expect(replicas[0].exports).toEqual([true]);
+    expect(replicas[1].submitted).toHaveLength(0);
+    // …and does not count against replica 0 running alone meanwhile.
+    expect(donor.alone()).toBe(true);
+    replicas[0].computed();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(replicas[1].submitted).toHaveLength(1);
+    expect(donor.alone()).toBe(false);
+    expect(engine.handOffStats()).toEqual({ count: 1, blocks: HAND_OFF_MIN_BLOCKS + 1 });
+    replicas.forEach((r) => r.finishAll());
+    await Promise.all(done);
+    expect(donor.alone()).toBe(true);
   });
 });

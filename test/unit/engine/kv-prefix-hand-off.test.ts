@@ -90,6 +90,34 @@ describe('EngineCore prefix export and import (fake runner)', () => {
     b.core.pool.checkInvariants();
   });
 
+  it('says when a request there is still computing a prefix worth waiting for', async () => {
+    // 16 prompt tokens per step: a 40-token prompt takes three steps of prefill.
+    const a = makeCore({ maxBatchTokens: 16 });
+    const prompt = [...driveTokens(9, 40)];
+    const prefix = prompt.slice(0, 32);
+    expect(a.core.computingPrefix(prefix)).toBe(false);
+    a.core.addRequest({ id: 'a', promptTokenIds: prompt, params: greedy({ maxTokens: 4 }) });
+    // Waiting, then part-way: not all 8 blocks of the prefix are cached yet.
+    expect(a.core.computingPrefix(prefix)).toBe(true);
+    await a.core.step();
+    expect(a.core.exportPrefix(prefix).blocks).toBe(4);
+    expect(a.core.computingPrefix(prefix)).toBe(true);
+    // Another prompt: nobody computes it.
+    expect(a.core.computingPrefix(driveTokens(10, 32))).toBe(false);
+    await a.core.step();
+    // All 8 cached: answer now.
+    expect(a.core.computingPrefix(prefix)).toBe(false);
+    expect(a.core.exportPrefix(prefix).blocks).toBe(8);
+    // An aborted request computes nothing more: an export must not wait for it.
+    const b = makeCore({ maxBatchTokens: 16 });
+    b.core.addRequest({ id: 'b', promptTokenIds: prompt, params: greedy({ maxTokens: 4 }) });
+    await b.core.step();
+    expect(b.core.computingPrefix(prefix)).toBe(true);
+    b.core.abort('b');
+    await b.core.step();
+    expect(b.core.computingPrefix(prefix)).toBe(false);
+  });
+
   it('takes only whole blocks of a short payload, and nothing without block access', async () => {
     const a = makeCore();
     const b = makeCore();

@@ -28,6 +28,19 @@ describe('ReplicaActivity', () => {
     expect(b.alone()).toBe(true);
   });
 
+  it('a replica that just sent a prefix another one waits for expects company for a step', () => {
+    const [first, second] = replicaSlots(2, 2);
+    const a = new ReplicaActivity(first);
+    expect(a.alone()).toBe(true);
+    a.expectCompany();
+    expect(a.alone()).toBe(false);
+    a.stepDone();
+    expect(a.alone()).toBe(true);
+    // Once the other's requests are sent, their count says it.
+    new ReplicaLoads(second.activity).set(1, 3);
+    expect(a.alone()).toBe(false);
+  });
+
   it('a worker thread sees the counts the service thread sets (the buffer is shared)', async () => {
     const [first, second] = replicaSlots(2, 2);
     const loads = new ReplicaLoads(first.activity);
