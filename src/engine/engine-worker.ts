@@ -10,6 +10,7 @@ import type { HostMessage, WorkerError, WorkerMessage } from '../shared/engine-p
 import { EngineCore } from './engine-core.js';
 import { openModelSession } from './onnx-session.js';
 import { OnnxRunner } from './onnx-runner.js';
+import { drainPort } from './port-drain.js';
 import { OutputBatcher, type QueuedAdmission } from './output-batcher.js';
 import { ReplicaActivity, type ReplicaSlot } from './replica-activity.js';
 import type { ModelRunner } from './runner-types.js';
@@ -184,13 +185,14 @@ function answerExport(message: ExportMessage, c: EngineCore): void {
     { type: 'prefix-exported', blocks, data, replyTo: message.replyTo } satisfies WorkerMessage,
     data ? [data.buffer as ArrayBuffer] : [],
   );
+  // The other replica's requests wait for this prefix and start once it arrives: the next step
+  // here runs on this replica's own threads, not on every core.
+  if (message.whenComputed) replicaActivity?.expectCompany();
 }
 
 /**
  * Answers the waiting exports whose prefix is now computed, or no longer being computed (its
  * request ended or was preempted); `all` answers every one with what is cached (idle, unload).
- * Another replica starts on the prefix once it arrives, so the next step here runs on this
- * replica's own threads, not on every core.
  */
 function answerPendingExports(c: EngineCore, all: boolean): void {
   for (let i = 0; i < pendingExports.length;) {
@@ -201,7 +203,6 @@ function answerPendingExports(c: EngineCore, all: boolean): void {
     }
     pendingExports.splice(i, 1);
     answerExport(message, c);
-    replicaActivity?.expectCompany();
   }
 }
 
@@ -226,6 +227,9 @@ async function runLoop(): Promise<void> {
   const c = core;
   try {
     for (;;) {
+      // Messages that arrived during the last model run are otherwise dispatched only during
+      // the next one, after this step is planned (port-drain.ts).
+      drainPort(port, receive);
       for (const m of inbox.splice(0)) apply(m, c);
       if (unloading || !c.hasWork()) {
         answerPendingExports(c, true);
@@ -285,7 +289,7 @@ async function finishUnload(): Promise<void> {
   port.close();
 }
 
-port.on('message', (message: HostMessage) => {
+function receive(message: HostMessage): void {
   switch (message.type) {
     case 'load':
       load(message.modelDir, message.options, message.replica).catch((err: unknown) => {
@@ -312,4 +316,6 @@ port.on('message', (message: HostMessage) => {
       inbox.push(message);
       scheduleLoop();
   }
-});
+}
+
+port.on('message', receive);
