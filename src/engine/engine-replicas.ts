@@ -83,9 +83,10 @@ export interface ReplicaPlan {
  * The usable threads (the setting, or every core) are split between the replicas: two busy
  * replicas on one thread each served 32 streams faster than on two each (9.3–9.6× the reference
  * loop against 7.1–8.2×, 2 cores, `npm run bench -- --threads N --replicas 2`; oversubscribed
- * pool threads wait for each other). A replica alone gets them all for its large steps through
- * its wide session (see WIDE_MIN_TOKENS in onnx-runner.ts): a 512-token prefill took 26–34 ms
- * on 2 threads against 35–46 ms on one.
+ * pool threads wait for each other; those runs' prompts repeated earlier rounds' and were partly
+ * served from the prefix cache, so the multiples are high). A replica alone gets them all for
+ * its large steps through its wide session (see WIDE_MIN_TOKENS in onnx-runner.ts): a 512-token
+ * prefill took 24–26 ms on 2 spinning threads against 35–36 ms on one.
  */
 export function planReplicas(i: ReplicaPlanInput): ReplicaPlan {
   const usable = i.threads > 0 ? i.threads : Math.max(1, i.cores);

@@ -30,11 +30,17 @@ export interface OnnxRunnerOptions {
 }
 
 /**
- * Calls with fewer new tokens run on one thread even when a wide session is free: with pool
- * threads that sleep between ops (no spinning), waking a second thread costs more than it saves
- * on small ops. Measured on 2 cores with the shipped chat model, 2 threads against 1: a decode of
- * 1 row 1.23–1.25× the time, 4 rows 1.10–1.14×, 16 rows 0.97–1.01×, a 128-token prefill
- * 0.96–1.08×, 256 tokens 0.86–0.89×, 512 tokens 0.72–0.78×.
+ * Calls with fewer new tokens run on one thread even when the wide session is free. Measured on
+ * 2 cores with the shipped chat model, in isolation, 2 threads against 1 (the wide session's
+ * pool threads spinning / sleeping): a 1-row decode 0.97–1.08× / 1.32–1.35× the time, 2 rows
+ * 0.81× / 1.34×, 4 rows 0.88× / 1.14×, 16 rows 0.88× / 1.04×, a 4-token chunk 0.88× / 1.47×,
+ * 64 tokens 0.75× / 1.00×, 128 tokens 0.77× / 1.10×, 256 tokens 0.70× / 0.92×, and a 512-token
+ * prefill 23.9–25.8 ms / 26.9–30.6 ms (37 ms after 1.5 s idle) against 35–36 ms on one.
+ * Spinning made small calls faster too, but with the threshold at 2 tokens the benchmark's
+ * single-stream time per token came out 1.05× the reference loop's (0.93–0.97× in earlier runs;
+ * a prompt's prefill then runs wide, and its pool thread may still spin on the sibling of the
+ * core the decode runs on). One run on a noisy machine does not settle it, so only large calls
+ * go wide, as measured before.
  */
 export const WIDE_MIN_TOKENS = 256;
 

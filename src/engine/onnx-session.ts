@@ -41,6 +41,8 @@ export function intraOpThreads(threads: number, cores = os.availableParallelism(
 export function sessionOptions(
   provider: ConcreteProvider,
   threads: number,
+  /** Pool threads spin between parallel sections rather than sleep (the wide session). */
+  spinning = false,
 ): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: sessionProviders(provider),
@@ -51,7 +53,9 @@ export function sessionOptions(
     intraOpNumThreads: intraOpThreads(threads),
     // Spinning pool threads steal the core the worker needs for KV copies and sampling between
     // runs, and fight other processes on a shared desktop; measured faster without on 2 cores.
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
+    // A replica's wide session spins: it runs only while no other replica has work, and a
+    // sleeping pool thread cost more to wake than it saved (see WIDE_MIN_TOKENS).
+    extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
   };
 }
 
@@ -117,7 +121,7 @@ export async function openModelSession(
     const signature = parseGraphSignature(session.inputMetadata, session.outputMetadata, config);
     const wide = options.wideThreads ?? 0;
     if (selection.provider === 'cpu' && wide > intraOpThreads(options.threads)) {
-      const wideOptions = sessionOptions('cpu', wide);
+      const wideOptions = sessionOptions('cpu', wide, true);
       wideSession =
         typeof source === 'string'
           ? await ort.InferenceSession.create(source, wideOptions)
