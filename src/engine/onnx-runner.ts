@@ -36,11 +36,11 @@ export interface OnnxRunnerOptions {
  * 0.81× / 1.34×, 4 rows 0.88× / 1.14×, 16 rows 0.88× / 1.04×, a 4-token chunk 0.88× / 1.47×,
  * 64 tokens 0.75× / 1.00×, 128 tokens 0.77× / 1.10×, 256 tokens 0.70× / 0.92×, and a 512-token
  * prefill 23.9–25.8 ms / 26.9–30.6 ms (37 ms after 1.5 s idle) against 35–36 ms on one.
- * Spinning made small calls faster too, but with the threshold at 2 tokens the benchmark's
- * single-stream time per token came out 1.05× the reference loop's (0.93–0.97× in earlier runs;
- * a prompt's prefill then runs wide, and its pool thread may still spin on the sibling of the
- * core the decode runs on). One run on a noisy machine does not settle it, so only large calls
- * go wide, as measured before.
+ * Spinning made small calls faster too, but with the threshold at 2 tokens nothing measured
+ * better end to end: a 32-stream burst's tokens/s came out 0.94–0.99× in three alternating
+ * pairs (the wide session runs in a burst's tail, beside the service thread), and the
+ * benchmark's single-stream time per token 1.05× the reference loop's in its one run (runs at
+ * 256 gave 0.82–1.06×, so that alone proves little). Not settled: only large calls go wide.
  */
 export const WIDE_MIN_TOKENS = 256;
 
