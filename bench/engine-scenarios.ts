@@ -214,6 +214,12 @@ export interface PrefixSide {
   prefixCaching: boolean;
   ttftP50: number;
   ttftP95: number;
+  /**
+   * Shown beside the p50 because a burst split between two replicas finishes in two groups,
+   * and the nearest-rank p50 of 32 is then the faster group's last request: a change that only
+   * speeds one group up moves the p50 and not the mean.
+   */
+  ttftMean: number;
   wallS: number;
   promptTokensComputed: number;
   prefixHitTokens: number;
@@ -284,6 +290,7 @@ export async function sharedPrefix(
         prefixCaching: i === 0,
         ttftP50: percentile(ttft[name], 50),
         ttftP95: percentile(ttft[name], 95),
+        ttftMean: ttft[name].reduce((a, b) => a + b, 0) / ttft[name].length,
         wallS: wallMs[name] / 1000,
         promptTokensComputed: after[i].counters.promptTokens - before[i].counters.promptTokens,
         prefixHitTokens: after[i].prefixCache.hitTokens - before[i].prefixCache.hitTokens,
