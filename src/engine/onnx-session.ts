@@ -105,15 +105,16 @@ export async function openModelSession(
 ): Promise<ModelSession> {
   const config = await readModelConfig(modelDir);
   const source = await graphSource(config.onnxPath, options.ownKvCache ?? false);
+  // (Two overloads, path or bytes: a union argument matches neither.)
+  const create = (o: ort.InferenceSession.SessionOptions) =>
+    typeof source === 'string'
+      ? ort.InferenceSession.create(source, o)
+      : ort.InferenceSession.create(source, o);
   const selection = await createSessionWithProvider(options.executionProvider, {
     backends: ort.listSupportedBackends(),
     platform: process.platform,
     hasGpuDevice: gpuDevicePresent(process.platform),
-    // (Two overloads, path or bytes: a union argument matches neither.)
-    createSession: (provider) =>
-      typeof source === 'string'
-        ? ort.InferenceSession.create(source, sessionOptions(provider, options.threads))
-        : ort.InferenceSession.create(source, sessionOptions(provider, options.threads)),
+    createSession: (provider) => create(sessionOptions(provider, options.threads)),
   });
   const session = selection.session;
   let wideSession: ort.InferenceSession | null = null;
@@ -121,11 +122,7 @@ export async function openModelSession(
     const signature = parseGraphSignature(session.inputMetadata, session.outputMetadata, config);
     const wide = options.wideThreads ?? 0;
     if (selection.provider === 'cpu' && wide > intraOpThreads(options.threads)) {
-      const wideOptions = sessionOptions('cpu', wide, true);
-      wideSession =
-        typeof source === 'string'
-          ? await ort.InferenceSession.create(source, wideOptions)
-          : await ort.InferenceSession.create(source, wideOptions);
+      wideSession = await create(sessionOptions('cpu', wide, true));
     }
     return {
       config,
