@@ -25,6 +25,7 @@ import {
   referenceThreads,
   sequentialBaseline,
   sharedPrefix,
+  type PrefixVariant,
   type LevelResult,
   type Workload,
 } from './engine-scenarios.js';
@@ -142,7 +143,6 @@ async function main(): Promise<void> {
 
   log('shared prefix burst…');
   const prefix = await sharedPrefix(P, MODEL, options, P.prefixRounds);
-  const { on: prefixOn, off: prefixOff } = prefix;
 
   const tokensAtTop = top.streams * (P.promptLen + P.outLen);
   const achieved = flops(cfg, params, tokensAtTop, (P.promptLen + P.outLen) / 2) / top.wallS;
@@ -161,16 +161,10 @@ async function main(): Promise<void> {
       rounds: paired,
       unpaired: at32.tokPerS / baseline.tokPerS,
     },
-    // Median of the rounds' ratios, each from two bursts run one after the other.
-    sharedPrefixTtftP50Speedup: {
-      ratio: percentile(
-        prefix.rounds.map((r) => r.ratio),
-        50,
-      ),
-      goal: 5,
-      rounds: prefix.rounds,
-      pooled: prefixOff.ttftP50 / prefixOn.ttftP50,
-    },
+    // Median of the rounds' ratios, each from two bursts run one after the other. The target is
+    // judged on the cold burst (the system prompt new to the engine); the warm one is shown too.
+    sharedPrefixTtftP50Speedup: prefixTarget(prefix.cold),
+    sharedPrefixWarmTtftP50Speedup: prefixTarget(prefix.warm),
     // Median of the per-prompt ratios: each prompt ran on the reference loop, then the engine.
     singleStreamTpotVsReference: {
       ratio: percentile(
@@ -184,6 +178,7 @@ async function main(): Promise<void> {
   const met = {
     throughputAt32VsSequential: targets.throughputAt32VsSequential.ratio >= 6,
     sharedPrefixTtftP50Speedup: targets.sharedPrefixTtftP50Speedup.ratio >= 5,
+    sharedPrefixWarmTtftP50Speedup: targets.sharedPrefixWarmTtftP50Speedup.ratio >= 5,
     singleStreamTpotVsReference: targets.singleStreamTpotVsReference.ratio <= 1,
   };
 
@@ -233,16 +228,22 @@ async function main(): Promise<void> {
         'prompt tokens computed',
         'prefix hits',
       ],
-      [prefixOn, prefixOff].map((r) => [
-        `${P.prefixRequests} × (${P.prefixLen} + 16) tokens, cache ${r.prefixCaching ? 'on' : 'off'}`,
-        r.ttftP50,
-        r.ttftP95,
-        r.ttftMean,
-        r.wallS,
-        r.promptTokensComputed,
-        r.prefixHitTokens,
-      ]),
+      (['cold', 'warm'] as const).flatMap((variant) =>
+        [prefix[variant].on, prefix[variant].off].map((r) => [
+          `${variant}: ${P.prefixRequests} × (${P.prefixLen} + 16) tokens, cache ${r.prefixCaching ? 'on' : 'off'}`,
+          r.ttftP50,
+          r.ttftP95,
+          r.ttftMean,
+          r.wallS,
+          r.promptTokensComputed,
+          r.prefixHitTokens,
+        ]),
+      ),
     ),
+  );
+  out.push(
+    'cold: the system prompt is new to the engine (the burst computes it once); ' +
+      'warm: one earlier request saw it first (not timed)',
   );
   out.push('');
   out.push(
@@ -269,12 +270,24 @@ async function main(): Promise<void> {
           '≥ 6×',
           met.throughputAt32VsSequential ? 'yes' : 'NO',
         ],
-        [
-          `shared-prefix TTFT p50, cache off / on (median of ${prefix.rounds.length} paired rounds)`,
-          `${fmt(targets.sharedPrefixTtftP50Speedup.ratio)}× (${prefix.rounds.map((r) => fmt(r.ratio)).join(', ')})`,
-          '≥ 5×',
-          met.sharedPrefixTtftP50Speedup ? 'yes' : 'NO',
-        ],
+        ...(['cold', 'warm'] as const).map((variant) => {
+          const t =
+            variant === 'cold'
+              ? targets.sharedPrefixTtftP50Speedup
+              : targets.sharedPrefixWarmTtftP50Speedup;
+          return [
+            `shared-prefix TTFT p50, cache off / on, ${variant} (median of ${t.rounds.length} paired rounds)`,
+            `${fmt(t.ratio)}× (${t.rounds.map((r) => fmt(r.ratio)).join(', ')})`,
+            '≥ 5×',
+            (
+              variant === 'cold'
+                ? met.sharedPrefixTtftP50Speedup
+                : met.sharedPrefixWarmTtftP50Speedup
+            )
+              ? 'yes'
+              : 'NO',
+          ];
+        }),
         [
           `single-stream TPOT vs reference loop (median of ${engineSingleTpot.length} paired prompts)`,
           `${fmt(targets.singleStreamTpotVsReference.ratio)}× (${fmt(singleTpotP50)} vs ${fmt(baseline.tpotP50)} ms)`,
@@ -317,6 +330,18 @@ async function main(): Promise<void> {
     ),
   );
   log(`wrote ${path.relative(ROOT, file)}`);
+}
+
+function prefixTarget(v: PrefixVariant) {
+  return {
+    ratio: percentile(
+      v.rounds.map((r) => r.ratio),
+      50,
+    ),
+    goal: 5,
+    rounds: v.rounds,
+    pooled: v.off.ttftP50 / v.on.ttftP50,
+  };
 }
 
 main().catch((err: unknown) => {
