@@ -285,7 +285,8 @@ export async function sharedPrefix(
     const out = { cold: [] as PrefixRound[], warm: [] as PrefixRound[] };
     for (let r = 0; r < rounds; r++) {
       for (const variant of ['cold', 'warm'] as const) {
-        // A new system prompt every round and variant: the cache-on engine has never seen it.
+        // A new system prompt every round and variant (the warm one seen only by its priming
+        // request), so no burst hits blocks an earlier round left in the cache.
         const systemSeed = (variant === 'cold' ? 4242 : 8484) + r;
         const prompts = burst(systemSeed, 60_000 + 1000 * r);
         const v = variants[variant];
