@@ -80,6 +80,7 @@ async function load(
     blockSize: options.blockSize,
     wide,
   });
+  runner.kv.commitPages((f) => progress('allocating the KV cache', 0.8 + 0.05 * f));
   const draftDir = await resolveDraftModelDir(modelDir, options);
   if (draftDir !== null) {
     progress('opening the draft model', 0.85);

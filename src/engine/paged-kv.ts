@@ -8,6 +8,9 @@
  */
 import type { KvGeometry } from './runner-types.js';
 
+/** The smallest memory page an OS maps (4 KiB; larger pages are multiples of it). */
+const PAGE_BYTES = 4096;
+
 /** float32 data, or float16 bit patterns. */
 export type KvArray = Float32Array | Uint16Array;
 
@@ -37,6 +40,25 @@ export class PagedKv {
       this.keys.push(allocKv(geometry.dtypeBytes, numBlocks * this.blockElems));
       this.values.push(allocKv(geometry.dtypeBytes, numBlocks * this.blockElems));
     }
+  }
+
+  /**
+   * Writes every memory page of the pools once. A new typed array's pages are mapped on first
+   * write, and a block's first use would otherwise fault its pages in the middle of a step: the
+   * pool hands out never-used blocks before evicting cached ones, so a young engine writes into
+   * fresh pages for its first thousands of blocks. Measured on 2 cores (first touch ~12 µs per
+   * 4 KiB page here): writing a 32-stream burst's new slots took 11–14 µs a row per step against
+   * 6.7–9.8 µs with the pages written at load, which took 170–240 ms per 128 MiB replica; the
+   * page faults per burst fell from ~1,500–5,800 to mostly under 1,000. llama.cpp likewise
+   * clears its KV buffer when it allocates it. `onProgress` gets the fraction done.
+   */
+  commitPages(onProgress?: (fraction: number) => void): void {
+    const pools = [...this.keys, ...this.values];
+    const stride = PAGE_BYTES / this.geometry.dtypeBytes;
+    pools.forEach((pool, i) => {
+      for (let at = 0; at < pool.length; at += stride) pool[at] = 0;
+      onProgress?.((i + 1) / pools.length);
+    });
   }
 
   get bytes(): number {

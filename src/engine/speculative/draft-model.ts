@@ -97,6 +97,7 @@ export async function openDraftRunner(
     });
     if (runner.numBlocks !== numBlocks)
       throw new Error(`draft KV cache: ${runner.numBlocks} blocks for ${numBlocks} asked`);
+    runner.kv.commitPages();
     return runner;
   } catch (err) {
     await draft.session.release();

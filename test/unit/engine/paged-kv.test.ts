@@ -61,4 +61,19 @@ describe('PagedKv (head-major pools)', () => {
     other.gather(other.keys[0], there, len, c, 0, len);
     expect(c).toEqual(a);
   });
+
+  it('writes every page of its pools when asked, so a first use does not fault mid-step', () => {
+    // 4 layers × keys and values × 2 heads × 16 positions × 32 dims × 4 bytes × 2048 blocks.
+    const big = { numLayers: 4, numKvHeads: 2, headDim: 32, dtypeBytes: 4 };
+    const kv = new PagedKv(big, 2048, 16);
+    expect(kv.bytes).toBe(64 * 2 ** 20);
+    const before = process.memoryUsage().rss;
+    const fractions: number[] = [];
+    kv.commitPages((f) => fractions.push(f));
+    const grew = process.memoryUsage().rss - before;
+    // A new typed array's pages are not resident until written.
+    expect(grew).toBeGreaterThan(0.75 * kv.bytes);
+    expect(fractions).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((i) => i / 8));
+    for (const pool of [...kv.keys, ...kv.values]) expect(pool.every((x) => x === 0)).toBe(true);
+  });
 });
