@@ -211,11 +211,9 @@ export class OnnxRunner implements ModelRunner {
       await this.runGroup(group, logits, isDecode ? decodeSlot++ : -1, index++);
     }
     // Carries live for one execute: a row that skipped it may have been recomputed elsewhere.
-    const kept = new Set(this.nextCarries);
+    const kept = new Set(this.nextCarries.flatMap((k) => ('set' in k ? [k.set] : [])));
     for (const c of this.carries) {
-      if ('set' in c && ![...kept].some((k) => 'set' in k && k.set === c.set)) {
-        this.denseSets.release(c.set);
-      }
+      if ('set' in c && !kept.has(c.set)) this.denseSets.release(c.set);
     }
     this.carries = this.nextCarries;
     return { logits };
