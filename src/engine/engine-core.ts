@@ -152,10 +152,16 @@ export class EngineCore {
    * The keys and values of the cached full blocks that start `tokens` (empty when the runner
    * cannot read blocks): what another replica of the model imports with importPrefix.
    */
-  exportPrefix(tokens: readonly number[]): { blocks: number; data: KvArray | null } {
+  exportPrefix(
+    tokens: readonly number[],
+    reuse: ArrayBuffer | null = null,
+  ): { blocks: number; data: KvArray | null } {
     if (!this.runner.readBlocks) return { blocks: 0, data: null };
     const chain = this.kv.cachedChain(tokens);
-    return { blocks: chain.length, data: chain.length > 0 ? this.runner.readBlocks(chain) : null };
+    return {
+      blocks: chain.length,
+      data: chain.length > 0 ? this.runner.readBlocks(chain, reuse) : null,
+    };
   }
 
   /**

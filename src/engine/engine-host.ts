@@ -23,6 +23,7 @@ import {
   ReplicatedEngine,
   planReplicas,
   type LocalEngine,
+  type ImportedPrefix,
   type PrefixBlocks,
   type ReplicaEngine,
 } from './engine-replicas.js';
@@ -142,10 +143,14 @@ export class EngineHost implements ReplicaEngine {
   private outboxAfter: HostMessage[] = [];
 
   private send(message: HostMessage): void {
-    // An import's keys and values move to the worker rather than being copied (a megabyte for a
-    // 512-token prefix); the exported buffer serves this one import only.
+    // Hand-off buffers move to the worker rather than being copied (a megabyte for a 512-token
+    // prefix): an import's keys and values, and the spent buffer an export may write into.
     if (message.type === 'import-prefix') {
       this.worker.postMessage(message, [message.data.buffer as ArrayBuffer]);
+      return;
+    }
+    if (message.type === 'export-prefix' && message.reuse) {
+      this.worker.postMessage(message, [message.reuse]);
       return;
     }
     this.worker.postMessage(message);
@@ -244,14 +249,24 @@ export class EngineHost implements ReplicaEngine {
    * The cached full blocks that start `tokenIds` (none once the worker failed or unloads); with
    * `whenComputed`, once a request there that is computing them has done so.
    */
-  async exportPrefix(tokenIds: number[], whenComputed = false): Promise<PrefixBlocks> {
-    const m = await this.askPrefix({ type: 'export-prefix', tokenIds, whenComputed, replyTo: 0 });
+  async exportPrefix(
+    tokenIds: number[],
+    whenComputed = false,
+    reuse: ArrayBuffer | null = null,
+  ): Promise<PrefixBlocks> {
+    const m = await this.askPrefix({
+      type: 'export-prefix',
+      tokenIds,
+      whenComputed,
+      reuse,
+      replyTo: 0,
+    });
     return m?.type === 'prefix-exported' && m.data ? { blocks: m.blocks, data: m.data } : NO_BLOCKS;
   }
 
-  /** Caches another replica's exported blocks; resolves to the number written. */
-  async importPrefix(tokenIds: number[], p: PrefixBlocks): Promise<number> {
-    if (p.blocks === 0) return 0;
+  /** Caches another replica's exported blocks: the number written, and the spent buffer. */
+  async importPrefix(tokenIds: number[], p: PrefixBlocks): Promise<ImportedPrefix> {
+    if (p.blocks === 0) return { written: 0, spent: null };
     const m = await this.askPrefix({
       type: 'import-prefix',
       tokenIds,
@@ -259,7 +274,9 @@ export class EngineHost implements ReplicaEngine {
       data: p.data,
       replyTo: 0,
     });
-    return m?.type === 'prefix-imported' ? m.blocks : 0;
+    return m?.type === 'prefix-imported'
+      ? { written: m.blocks, spent: m.spent }
+      : { written: 0, spent: null };
   }
 
   private askPrefix(

@@ -28,21 +28,35 @@ export interface PrefixBlocks {
   data: KvArray;
 }
 
+/** What an import wrote, and its buffer back for a later export to write into. */
+export interface ImportedPrefix {
+  written: number;
+  spent: ArrayBuffer | null;
+}
+
 /** The part of one worker's engine the replicas use (EngineHost). */
 export interface ReplicaEngine extends LocalEngine {
   /** Why the worker stopped serving, or null while it serves. */
   readonly failed: Error | null;
   /**
    * The cached full blocks that start `tokenIds`; with `whenComputed`, once a request there
-   * that is computing them has done so.
+   * that is computing them has done so. Written into `reuse` (moved to the worker) when it is
+   * large enough.
    */
-  exportPrefix(tokenIds: number[], whenComputed?: boolean): Promise<PrefixBlocks>;
+  exportPrefix(
+    tokenIds: number[],
+    whenComputed?: boolean,
+    reuse?: ArrayBuffer | null,
+  ): Promise<PrefixBlocks>;
   /**
-   * Caches another replica's blocks; resolves to the number written. Posted at once: requests
-   * submitted after the call are applied after the import.
+   * Caches another replica's blocks; resolves to the number written and the spent buffer.
+   * Posted at once: requests submitted after the call are applied after the import.
    */
-  importPrefix(tokenIds: number[], blocks: PrefixBlocks): Promise<number>;
+  importPrefix(tokenIds: number[], blocks: PrefixBlocks): Promise<ImportedPrefix>;
 }
+
+/** Spent hand-off buffers kept for reuse (a few concurrent hand-offs' worth). */
+const MAX_SPENT_HAND_OFFS = 4;
 
 /** Auto never makes more replicas than this: two is what was measured (2 cores). */
 export const AUTO_MAX_REPLICAS = 2;
@@ -356,6 +370,12 @@ export class ReplicatedEngine implements LocalEngine {
   private readonly loads: ReplicaLoads | null;
   private readonly blockSize: number;
   private readonly handOffs = { count: 0, blocks: 0 };
+  /**
+   * Buffers of finished hand-offs, for the next export to write into: memory already paged in
+   * (see PagedKv.readBlocks). They pass between threads by transfer, so one buffer is only ever
+   * in one place.
+   */
+  private readonly spentHandOffs: ArrayBuffer[] = [];
 
   constructor(
     private readonly replicas: readonly ReplicaEngine[],
@@ -484,12 +504,16 @@ export class ReplicatedEngine implements LocalEngine {
     whenComputed: boolean,
   ): Promise<void> {
     try {
-      const exported = await this.replicas[from].exportPrefix(tokens, whenComputed);
+      const reuse = this.spentHandOffs.pop() ?? null;
+      const exported = await this.replicas[from].exportPrefix(tokens, whenComputed, reuse);
       void this.replicas[to]
         .importPrefix(tokens, exported)
-        .then((written) => {
+        .then(({ written, spent }) => {
           this.handOffs.count++;
           this.handOffs.blocks += written;
+          if (spent && this.spentHandOffs.length < MAX_SPENT_HAND_OFFS) {
+            this.spentHandOffs.push(spent);
+          }
         })
         .catch(() => {});
     } catch {

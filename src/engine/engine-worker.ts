@@ -155,7 +155,17 @@ function apply(message: HostMessage, c: EngineCore): void {
       return;
     case 'import-prefix': {
       const blocks = c.importPrefix(message.tokenIds, message.blocks, message.data);
-      post({ type: 'prefix-imported', blocks, replyTo: message.replyTo });
+      // The buffer goes back for a later export to write into (already paged in).
+      const spent = message.data.buffer as ArrayBuffer;
+      port.postMessage(
+        {
+          type: 'prefix-imported',
+          blocks,
+          spent,
+          replyTo: message.replyTo,
+        } satisfies WorkerMessage,
+        [spent],
+      );
       return;
     }
     default:
@@ -181,7 +191,7 @@ type ExportMessage = Extract<HostMessage, { type: 'export-prefix' }>;
 const pendingExports: ExportMessage[] = [];
 
 function answerExport(message: ExportMessage, c: EngineCore): void {
-  const { blocks, data } = c.exportPrefix(message.tokenIds);
+  const { blocks, data } = c.exportPrefix(message.tokenIds, message.reuse);
   port.postMessage(
     { type: 'prefix-exported', blocks, data, replyTo: message.replyTo } satisfies WorkerMessage,
     data ? [data.buffer as ArrayBuffer] : [],

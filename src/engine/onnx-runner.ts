@@ -507,8 +507,8 @@ export class OnnxRunner implements ModelRunner {
     this.kv.copyBlock(src, dst);
   }
 
-  readBlocks(blocks: readonly number[]): KvArray {
-    return this.kv.readBlocks(blocks);
+  readBlocks(blocks: readonly number[], reuse: ArrayBuffer | null = null): KvArray {
+    return this.kv.readBlocks(blocks, reuse);
   }
 
   writeBlock(block: number, data: KvArray, index: number): void {

@@ -157,13 +157,23 @@ export class PagedKv {
 
   /**
    * The blocks' keys and values, block after block (each: every layer's keys, then values; each
-   * of those head by head).
+   * of those head by head). Written into `reuse` when it is large enough: a megabyte of fresh
+   * memory per 512 tokens page-faults as it is written (3.8–6.7 ms against 0.6 ms for an export
+   * into memory already paged in, measured on 2 cores).
    */
-  readBlocks(blocks: readonly number[]): KvArray {
+  readBlocks(blocks: readonly number[], reuse: ArrayBuffer | null = null): KvArray {
     const e = this.blockElems;
     const he = this.headElems;
     const pools = [...this.keys, ...this.values];
-    const out = allocKv(this.geometry.dtypeBytes, blocks.length * pools.length * e);
+    const n = blocks.length * pools.length * e;
+    const bytes = this.geometry.dtypeBytes;
+    // Written whole below, so a reused buffer's old contents never show.
+    const out =
+      reuse && reuse.byteLength >= n * bytes
+        ? bytes === 2
+          ? new Uint16Array(reuse, 0, n)
+          : new Float32Array(reuse, 0, n)
+        : allocKv(bytes, n);
     blocks.forEach((b, i) => {
       pools.forEach((pool, j) => {
         for (let h = 0; h < this.geometry.numKvHeads; h++) {

@@ -52,7 +52,7 @@ export interface ModelRunner {
    * Blocks' keys and values as one array, and writing one of them back (possibly in another
    * runner of the same model): how a replica hands a computed prefix to another. Optional.
    */
-  readBlocks?(blocks: readonly number[]): KvArray;
+  readBlocks?(blocks: readonly number[], reuse?: ArrayBuffer | null): KvArray;
   writeBlock?(block: number, data: KvArray, index: number): void;
   close(): Promise<void>;
 }

@@ -22,7 +22,14 @@ export type HostMessage =
    * With `whenComputed`, answered at the end of the step that completes them while a request
    * there is still computing them (rather than with what is cached now).
    */
-  | { type: 'export-prefix'; tokenIds: number[]; whenComputed: boolean; replyTo: number }
+  | {
+      type: 'export-prefix';
+      tokenIds: number[];
+      whenComputed: boolean;
+      /** A spent export's memory to write into when large enough (see ReplicatedEngine). */
+      reuse: ArrayBuffer | null;
+      replyTo: number;
+    }
   /** Cache `blocks` full blocks of these tokens from another replica's export. */
   | { type: 'import-prefix'; tokenIds: number[]; blocks: number; data: KvArray; replyTo: number }
   | { type: 'unload' };
@@ -59,7 +66,8 @@ export type WorkerMessage =
     }
   | { type: 'stats'; stats: EngineStats; replyTo: number | null }
   | { type: 'prefix-exported'; blocks: number; data: KvArray | null; replyTo: number }
-  | { type: 'prefix-imported'; blocks: number; replyTo: number }
+  /** `spent`: the import's buffer, moved back for a later export to write into. */
+  | { type: 'prefix-imported'; blocks: number; spent: ArrayBuffer | null; replyTo: number }
   /** The step loop failed: every request in flight is lost. */
   | { type: 'fatal'; error: WorkerError }
   | { type: 'unloaded' };

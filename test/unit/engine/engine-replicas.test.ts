@@ -5,6 +5,7 @@ import {
   HAND_OFF_MIN_BLOCKS,
   ReplicaRouter,
   ReplicatedEngine,
+  type ImportedPrefix,
   type PrefixBlocks,
   type ReplicaEngine,
   heldBlock,
@@ -318,6 +319,8 @@ class ScriptedReplica {
   readonly tokenizer = null as unknown as ReplicaEngine['tokenizer'];
   readonly submitted: number[][] = [];
   readonly exports: boolean[] = [];
+  /** Each export's buffer to write into, and the buffer it answered with. */
+  readonly reuses: Array<{ offered: ArrayBuffer | null; used: ArrayBuffer }> = [];
   private finishers: Array<() => void> = [];
   private exportReply: (() => void) | null = null;
 
@@ -336,9 +339,15 @@ class ScriptedReplica {
   }
 
   /** A whenComputed export stays open until `computed()`. */
-  exportPrefix(tokenIds: number[], whenComputed = false): Promise<PrefixBlocks> {
+  exportPrefix(
+    tokenIds: number[],
+    whenComputed = false,
+    reuse: ArrayBuffer | null = null,
+  ): Promise<PrefixBlocks> {
     this.exports.push(whenComputed);
-    const blocks = { blocks: tokenIds.length / 16, data: new Float32Array(4) };
+    const data = reuse ? new Float32Array(reuse, 0, 4) : new Float32Array(4);
+    this.reuses.push({ offered: reuse, used: data.buffer as ArrayBuffer });
+    const blocks = { blocks: tokenIds.length / 16, data };
     if (!whenComputed) return Promise.resolve(blocks);
     return new Promise((resolve) => (this.exportReply = () => resolve(blocks)));
   }
@@ -347,8 +356,8 @@ class ScriptedReplica {
     this.exportReply?.();
   }
 
-  async importPrefix(_tokens: number[], p: PrefixBlocks): Promise<number> {
-    return p.blocks;
+  async importPrefix(_tokens: number[], p: PrefixBlocks): Promise<ImportedPrefix> {
+    return { written: p.blocks, spent: p.data.buffer as ArrayBuffer };
   }
 
   async refreshStats(): Promise<EngineStats> {
@@ -392,5 +401,18 @@ describe('ReplicatedEngine hand-off of a prefix still being computed', () => {
     replicas.forEach((r) => r.finishAll());
     await Promise.all(done);
     expect(donor.alone()).toBe(true);
+
+    // The next hand-off's export writes into the first one's buffer, spent by its import.
+    const next = prompt(8, 16 * (HAND_OFF_MIN_BLOCKS + 1));
+    const again = Array.from({ length: n }, (_, i) => drain([...next, 200 + i]));
+    await new Promise((r) => setTimeout(r, 0));
+    replicas[0].computed();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(engine.handOffStats().count).toBe(2);
+    expect(replicas[0].reuses).toHaveLength(2);
+    expect(replicas[0].reuses[0].offered).toBeNull();
+    expect(replicas[0].reuses[1].offered).toBe(replicas[0].reuses[0].used);
+    replicas.forEach((r) => r.finishAll());
+    await Promise.all(again);
   });
 });

@@ -62,6 +62,20 @@ describe('PagedKv (head-major pools)', () => {
     expect(c).toEqual(a);
   });
 
+  it('reads blocks into a spent buffer when it is large enough, else into a new one', () => {
+    const kv = filled();
+    const fresh = kv.readBlocks(table);
+    // Stale contents everywhere: every element must be overwritten.
+    const spent = new Float32Array(fresh.length + 8).fill(-7).buffer;
+    const reused = kv.readBlocks(table, spent);
+    expect(reused.buffer).toBe(spent);
+    expect(reused).toEqual(fresh);
+    const small = new Float32Array(fresh.length - 1).buffer;
+    const other = kv.readBlocks(table, small);
+    expect(other.buffer).not.toBe(small);
+    expect(other).toEqual(fresh);
+  });
+
   it('writes every page of its pools when asked, so a first use does not fault mid-step', () => {
     // 4 layers × keys and values × 2 heads × 16 positions × 32 dims × 4 bytes × 2048 blocks.
     const big = { numLayers: 4, numKvHeads: 2, headDim: 32, dtypeBytes: 4 };
