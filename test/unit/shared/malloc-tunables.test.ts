@@ -13,9 +13,15 @@ describe('malloc tunables', () => {
     expect(withMallocTunables({}, 'win32').GLIBC_TUNABLES).toBeUndefined();
   });
 
-  it("keeps the user's other tunables and never overrides their mmap threshold", () => {
+  it("keeps the user's other tunables and never overrides one they set", () => {
     const env = withMallocTunables({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2', X: '1' }, 'linux');
-    expect(env.GLIBC_TUNABLES).toBe(['glibc.malloc.arena_max=2', ...MALLOC_TUNABLES].join(':'));
+    expect(env.GLIBC_TUNABLES).toBe(
+      [
+        'glibc.malloc.arena_max=2',
+        ...MALLOC_TUNABLES.filter((t) => !t.startsWith('glibc.malloc.arena_max=')),
+      ].join(':'),
+    );
+    expect(env.GLIBC_TUNABLES).not.toContain('arena_max=1');
     expect(env.X).toBe('1');
     const own = { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=65536' };
     expect(needsMallocTunables(own, 'linux')).toBe(false);
