@@ -15,6 +15,7 @@ import {
   InvalidRequestError,
   NotReadyError,
 } from '../shared/errors.js';
+import { transferables } from '../shared/engine-protocol.js';
 import type { HostMessage, WorkerError, WorkerMessage } from '../shared/engine-protocol.js';
 import { ChoiceText } from './choice-text.js';
 import type { TokenText } from './choice-text.js';
@@ -143,17 +144,7 @@ export class EngineHost implements ReplicaEngine {
   private outboxAfter: HostMessage[] = [];
 
   private send(message: HostMessage): void {
-    // Hand-off buffers move to the worker rather than being copied (a megabyte for a 512-token
-    // prefix): an import's keys and values, and the spent buffer an export may write into.
-    if (message.type === 'import-prefix') {
-      this.worker.postMessage(message, [message.data.buffer as ArrayBuffer]);
-      return;
-    }
-    if (message.type === 'export-prefix' && message.reuse) {
-      this.worker.postMessage(message, [message.reuse]);
-      return;
-    }
-    this.worker.postMessage(message);
+    this.worker.postMessage(message, transferables(message));
   }
 
   /** Queues a request; everything queued in this tick is posted as one message. */

@@ -5,7 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { BusyError, ContextLengthExceededError, InvalidRequestError } from '../shared/errors.js';
-import { STATS_INTERVAL_MS } from '../shared/engine-protocol.js';
+import { STATS_INTERVAL_MS, transferables } from '../shared/engine-protocol.js';
 import type { HostMessage, WorkerError, WorkerMessage } from '../shared/engine-protocol.js';
 import { EngineCore } from './engine-core.js';
 import { openModelSession } from './onnx-session.js';
@@ -25,7 +25,7 @@ if (!parentPort) throw new Error('engine-worker must run in a worker thread');
 const port = parentPort;
 
 function post(message: WorkerMessage): void {
-  port.postMessage(message);
+  port.postMessage(message, transferables(message));
 }
 
 function toWorkerError(err: unknown): WorkerError {
@@ -157,15 +157,7 @@ function apply(message: HostMessage, c: EngineCore): void {
       const blocks = c.importPrefix(message.tokenIds, message.blocks, message.data);
       // The buffer goes back for a later export to write into (already paged in).
       const spent = message.data.buffer as ArrayBuffer;
-      port.postMessage(
-        {
-          type: 'prefix-imported',
-          blocks,
-          spent,
-          replyTo: message.replyTo,
-        } satisfies WorkerMessage,
-        [spent],
-      );
+      post({ type: 'prefix-imported', blocks, spent, replyTo: message.replyTo });
       return;
     }
     default:
@@ -192,10 +184,7 @@ const pendingExports: ExportMessage[] = [];
 
 function answerExport(message: ExportMessage, c: EngineCore): void {
   const { blocks, data } = c.exportPrefix(message.tokenIds, message.reuse);
-  port.postMessage(
-    { type: 'prefix-exported', blocks, data, replyTo: message.replyTo } satisfies WorkerMessage,
-    data ? [data.buffer as ArrayBuffer] : [],
-  );
+  post({ type: 'prefix-exported', blocks, data, replyTo: message.replyTo });
   // The other replica's requests wait for this prefix and start once it arrives: the next step
   // here runs on this replica's own threads, not on every core.
   if (message.whenComputed) replicaActivity?.expectCompany();

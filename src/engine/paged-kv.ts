@@ -18,6 +18,13 @@ export function allocKv(dtypeBytes: number, length: number): KvArray {
   return dtypeBytes === 2 ? new Uint16Array(length) : new Float32Array(length);
 }
 
+/** `length` elements at the start of `buffer`, typed as allocKv would type them. */
+function kvView(dtypeBytes: number, buffer: ArrayBuffer, length: number): KvArray {
+  return dtypeBytes === 2
+    ? new Uint16Array(buffer, 0, length)
+    : new Float32Array(buffer, 0, length);
+}
+
 export class PagedKv {
   readonly keys: KvArray[] = [];
   readonly values: KvArray[] = [];
@@ -27,6 +34,8 @@ export class PagedKv {
   private readonly headElems: number;
   /** Elements of one head across all blocks. */
   private readonly headStride: number;
+  /** Every layer's key pool, then every value pool: the order readBlocks lays blocks out in. */
+  private readonly pools: KvArray[];
 
   constructor(
     readonly geometry: KvGeometry,
@@ -40,6 +49,7 @@ export class PagedKv {
       this.keys.push(allocKv(geometry.dtypeBytes, numBlocks * this.blockElems));
       this.values.push(allocKv(geometry.dtypeBytes, numBlocks * this.blockElems));
     }
+    this.pools = [...this.keys, ...this.values];
   }
 
   /**
@@ -53,11 +63,10 @@ export class PagedKv {
    * clears its KV buffer when it allocates it. `onProgress` gets the fraction done.
    */
   commitPages(onProgress?: (fraction: number) => void): void {
-    const pools = [...this.keys, ...this.values];
     const stride = PAGE_BYTES / this.geometry.dtypeBytes;
-    pools.forEach((pool, i) => {
+    this.pools.forEach((pool, i) => {
       for (let at = 0; at < pool.length; at += stride) pool[at] = 0;
-      onProgress?.((i + 1) / pools.length);
+      onProgress?.((i + 1) / this.pools.length);
     });
   }
 
@@ -145,12 +154,10 @@ export class PagedKv {
 
   copyBlock(srcBlock: number, dstBlock: number): void {
     const e = this.headElems;
-    for (const pools of [this.keys, this.values]) {
-      for (const pool of pools) {
-        for (let h = 0; h < this.geometry.numKvHeads; h++) {
-          const base = h * this.headStride;
-          pool.copyWithin(base + dstBlock * e, base + srcBlock * e, base + srcBlock * e + e);
-        }
+    for (const pool of this.pools) {
+      for (let h = 0; h < this.geometry.numKvHeads; h++) {
+        const base = h * this.headStride;
+        pool.copyWithin(base + dstBlock * e, base + srcBlock * e, base + srcBlock * e + e);
       }
     }
   }
@@ -164,21 +171,16 @@ export class PagedKv {
   readBlocks(blocks: readonly number[], reuse: ArrayBuffer | null = null): KvArray {
     const e = this.blockElems;
     const he = this.headElems;
-    const pools = [...this.keys, ...this.values];
-    const n = blocks.length * pools.length * e;
+    const n = blocks.length * this.pools.length * e;
     const bytes = this.geometry.dtypeBytes;
     // Written whole below, so a reused buffer's old contents never show.
     const out =
-      reuse && reuse.byteLength >= n * bytes
-        ? bytes === 2
-          ? new Uint16Array(reuse, 0, n)
-          : new Float32Array(reuse, 0, n)
-        : allocKv(bytes, n);
+      reuse && reuse.byteLength >= n * bytes ? kvView(bytes, reuse, n) : allocKv(bytes, n);
     blocks.forEach((b, i) => {
-      pools.forEach((pool, j) => {
+      this.pools.forEach((pool, j) => {
         for (let h = 0; h < this.geometry.numKvHeads; h++) {
           const from = h * this.headStride + b * he;
-          out.set(pool.subarray(from, from + he), (i * pools.length + j) * e + h * he);
+          out.set(pool.subarray(from, from + he), (i * this.pools.length + j) * e + h * he);
         }
       });
     });
@@ -189,9 +191,8 @@ export class PagedKv {
   writeBlock(block: number, data: KvArray, index: number): void {
     const e = this.blockElems;
     const he = this.headElems;
-    const pools = [...this.keys, ...this.values];
-    const base = index * pools.length * e;
-    pools.forEach((pool, j) => {
+    const base = index * this.pools.length * e;
+    this.pools.forEach((pool, j) => {
       for (let h = 0; h < this.geometry.numKvHeads; h++) {
         const from = base + j * e + h * he;
         pool.set(data.subarray(from, from + he), h * this.headStride + block * he);

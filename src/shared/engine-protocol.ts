@@ -74,3 +74,22 @@ export type WorkerMessage =
 
 /** How often a busy worker attaches a stats snapshot to its outputs. */
 export const STATS_INTERVAL_MS = 100;
+
+/**
+ * The buffers a message moves to the other thread rather than copies: a prefix hand-off's keys
+ * and values (a megabyte for 512 tokens) and the spent buffer that travels back for reuse.
+ */
+export function transferables(message: HostMessage | WorkerMessage): ArrayBuffer[] {
+  switch (message.type) {
+    case 'import-prefix':
+      return [message.data.buffer as ArrayBuffer];
+    case 'export-prefix':
+      return message.reuse ? [message.reuse] : [];
+    case 'prefix-exported':
+      return message.data ? [message.data.buffer as ArrayBuffer] : [];
+    case 'prefix-imported':
+      return message.spent ? [message.spent] : [];
+    default:
+      return [];
+  }
+}
