@@ -8,7 +8,7 @@ describe('engine protocol transfers', () => {
     expect(
       transferables({ type: 'import-prefix', tokenIds: [1], blocks: 1, data, replyTo: 1 }),
     ).toEqual([data.buffer]);
-    const ask = { type: 'export-prefix', tokenIds: [1], whenComputed: false, replyTo: 1 } as const;
+    const ask = { type: 'export-prefix' as const, tokenIds: [1], whenComputed: false, replyTo: 1 };
     expect(transferables({ ...ask, reuse: spent })).toEqual([spent]);
     expect(transferables({ ...ask, reuse: null })).toEqual([]);
     expect(transferables({ type: 'prefix-exported', blocks: 1, data, replyTo: 1 })).toEqual([
