@@ -316,6 +316,7 @@ async function main(): Promise<void> {
         workload: P,
         baseline,
         engineSingleTpot,
+        referenceTpot,
         levels,
         sharedPrefix: prefix,
         matmul,
