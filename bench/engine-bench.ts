@@ -69,12 +69,13 @@ const P: Workload = quick
       levels: [1, 4, 16, 32, 64],
       promptLen: 128,
       outLen: 128,
-      seqRuns: 12,
-      // Eleven rounds each: on a shared machine single rounds range over ±40 %, and the median of
-      // seven still moved by ~20 % from run to run.
+      // On a shared machine single rounds and pairs range over ±40 % (a single stream's paired
+      // ratios 0.45–2.18 within one run), and the median of seven rounds still moved by ~20 %
+      // from run to run, the median of 12 single-stream pairs by ~25 % (0.72–1.19).
+      seqRuns: 24,
       pairedRounds: 11,
       prefixRequests: 32,
-      prefixRounds: 11,
+      prefixRounds: 15,
       prefixLen: 512,
       memRequests: 1000,
     };
