@@ -123,21 +123,23 @@ export const SETTINGS = {
   }),
   maxRunning: spec({
     kind: 'integer',
-    description: 'Most sequences decoded together in one engine step.',
+    description: 'Most sequences decoded together in one engine step (per replica).',
     default: () => 64,
     min: 1,
     max: 4096,
   }),
   maxWaiting: spec({
     kind: 'integer',
-    description: 'Most requests waiting for a slot; beyond it requests get 429.',
+    description:
+      'Most requests waiting for a slot (per replica); beyond it on every replica, requests get 429.',
     default: () => 256,
     min: 0,
     max: 100_000,
   }),
   maxBatchTokens: spec({
     kind: 'integer',
-    description: 'Token budget of one engine step (decodes first, then prefill chunks).',
+    description:
+      'Token budget of one engine step (per replica; decodes first, then prefill chunks).',
     default: () => 512,
     min: 1,
     max: 1_048_576,
