@@ -54,8 +54,19 @@ export function sessionOptions(
     // Spinning pool threads steal the core the worker needs for KV copies and sampling between
     // runs, and fight other processes on a shared desktop; measured faster without on 2 cores.
     // A replica's wide session spins: it runs only while no other replica has work, and a
-    // sleeping pool thread cost more to wake than it saved (see WIDE_MIN_TOKENS).
-    extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
+    // sleeping pool thread cost more to wake than it saved (see WIDE_MIN_TOKENS). But only
+    // within a run: left alone, its pool thread went on spinning for ~25 ms of CPU after each
+    // run, just when a burst behind a new system prompt has both replicas start their own steps
+    // on one thread each after the wide prefix run. Stopped after the run, that burst's time to
+    // first token fell from a median p50 of 68–69 ms to 55–59 ms (mean 76–79 to 58–61 ms; three
+    // runs of 16 alternating bursts, two engines in one process). A 900-token prompt alone,
+    // two wide runs in a row, lost ~4 % (each run now wakes the pool).
+    extra: {
+      session: {
+        intra_op: { allow_spinning: spinning ? '1' : '0' },
+        ...(spinning ? { force_spinning_stop: '1' } : {}),
+      },
+    },
   };
 }
 
