@@ -21,11 +21,11 @@ const NO_HIT: PrefixHit = Object.freeze({ blocks: [], numTokens: 0 }) as PrefixH
 let hashInput = new Int32Array(8 + 16);
 
 /**
- * Chain hash of one full block (`tokenIds[from, to)`): SHA-256 of its parent's digest and its own
- * token ids, like vLLM's (a weaker hash would let one client's crafted prompt collide with
- * another's cached prefix). One-shot `crypto.hash` over a reused buffer: a cold burst of 32
- * requests behind a 512-token system prompt hashes ~1,000 blocks on the scheduling path, and
- * `createHash` objects took 3.6–7.5 ms for them against 1.2–1.9 ms.
+ * Chain hash of one full block (`tokenIds[from, to)`): SHA-256 of its parent's digest and its
+ * own token ids, like vLLM's `sha256` prefix hash (a weaker one would let a crafted prompt
+ * collide with another client's cached prefix). One-shot `crypto.hash` over a reused buffer: a
+ * cold burst of 32 requests behind a 512-token system prompt hashes ~1,000 blocks on the
+ * scheduling path, and `createHash` objects took 3.6–7.5 ms for them against 1.2–1.9 ms.
  */
 export function hashBlock(
   parentHash: string,
