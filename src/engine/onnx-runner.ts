@@ -9,7 +9,8 @@ import ort from 'onnxruntime-node';
 import { halfToFloat } from './float16.js';
 import { planGroups } from './batch-groups.js';
 import type { GraphSignature, ModelConfig } from './model-config.js';
-import { CARRY_MAX_TOKENS, DenseKvSets, headroomFor, type DenseKvSet } from './dense-kv-sets.js';
+import { DecodeCarries, type DenseCarry, type PresentCarry } from './decode-carries.js';
+import { CARRY_MAX_TOKENS, DenseKvSets, headroomFor } from './dense-kv-sets.js';
 import { PagedKv, allocKv } from './paged-kv.js';
 import type { KvArray } from './paged-kv.js';
 import { kvBytesPerToken } from './runner-types.js';
@@ -70,31 +71,6 @@ class Scratch {
   }
 }
 
-/** A decode call's `present` outputs, which are the next decode's past as they are. */
-interface PresentCarry {
-  seqIds: number[];
-  starts: number[];
-  /** Filled past slots after the call (its rows' next step has this P). */
-  T: number;
-  presents: KvArray[][];
-}
-
-/**
- * A dense past buffer of `width` slots per row, appended in place. Row b holds positions
- * [0, filled[b]) at slots [offsets[b], offsets[b] + filled[b]); a later call may start the row
- * anywhere up to filled[b] (a verification that rejected drafts starts before the end of what
- * it wrote: those slots are masked and then overwritten).
- */
-interface DenseCarry {
-  seqIds: number[];
-  offsets: number[];
-  filled: number[];
-  width: number;
-  set: DenseKvSet;
-}
-
-type DecodeCarry = PresentCarry | DenseCarry;
-
 /** One ONNX Runtime call's shape and the feeds and fetches built so far. */
 interface GroupCall {
   rows: RunnerSequence[];
@@ -134,8 +110,7 @@ export class OnnxRunner implements ModelRunner {
    * The previous execute's short calls and their dense pasts. When a call has exactly the rows
    * of one of them, that past already is its past: no gather needed.
    */
-  private carries: DecodeCarry[] = [];
-  private nextCarries: DecodeCarry[] = [];
+  private readonly carries: DecodeCarries;
   /** Per decode call slot, the buffer set its presents went to last time (they alternate). */
   private readonly slotSet: number[] = [];
   /** Past buffers for graphs with `new_key_values` outputs. */
@@ -181,6 +156,7 @@ export class OnnxRunner implements ModelRunner {
     const logitsBytes = sig.logitsDtype === 'float16' ? 2 : 4;
     this.scratch = new Scratch((name) => (name === 'logits' ? logitsBytes : kvBytes));
     this.denseSets = new DenseKvSets(config.numLayers, (n) => allocKv(kvBytes, n));
+    this.carries = new DecodeCarries(this.denseSets);
     const keep = sig.numLogitsToKeep
       ? session.inputMetadata.find((m) => m.name === sig.numLogitsToKeep)
       : undefined;
@@ -202,20 +178,14 @@ export class OnnxRunner implements ModelRunner {
   async execute(sequences: RunnerSequence[]): Promise<RunnerStepOutput> {
     if (this.closed) throw new Error('the model runner is closed');
     const logits = new Map<number, Float32Array>();
-    this.releaseUnusableCarries(sequences);
-    this.nextCarries = [];
+    this.carries.begin(sequences);
     let decodeSlot = 0;
     let index = 0;
     for (const group of planGroups(sequences, this.sig.positionIds !== null, this.decodeSlots)) {
       const isDecode = group.every((r) => r.tokenIds.length === 1);
       await this.runGroup(group, logits, isDecode ? decodeSlot++ : -1, index++);
     }
-    // Carries live for one execute: a row that skipped it may have been recomputed elsewhere.
-    const kept = new Set(this.nextCarries.flatMap((k) => ('set' in k ? [k.set] : [])));
-    for (const c of this.carries) {
-      if ('set' in c && !kept.has(c.set)) this.denseSets.release(c.set);
-    }
-    this.carries = this.nextCarries;
+    this.carries.end();
     return { logits };
   }
 
@@ -257,8 +227,8 @@ export class OnnxRunner implements ModelRunner {
     // With `new_key_values` a short call's past buffer has spare slots [P, W) that later steps
     // fill in place; graphs that return `present` carry decode calls' presents (W = P).
     const carries = inPlace && S <= this.carryMaxTokens;
-    const dense = carries ? this.findDenseCarry(rows) : null;
-    const present = !inPlace && isDecode ? this.findCarry(rows, P) : null;
+    const dense = carries ? this.carries.findDense(rows) : null;
+    const present = !inPlace && isDecode ? this.carries.findPresent(rows, P) : null;
     const W = dense ? dense.width : carries ? P + headroomFor(S) : P;
     // A fresh past is right-aligned at P (shorter rows left-padded); a carried one stays put.
     const offsets = dense ? dense.offsets : rows.map((r) => P - r.startPosition);
@@ -391,7 +361,7 @@ export class OnnxRunner implements ModelRunner {
         appendSlots(set.values[l], written[l][1], b, H, W, S, at, len, D);
       });
     }
-    this.nextCarries.push({
+    this.carries.keep({
       seqIds: rows.map((r) => r.seqId),
       offsets,
       filled: rows.map((r) => r.startPosition + r.tokenIds.length),
@@ -445,7 +415,7 @@ export class OnnxRunner implements ModelRunner {
     }
     await this.sessionForCall(B * call.S).run(feeds, fetches);
     if (isDecode) {
-      this.nextCarries.push({
+      this.carries.keep({
         seqIds: rows.map((r) => r.seqId),
         starts: rows.map((r) => r.startPosition),
         T,
@@ -453,54 +423,6 @@ export class OnnxRunner implements ModelRunner {
       });
     }
     return written;
-  }
-
-  /**
-   * A dense carry serves only a call of exactly its rows, so one whose rows are not all in this
-   * execute is released before the calls take their buffers, not after: the calls can then reuse
-   * its set. (Released after, the first burst that followed an idle spell found no idle set and
-   * allocated a whole batch's past afresh: ~25 MB for 16 rows behind a 512-token prompt. New
-   * pages fault in at ~12 µs each on this VM: that burst's time to first token was 90–103 ms
-   * against 28–35 ms for the next ones, whose gather took 2–5 ms.)
-   */
-  private releaseUnusableCarries(sequences: readonly RunnerSequence[]): void {
-    if (this.carries.length === 0) return;
-    const present = new Set(sequences.map((s) => s.seqId));
-    this.carries = this.carries.filter((c) => {
-      if (!('set' in c) || c.seqIds.every((id) => present.has(id))) return true;
-      this.denseSets.release(c.set);
-      return false;
-    });
-  }
-
-  /**
-   * A previous short call with the same rows in the same order, each starting within what that
-   * call's buffer holds for it. (A row's tokens before its start never change between two
-   * consecutive executes: rolled-back drafts lie after it, and a preempted row misses one.)
-   */
-  private findDenseCarry(rows: RunnerSequence[]): DenseCarry | null {
-    outer: for (const c of this.carries) {
-      if (!('set' in c) || c.seqIds.length !== rows.length) continue;
-      for (let i = 0; i < rows.length; i++) {
-        if (rows[i].seqId !== c.seqIds[i] || rows[i].startPosition > c.filled[i]) continue outer;
-      }
-      return c;
-    }
-    return null;
-  }
-
-  /** A previous decode call with the same rows in the same order, each one position further. */
-  private findCarry(rows: RunnerSequence[], P: number): PresentCarry | null {
-    outer: for (const c of this.carries) {
-      if (!('presents' in c) || c.seqIds.length !== rows.length || c.T !== P) continue;
-      for (let i = 0; i < rows.length; i++) {
-        if (rows[i].seqId !== c.seqIds[i] || rows[i].startPosition !== c.starts[i] + 1) {
-          continue outer;
-        }
-      }
-      return c;
-    }
-    return null;
   }
 
   copyBlock(src: number, dst: number): void {
