@@ -30,6 +30,7 @@ import {
   type Workload,
 } from './engine-scenarios.js';
 import { matmulRate } from './matmul-rate.js';
+import { coreCheck, describeCores } from './core-check.js';
 import { relaunchWithMallocTunables } from '../src/shared/relaunch.js';
 
 // Measure the process the way `orchard serve` runs: with its malloc settings.
@@ -102,6 +103,10 @@ async function main(): Promise<void> {
   // Other processes share these cores; the load average says how far to trust the numbers.
   const loadBefore = os.loadavg()[0];
 
+  log('per-core check…');
+  const probeMs = quick ? 300 : 1000;
+  const coresBefore = await coreCheck(MODEL, probeMs);
+
   log('matmul rate…');
   const matmul = await matmulRate(options.threads, quick);
 
@@ -144,6 +149,8 @@ async function main(): Promise<void> {
 
   log('shared prefix burst…');
   const prefix = await sharedPrefix(P, MODEL, options, P.prefixRounds);
+  log('per-core check…');
+  const coresAfter = await coreCheck(MODEL, probeMs);
 
   const tokensAtTop = top.streams * (P.promptLen + P.outLen);
   const achieved = flops(cfg, params, tokensAtTop, (P.promptLen + P.outLen) / 2) / top.wallS;
@@ -210,6 +217,7 @@ async function main(): Promise<void> {
     `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}); 1-min load average ` +
       `${loadBefore.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end (other processes share the cores)`,
   );
+  out.push(describeCores('at start', coresBefore), describeCores('at end', coresAfter));
   out.push('');
   out.push(
     table(
@@ -310,6 +318,7 @@ async function main(): Promise<void> {
         date: new Date().toISOString(),
         quick,
         loadAverage: { start: loadBefore, end: os.loadavg()[0] },
+        cores: { start: coresBefore, end: coresAfter },
         model: MODEL,
         params,
         executionProvider: engine.info.executionProvider,
