@@ -42,7 +42,7 @@ export async function coreCheck(model: string, ms = 1000): Promise<CoreCheck | n
 }
 
 export function describeCores(label: string, c: CoreCheck | null): string {
-  if (!c) return `cores ${label}: not checked (needs Linux and taskset)`;
+  if (!c) return `cores ${label}: not checked (needs Linux and taskset, and a probe that ran)`;
   const rates = c.tokPerS.map((t, i) => `core ${i} ${t.toFixed(0)}`).join(', ');
   const warn =
     c.spread >= 1.25 ? ': the cores differ, so ratios against one core are unreliable' : '';
