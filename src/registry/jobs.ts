@@ -24,6 +24,7 @@ export class Job {
       bytesTotal,
       message,
       progress: bytesTotal > 0 ? Math.min(1, bytesDone / bytesTotal) : this.summary.progress,
+      revision: this.summary.revision + 1,
     });
     const now = Date.now();
     if (now - this.lastPublish >= PUBLISH_EVERY_MS) {
@@ -38,13 +39,19 @@ export class Job {
       progress: 1,
       message,
       ...(result ? { result } : {}),
+      revision: this.summary.revision + 1,
     });
     this.publish({ ...this.summary });
   }
 
   fail(err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
-    Object.assign(this.summary, { state: 'failed', error: message, message: 'failed' });
+    Object.assign(this.summary, {
+      state: 'failed',
+      error: message,
+      message: 'failed',
+      revision: this.summary.revision + 1,
+    });
     this.publish({ ...this.summary });
   }
 }
@@ -78,6 +85,7 @@ export class JobTracker {
       bytesDone: 0,
       bytesTotal: 0,
       message,
+      revision: 0,
     };
     const entry = { job: new Job(summary, (j) => this.emit(j)), finishedAt: null as number | null };
     this.jobs.set(id, entry);

@@ -138,6 +138,12 @@ export interface JobSummary {
   message: string;
   error?: string;
   result?: VersionSummary;
+  /**
+   * Goes up with every change to the job. SSE events and GET answers travel on different
+   * connections and can arrive out of order: of two snapshots, the one with the higher revision
+   * is the newer.
+   */
+  revision: number;
 }
 
 export type CandidateMode = 'canary' | 'shadow';

@@ -367,6 +367,7 @@ describe('service routes', () => {
       bytesDone: 1,
       bytesTotal: 2,
       message: 'half',
+      revision: 1,
     });
     while (!buffered.includes('event: job')) {
       const { value } = await reader.read();

@@ -11,6 +11,7 @@ import { Badge, PageHeader, Panel } from '../../components/layout.js';
 import { EmptyState, ErrorState, InlineError, Loading } from '../../components/states.js';
 import { ImportForm, PullForm } from './add-model.js';
 import { JobList } from './job-list.js';
+import { mergeJob } from './job-merge.js';
 import { VersionTable, type VersionAction } from './version-table.js';
 import './models.css';
 
@@ -27,14 +28,7 @@ export function ModelsView() {
   const reloadModels = models.reload;
   const upsertJob = useCallback(
     (job: JobSummary) => {
-      setJobs((list) => {
-        const i = list.findIndex((j) => j.id === job.id);
-        // Jobs started elsewhere (the CLI, another window) show up too while they run.
-        if (i === -1) return job.state === 'running' ? [job, ...list] : list;
-        const next = list.slice();
-        next[i] = job;
-        return next;
-      });
+      setJobs((list) => mergeJob(list, job));
       // A job this page did not start: its first message says what it is.
       setJobTitles((t) =>
         t[job.id] || job.state !== 'running' ? t : { ...t, [job.id]: job.message },
@@ -158,7 +152,7 @@ export function ModelsView() {
           <PullForm
             onStarted={(job, title) => {
               setJobTitles((t) => ({ ...t, [job.id]: title }));
-              setJobs((j) => [job, ...j.filter((x) => x.id !== job.id)]);
+              setJobs((j) => mergeJob(j, job, true));
             }}
           />
         </div>
