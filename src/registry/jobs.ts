@@ -19,12 +19,11 @@ export class Job {
   ) {}
 
   progress(bytesDone: number, bytesTotal: number, message: string): void {
-    Object.assign(this.summary, {
+    this.change({
       bytesDone,
       bytesTotal,
       message,
       progress: bytesTotal > 0 ? Math.min(1, bytesDone / bytesTotal) : this.summary.progress,
-      revision: this.summary.revision + 1,
     });
     const now = Date.now();
     if (now - this.lastPublish >= PUBLISH_EVERY_MS) {
@@ -34,25 +33,19 @@ export class Job {
   }
 
   succeed(message: string, result?: VersionSummary): void {
-    Object.assign(this.summary, {
-      state: 'done',
-      progress: 1,
-      message,
-      ...(result ? { result } : {}),
-      revision: this.summary.revision + 1,
-    });
+    this.change({ state: 'done', progress: 1, message, ...(result ? { result } : {}) });
     this.publish({ ...this.summary });
   }
 
   fail(err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
-    Object.assign(this.summary, {
-      state: 'failed',
-      error: message,
-      message: 'failed',
-      revision: this.summary.revision + 1,
-    });
+    this.change({ state: 'failed', error: message, message: 'failed' });
     this.publish({ ...this.summary });
+  }
+
+  /** Every change raises the revision, published or not (a GET sees unpublished ones). */
+  private change(fields: Partial<Omit<JobSummary, 'id' | 'kind' | 'revision'>>): void {
+    Object.assign(this.summary, fields, { revision: this.summary.revision + 1 });
   }
 }
 
